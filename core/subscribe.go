@@ -1,0 +1,188 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// SubscribeSpec is a validated Subscribe call as a backend receives it.
+type SubscribeSpec struct {
+	Topic           string
+	Group           string // "" = broadcast (every subscriber gets every message)
+	Consumer        string // this member's name inside Group
+	ManualAck       bool
+	BatchSize       int
+	Retry           RetryPolicy
+	DeadLetter      bool
+	DeadLetterTopic string
+	Start           Position
+	ClaimIdle       time.Duration
+
+	retrySet bool
+
+	// StartSet says whether the caller chose Start (otherwise it holds the
+	// default: StartAll for a new group, StartNew without one).
+	StartSet bool
+
+	handler Handler
+	client  *Client
+	logger  *slog.Logger
+}
+
+// Delivery is a received message as a backend hands it to Deliver.
+type Delivery interface {
+	Message
+	// NakWithDelay asks for redelivery after d (JetStream NakWithDelay; Redis
+	// leaves it pending and reclaims it after d; NATS Core retries locally).
+	NakWithDelay(d time.Duration) error
+	// Term stops redelivery for good (JetStream Term; elsewhere an ack).
+	Term() error
+}
+
+// MaxAttempts is the delivery bound in force (0 = unlimited).
+func (s *SubscribeSpec) MaxAttempts() int { return s.Retry.MaxAttempts }
+
+// Deliver runs the handler for one message and settles it: ack on success
+// (auto-ack), nak with the retry delay on failure, dead-letter (publish to the
+// DLQ, confirmed, then ack) after the last attempt. Backends call it for every
+// message, from the subscription's goroutine; it never panics.
+func (s *SubscribeSpec) Deliver(ctx context.Context, d Delivery) {
+	c := s.client
+	m := &trackedMessage{Delivery: d}
+	labels := metricLabels{backend: string(c.cfg.Driver), topic: s.Topic, group: s.Group}
+	c.metrics.received(labels, d.Timestamp())
+
+	start := time.Now()
+	err := s.runHandler(m)
+	c.metrics.handled(labels, time.Since(start), err)
+
+	if err == nil {
+		if !s.ManualAck && !m.settled() {
+			if aerr := m.Ack(); aerr != nil {
+				s.logger.Warn("mq: ack failed", "topic", s.Topic, "id", d.ID(), "err", aerr)
+				return
+			}
+		}
+		if m.acked.Load() {
+			c.metrics.acked(labels)
+		}
+		return
+	}
+	if m.settled() {
+		// The handler acked (or naked) and still returned an error: respect
+		// what it did explicitly.
+		return
+	}
+	n := d.Deliveries()
+	s.logger.Debug("mq: handler failed", "topic", s.Topic, "group", s.Group, "id", d.ID(), "delivery", n, "err", err)
+	if max := s.Retry.MaxAttempts; max > 0 && n >= max {
+		if s.DeadLetter {
+			if derr := s.deadLetter(ctx, d, n, err); derr != nil {
+				// Nothing is lost: the original stays unacked and comes back.
+				s.logger.Error("mq: dead-letter failed; message left for redelivery", "topic", s.Topic, "id", d.ID(), "dlq", s.DeadLetterTopic, "err", derr)
+				_ = d.NakWithDelay(s.Retry.Delay(n))
+				c.metrics.naked(labels)
+				return
+			}
+			c.metrics.deadLettered(labels)
+			if aerr := d.Ack(); aerr != nil {
+				s.logger.Warn("mq: ack after dead-letter failed; the message may be dead-lettered twice", "topic", s.Topic, "id", d.ID(), "err", aerr)
+			}
+			return
+		}
+		s.logger.Warn("mq: giving up on message after max attempts", "topic", s.Topic, "id", d.ID(), "attempts", n, "err", err)
+		_ = d.Term()
+		return
+	}
+	if nerr := d.NakWithDelay(s.Retry.Delay(n)); nerr != nil {
+		s.logger.Warn("mq: nak failed", "topic", s.Topic, "id", d.ID(), "err", nerr)
+	}
+	c.metrics.naked(labels)
+}
+
+func (s *SubscribeSpec) runHandler(m Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("mq: handler panicked: %v", r)
+			s.logger.Error("mq: handler panicked", "topic", s.Topic, "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	return s.handler(m)
+}
+
+func (s *SubscribeSpec) deadLetter(ctx context.Context, d Delivery, deliveries int, cause error) error {
+	h := d.Header().Clone()
+	if h == nil {
+		h = Header{}
+	}
+	h.Set(HeaderOriginTopic, d.Topic())
+	h.Set(HeaderOriginID, d.ID())
+	if s.Group != "" {
+		h.Set(HeaderOriginGroup, s.Group)
+	}
+	if s.Consumer != "" {
+		h.Set(HeaderOriginConsumer, s.Consumer)
+	}
+	h.Set(HeaderDeliveries, strconv.Itoa(deliveries))
+	h.Set(HeaderLastError, truncate(cause.Error(), 1024))
+	h.Set(HeaderReason, "max deliveries reached")
+	h.Set(HeaderDeadLetteredAt, time.Now().UTC().Format(time.RFC3339Nano))
+	delete(h, HeaderMsgID) // the DLQ copy must not be de-duplicated away
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return s.client.backend.Publish(pctx, s.DeadLetterTopic, &OutgoingMessage{Data: d.Data(), Header: h})
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// trackedMessage remembers whether the handler settled the message itself.
+type trackedMessage struct {
+	Delivery
+	mu     sync.Mutex
+	acked  atomic.Bool
+	naked  bool
+	ackErr error
+}
+
+func (m *trackedMessage) Ack() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.acked.Load() {
+		return m.ackErr
+	}
+	m.ackErr = m.Delivery.Ack()
+	if m.ackErr == nil {
+		m.acked.Store(true)
+	}
+	return m.ackErr
+}
+
+func (m *trackedMessage) Nak() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.acked.Load() || m.naked {
+		return nil
+	}
+	m.naked = true
+	return m.Delivery.Nak()
+}
+
+func (m *trackedMessage) settled() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.acked.Load() || m.naked
+}
+
+var errNilHandler = errors.New("mq: Subscribe: nil handler")

@@ -1,0 +1,43 @@
+// Package tui is the mqscope console (Bubble Tea v2). It is one user of
+// core: every broker call goes through *core.Client / *core.Operator.
+package tui
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/mqscope/mqscope/core"
+)
+
+// Options is everything main.go hands the console.
+type Options struct {
+	// Contexts names the contexts `:ctx NAME` can switch to, in display order.
+	Contexts []string
+	// Initial is the context opened at start.
+	Initial string
+	// Open connects a context. The console calls it off the UI loop and owns
+	// the returned client until it switches away (then it calls Close).
+	Open func(ctx context.Context, name string) (*Target, error)
+
+	ReadOnly   bool          // refuse every mutating action (core enforces it too)
+	ASCII      bool          // plain-ASCII borders (--ascii, dumb TERM)
+	NoColor    bool          // NO_COLOR set
+	Mouse      bool          // enable mouse (off by default: keyboard first)
+	TailBuffer int           // tail ring buffer size (default 10000)
+	Refresh    time.Duration // polling interval of topics/groups/pending (default 2s)
+	Timeout    time.Duration // per broker call (default 5s)
+	Theme      string        // "dark" (default), "light"
+	Logger     *slog.Logger  // never the terminal; main.go points it at a file
+}
+
+// Target is one connected context.
+type Target struct {
+	Name    string
+	Client  *core.Client
+	Address string // shown in the header
+	Demo    bool   // the header says "demo"
+	// Close releases the client and anything the context started (demo
+	// workloads); nil means Client.Close.
+	Close func() error
+}
