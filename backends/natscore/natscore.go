@@ -1,0 +1,468 @@
+package natscore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/mqscope/mqscope/core"
+)
+
+func init() {
+	core.Register(core.DriverNATSCore, New)
+}
+
+// Client-side pending limits of every subscription (messages received from
+// the server but not yet handled). Past them nats.go drops messages instead
+// of blocking its reader, so the server never cuts the connection as a slow
+// consumer; the drops are counted and logged.
+const (
+	PendingMsgsLimit  = 512 * 1024
+	PendingBytesLimit = 64 << 20
+)
+
+// dropCheckInterval is how often drops of subscriptions are looked for.
+const dropCheckInterval = 2 * time.Second
+
+// Backend implements core.Backend for NATS Core.
+type Backend struct {
+	nc     *nats.Conn
+	cfg    core.Config
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	closed  bool
+	subs    map[*subscription]struct{}
+	tails   map[*tail]struct{}
+	sampler *sampler
+	dropped uint64 // drops of subscriptions already stopped
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+var _ core.Backend = (*Backend)(nil)
+
+// New is the driver's factory; it uses deps.NATS and never closes it.
+func New(ctx context.Context, deps core.Deps) (core.Backend, error) {
+	if deps.NATS == nil {
+		return nil, errors.New("nats core: no NATS connection (use core.WithNATSConnector or Config.NATSURL)")
+	}
+	if deps.NATS.IsClosed() {
+		return nil, fmt.Errorf("nats core: connection is closed: %w", nats.ErrConnectionClosed)
+	}
+	logger := deps.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	b := &Backend{
+		nc:     deps.NATS,
+		cfg:    deps.Config,
+		logger: logger,
+		subs:   map[*subscription]struct{}{},
+		tails:  map[*tail]struct{}{},
+		stop:   make(chan struct{}),
+	}
+	b.wg.Add(1)
+	go b.watchDrops()
+	return b, nil
+}
+
+// ValidateTopic applies NATS subject rules: non-empty tokens separated by
+// dots, no whitespace or control characters, and the wildcards "*" (one
+// token) and ">" (the rest, last token only) only where patterns are allowed.
+func (b *Backend) ValidateTopic(topic string, wildcard bool) error {
+	return validateSubject(topic, wildcard)
+}
+
+func validateSubject(s string, wildcard bool) error {
+	if s == "" {
+		return fmt.Errorf("%w: empty subject", core.ErrInvalidTopic)
+	}
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) {
+			c := s[i]
+			if c <= ' ' || c == 0x7f {
+				return fmt.Errorf("%w: subject %q contains whitespace or a control character at byte %d", core.ErrInvalidTopic, s, i)
+			}
+			if c != '.' {
+				continue
+			}
+		}
+		tok := s[start:i]
+		switch {
+		case tok == "":
+			return fmt.Errorf("%w: subject %q has an empty token (leading, trailing or double dot)", core.ErrInvalidTopic, s)
+		case tok == "*" || tok == ">":
+			if !wildcard {
+				return fmt.Errorf("%w: subject %q contains the wildcard %q; publishing needs a concrete subject", core.ErrInvalidTopic, s, tok)
+			}
+			if tok == ">" && i != len(s) {
+				return fmt.Errorf("%w: subject %q: \">\" must be the last token", core.ErrInvalidTopic, s)
+			}
+		case strings.ContainsAny(tok, "*>"):
+			return fmt.Errorf("%w: subject %q: token %q mixes a wildcard with other characters (\"*\" and \">\" must be whole tokens)", core.ErrInvalidTopic, s, tok)
+		}
+		start = i + 1
+	}
+	return nil
+}
+
+// Publish writes the message to the connection and returns: NATS Core does
+// not confirm receipt. m.MsgID travels as the Nats-Msg-Id header only.
+func (b *Backend) Publish(ctx context.Context, topic string, m *core.OutgoingMessage) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("nats core: publish to %q: %w", topic, err)
+	}
+	msg := nats.Msg{Subject: topic, Data: m.Data}
+	if len(m.Header) > 0 || m.MsgID != "" {
+		h := m.Header
+		if h == nil {
+			h = core.Header{}
+		}
+		if m.MsgID != "" {
+			h.Set(core.HeaderMsgID, m.MsgID)
+		}
+		msg.Header = nats.Header(h)
+	}
+	if err := b.nc.PublishMsg(&msg); err != nil {
+		return fmt.Errorf("nats core: publish to %q: %w", topic, err)
+	}
+	return nil
+}
+
+// Subscribe starts a queue subscription (spec.Group set) or a plain one and
+// returns once the server has it.
+func (b *Backend) Subscribe(ctx context.Context, spec *core.SubscribeSpec) (core.Subscription, error) {
+	if spec.StartSet && spec.Start.Kind != core.PosNew {
+		return nil, &core.UnsupportedError{Op: core.OpStartPosition, Reason: "NATS Core keeps no history: subscriptions start with new messages (asked for " + spec.Start.String() + ")"}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("nats core: subscribe to %q: %w", spec.Topic, err)
+	}
+	s := &subscription{
+		b:       b,
+		spec:    spec,
+		ctx:     ctx,
+		retries: map[*time.Timer]struct{}{},
+		done:    make(chan struct{}),
+		logger:  b.logger.With("topic", spec.Topic, "group", spec.Group),
+	}
+	s.maxDeliveries = spec.Retry.MaxAttempts
+	if s.maxDeliveries <= 0 {
+		s.maxDeliveries = core.DefaultMaxAttempts
+	}
+	if spec.DeadLetter {
+		// Room for the dead-letter publish to be retried if it fails.
+		s.maxDeliveries += core.DefaultMaxAttempts
+	}
+
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil, core.ErrClosed
+	}
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+
+	var (
+		ns  *nats.Subscription
+		err error
+	)
+	if spec.Group != "" {
+		ns, err = b.nc.QueueSubscribe(spec.Topic, spec.Group, s.onMsg)
+	} else {
+		ns, err = b.nc.Subscribe(spec.Topic, s.onMsg)
+	}
+	if err == nil {
+		s.ns = ns
+		err = ns.SetPendingLimits(PendingMsgsLimit, PendingBytesLimit)
+		if err == nil {
+			err = flush(ctx, b.nc)
+		}
+	}
+	if err != nil {
+		if ns != nil {
+			_ = ns.Unsubscribe()
+		}
+		b.mu.Lock()
+		delete(b.subs, s)
+		b.mu.Unlock()
+		if spec.Group != "" {
+			return nil, fmt.Errorf("nats core: queue subscribe to %q group %q: %w", spec.Topic, spec.Group, err)
+		}
+		return nil, fmt.Errorf("nats core: subscribe to %q: %w", spec.Topic, err)
+	}
+	s.stopCtx = context.AfterFunc(ctx, func() { _ = s.Unsubscribe() })
+	return s, nil
+}
+
+// flush makes sure the server has processed what was sent (a subscription's
+// interest); it honours ctx and bounds the wait when ctx has no deadline.
+func flush(ctx context.Context, nc *nats.Conn) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, core.DefaultDialTimeout)
+		defer cancel()
+	}
+	if err := nc.FlushWithContext(ctx); err != nil {
+		return fmt.Errorf("flush (is the server reachable?): %w", err)
+	}
+	return nil
+}
+
+// Close stops every subscription, tail and the sampler, waiting for
+// in-flight handlers. It never closes the injected connection.
+func (b *Backend) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	subs := make([]*subscription, 0, len(b.subs))
+	for s := range b.subs {
+		subs = append(subs, s)
+	}
+	tails := make([]*tail, 0, len(b.tails))
+	for t := range b.tails {
+		tails = append(tails, t)
+	}
+	smp := b.sampler
+	b.sampler = nil
+	b.mu.Unlock()
+
+	var errs []error
+	for _, s := range subs {
+		if err := s.Unsubscribe(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, t := range tails {
+		t.stop()
+	}
+	if smp != nil {
+		smp.stop()
+	}
+	close(b.stop)
+	b.wg.Wait()
+	return errors.Join(errs...)
+}
+
+// watchDrops logs messages nats.go dropped because a handler fell more than
+// the pending limits behind.
+func (b *Backend) watchDrops() {
+	defer b.wg.Done()
+	t := time.NewTicker(dropCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+		}
+		b.mu.Lock()
+		subs := make([]*subscription, 0, len(b.subs))
+		for s := range b.subs {
+			subs = append(subs, s)
+		}
+		b.mu.Unlock()
+		for _, s := range subs {
+			s.checkDrops()
+		}
+	}
+}
+
+// Dropped is the number of messages nats.go dropped for this backend's
+// subscriptions because their handlers were too slow (client-side pending
+// limits reached).
+func (b *Backend) Dropped() uint64 {
+	b.mu.Lock()
+	n := b.dropped
+	subs := make([]*subscription, 0, len(b.subs))
+	for s := range b.subs {
+		subs = append(subs, s)
+	}
+	b.mu.Unlock()
+	for _, s := range subs {
+		n += s.checkDrops()
+	}
+	return n
+}
+
+// subscription is one running subscription. Handlers run under mu, so they
+// are sequential even when a local retry fires while a new message arrives.
+type subscription struct {
+	b             *Backend
+	spec          *core.SubscribeSpec
+	ctx           context.Context
+	ns            *nats.Subscription
+	logger        *slog.Logger
+	maxDeliveries int
+	stopCtx       func() bool
+
+	mu     sync.Mutex // held while a handler runs
+	closed bool
+
+	retryMu     sync.Mutex
+	retries     map[*time.Timer]struct{}
+	retryClosed bool
+	retryWG     sync.WaitGroup
+
+	dropMu      sync.Mutex
+	dropsLogged int
+
+	once sync.Once
+	done chan struct{}
+}
+
+func (s *subscription) Topic() string { return s.spec.Topic }
+
+func (s *subscription) onMsg(m *nats.Msg) {
+	s.mu.Lock()
+	if !s.closed {
+		s.spec.Deliver(s.ctx, &delivery{m: m, s: s, n: 1})
+	}
+	s.mu.Unlock()
+}
+
+// Unsubscribe removes the interest, waits for the handler in flight and
+// abandons local retries still waiting for their delay.
+func (s *subscription) Unsubscribe() error {
+	var err error
+	s.once.Do(func() {
+		if s.stopCtx != nil {
+			s.stopCtx()
+		}
+		drops := s.checkDrops()
+		if uerr := s.ns.Unsubscribe(); uerr != nil && !errors.Is(uerr, nats.ErrConnectionClosed) && !errors.Is(uerr, nats.ErrBadSubscription) {
+			err = fmt.Errorf("nats core: unsubscribe from %q: %w", s.spec.Topic, uerr)
+		}
+		s.mu.Lock() // waits for the handler in flight
+		s.closed = true
+		s.mu.Unlock()
+
+		s.retryMu.Lock()
+		s.retryClosed = true
+		abandoned := 0
+		for t := range s.retries {
+			if t.Stop() {
+				abandoned++
+				s.retryWG.Done()
+			}
+		}
+		clear(s.retries)
+		s.retryMu.Unlock()
+		s.retryWG.Wait()
+		if abandoned > 0 {
+			s.logger.Warn("nats core: subscription stopped with local retries pending; those messages are dropped", "abandoned", abandoned)
+		}
+
+		s.b.mu.Lock()
+		delete(s.b.subs, s)
+		s.b.dropped += drops
+		s.b.mu.Unlock()
+		close(s.done)
+	})
+	return err
+}
+
+// checkDrops returns how many messages nats.go dropped and logs new drops.
+func (s *subscription) checkDrops() uint64 {
+	n, err := s.ns.Dropped()
+	if err != nil || n <= 0 {
+		return 0
+	}
+	s.dropMu.Lock()
+	if n > s.dropsLogged {
+		s.logger.Warn("nats core: handler too slow, messages dropped at the client's pending limit", "dropped_total", n, "new", n-s.dropsLogged, "pending_msgs_limit", PendingMsgsLimit)
+		s.dropsLogged = n
+	}
+	s.dropMu.Unlock()
+	return uint64(n)
+}
+
+// retry hands d to the handler again after delay, with one more delivery;
+// past the bound it drops the message (logged).
+func (s *subscription) retry(d *delivery, delay time.Duration) error {
+	if d.n >= s.maxDeliveries {
+		s.logger.Warn("nats core: dropping message after local retries (NATS Core cannot redeliver; use WithDeadLetter to keep it)",
+			"id", d.ID(), "deliveries", d.n)
+		return nil
+	}
+	next := &delivery{m: d.m, s: s, n: d.n + 1, id: d.ID()}
+	s.retryMu.Lock()
+	defer s.retryMu.Unlock()
+	if s.retryClosed {
+		return fmt.Errorf("nats core: retry on %q: %w", s.spec.Topic, core.ErrClosed)
+	}
+	s.retryWG.Add(1)
+	var t *time.Timer
+	t = time.AfterFunc(delay, func() {
+		defer s.retryWG.Done()
+		s.retryMu.Lock()
+		delete(s.retries, t)
+		s.retryMu.Unlock()
+		s.mu.Lock()
+		if !s.closed {
+			s.spec.Deliver(s.ctx, next)
+		}
+		s.mu.Unlock()
+	})
+	// The timer's func takes retryMu first, so it cannot read t or touch
+	// the map before this registration is done.
+	s.retries[t] = struct{}{}
+	return nil
+}
+
+// delivery is one delivery of a NATS Core message to a handler.
+type delivery struct {
+	m    *nats.Msg
+	s    *subscription
+	n    int
+	once sync.Once
+	id   string
+}
+
+var _ core.Delivery = (*delivery)(nil)
+
+// ID is the Nats-Msg-Id header when the publisher set one, else a
+// process-local unique id (stable across local retries).
+func (d *delivery) ID() string {
+	d.once.Do(func() {
+		if d.id != "" {
+			return
+		}
+		if v := d.m.Header.Get(core.HeaderMsgID); v != "" {
+			d.id = v
+			return
+		}
+		d.id = localID()
+	})
+	return d.id
+}
+
+func (d *delivery) Topic() string        { return d.m.Subject }
+func (d *delivery) Data() []byte         { return d.m.Data }
+func (d *delivery) Header() core.Header  { return core.Header(d.m.Header) }
+func (d *delivery) Timestamp() time.Time { return time.Time{} } // NATS Core does not say
+func (d *delivery) Deliveries() int      { return d.n }
+
+// Ack is a no-op: NATS Core has no acknowledgements.
+func (d *delivery) Ack() error { return nil }
+
+// Nak retries locally at once.
+func (d *delivery) Nak() error { return d.s.retry(d, 0) }
+
+// NakWithDelay retries locally after delay.
+func (d *delivery) NakWithDelay(delay time.Duration) error { return d.s.retry(d, delay) }
+
+// Term drops the message: nothing would redeliver it anyway.
+func (d *delivery) Term() error { return nil }

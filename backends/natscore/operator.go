@@ -1,0 +1,477 @@
+package natscore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/mqscope/mqscope/core"
+)
+
+// Why operations are missing on NATS Core, in the operator's words.
+const (
+	reasonNoHistory   = "NATS Core keeps no history: messages go to current subscribers and are not stored"
+	reasonNoState     = "NATS Core keeps no consumer state on the server: queue groups exist only as live subscriptions, with no positions or pending lists"
+	reasonNoAcks      = "NATS Core has no acknowledgements: a message is delivered at most once and nothing waits for an ack"
+	reasonNoPending   = "NATS Core has no acknowledgements, so nothing is pending and nothing can be claimed"
+	reasonNoDedup     = "NATS Core does not de-duplicate: the Nats-Msg-Id header is carried but not enforced (use JetStream)"
+	reasonNoDLQStore  = "NATS Core stores nothing: a dead-letter subject reaches only its current subscribers (use JetStream to keep dead letters)"
+	reasonNoStoredMsg = "NATS Core keeps no history, so there are no stored messages to act on"
+)
+
+// Operator implements core.OperatorBackend for NATS Core.
+func (b *Backend) Operator() core.OperatorBackend { return (*operator)(b) }
+
+type operator Backend
+
+var _ core.OperatorBackend = (*operator)(nil)
+
+func unsupported(op core.Op, reason string) error {
+	return &core.UnsupportedError{Op: op, Reason: reason}
+}
+
+func (o *operator) Capabilities(ctx context.Context) core.Capabilities {
+	no := func(r string) core.Support { return core.Support{Supported: false, Reason: r} }
+	yes := func(r string) core.Support { return core.Support{Supported: true, Reason: r} }
+	return core.Capabilities{
+		Driver:        core.DriverNATSCore,
+		ServerVersion: o.nc.ConnectedServerVersion(),
+		Ops: map[core.Op]core.Support{
+			core.OpHistory:        no(reasonNoHistory),
+			core.OpTopics:         yes(fmt.Sprintf("NATS Core keeps no subject list: topics are the subjects seen by a \">\" sampling subscription since the first look (at most %d subjects)", MaxTrackedSubjects)),
+			core.OpGroups:         no(reasonNoState),
+			core.OpPending:        no(reasonNoPending),
+			core.OpBrowse:         no(reasonNoHistory),
+			core.OpGet:            no(reasonNoHistory),
+			core.OpTail:           yes("plain subscription (wildcards allowed) from now on; NATS Core keeps no history to start earlier"),
+			core.OpAck:            no(reasonNoAcks),
+			core.OpNak:            no(reasonNoAcks),
+			core.OpTerm:           no(reasonNoAcks),
+			core.OpClaim:          no(reasonNoPending),
+			core.OpReplay:         no(reasonNoStoredMsg),
+			core.OpRewind:         no(reasonNoState),
+			core.OpDeadLetter:     no(reasonNoStoredMsg + " (subscribers with WithDeadLetter still publish failed messages to the DLQ subject)"),
+			core.OpRedrive:        no(reasonNoDLQStore),
+			core.OpDeleteGroup:    no(reasonNoState + "; a group ends when its last member unsubscribes"),
+			core.OpDeleteConsumer: no(reasonNoState + "; a member leaves by unsubscribing"),
+			core.OpPurge:          no(reasonNoStoredMsg),
+			core.OpDedup:          no(reasonNoDedup),
+			core.OpStartPosition:  no(reasonNoHistory + ": subscriptions and tails start with new messages"),
+			core.OpCreateDLQ:      no(reasonNoDLQStore),
+		},
+	}
+}
+
+func (o *operator) ServerInfo(ctx context.Context) (core.ServerInfo, error) {
+	nc := o.nc
+	state := connState(nc.Status())
+	info := core.ServerInfo{
+		Driver:    core.DriverNATSCore,
+		Version:   nc.ConnectedServerVersion(),
+		Address:   nc.ConnectedUrlRedacted(),
+		Name:      nc.ConnectedServerName(),
+		Connected: state == "connected",
+		State:     state,
+		Extra:     map[string]string{},
+	}
+	if id := nc.ConnectedServerId(); id != "" {
+		info.Extra["server_id"] = id
+	}
+	if cl := nc.ConnectedClusterName(); cl != "" {
+		info.Extra["cluster"] = cl
+	}
+	if mp := nc.MaxPayload(); mp > 0 {
+		info.Extra["max_payload"] = strconv.FormatInt(mp, 10)
+	}
+	st := nc.Stats()
+	info.Extra["in_msgs"] = strconv.FormatUint(st.InMsgs, 10)
+	info.Extra["out_msgs"] = strconv.FormatUint(st.OutMsgs, 10)
+	info.Extra["reconnects"] = strconv.FormatUint(st.Reconnects, 10)
+	info.Extra["status"] = nc.Status().String()
+	info.Extra["dropped"] = strconv.FormatUint((*Backend)(o).Dropped(), 10)
+	o.mu.Lock()
+	smp := o.sampler
+	o.mu.Unlock()
+	if smp != nil {
+		info.Extra["sampling"] = smp.note()
+	}
+	return info, nil
+}
+
+// connState maps nats.go's status to core's three states.
+func connState(s nats.Status) string {
+	switch s {
+	case nats.CONNECTED, nats.DRAINING_SUBS, nats.DRAINING_PUBS:
+		return "connected"
+	case nats.RECONNECTING, nats.CONNECTING:
+		return "reconnecting"
+	default: // DISCONNECTED, CLOSED
+		return "down"
+	}
+}
+
+// Topics lists the subjects seen by the sampling subscription, which starts
+// on the first call (so the first list is usually empty).
+func (o *operator) Topics(ctx context.Context) ([]core.TopicInfo, error) {
+	smp, err := o.startSampler(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return smp.topics(time.Now()), nil
+}
+
+func (o *operator) Topic(ctx context.Context, name string) (core.TopicInfo, error) {
+	if err := validateSubject(name, false); err != nil {
+		return core.TopicInfo{}, err
+	}
+	smp, err := o.startSampler(ctx)
+	if err != nil {
+		return core.TopicInfo{}, err
+	}
+	ti, ok := smp.topic(name, time.Now())
+	if !ok {
+		return core.TopicInfo{}, fmt.Errorf("nats core: subject %q: not seen since sampling started at %s: %w",
+			name, smp.started.Format(time.RFC3339), core.ErrNotFound)
+	}
+	return ti, nil
+}
+
+func (o *operator) startSampler(ctx context.Context) (*sampler, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return nil, core.ErrClosed
+	}
+	if o.sampler != nil {
+		return o.sampler, nil
+	}
+	// Holding o.mu during the subscribe keeps concurrent first calls from
+	// starting two samplers; it is one round trip, bounded by flush.
+	smp, err := newSampler(ctx, o.nc, o.logger)
+	if err != nil {
+		return nil, err
+	}
+	o.sampler = smp
+	return smp, nil
+}
+
+func (o *operator) Groups(ctx context.Context, topic string) ([]core.GroupInfo, error) {
+	return nil, unsupported(core.OpGroups, reasonNoState)
+}
+
+func (o *operator) Pending(ctx context.Context, q core.PendingQuery) (core.PendingPage, error) {
+	return core.PendingPage{}, unsupported(core.OpPending, reasonNoPending)
+}
+
+func (o *operator) Browse(ctx context.Context, q core.BrowseQuery) (core.BrowsePage, error) {
+	return core.BrowsePage{}, unsupported(core.OpBrowse, reasonNoHistory)
+}
+
+func (o *operator) Get(ctx context.Context, topic, id string) (core.Record, error) {
+	return core.Record{}, unsupported(core.OpGet, reasonNoHistory)
+}
+
+func (o *operator) Ack(ctx context.Context, r core.ActionRequest) (core.Result, error) {
+	return core.Result{}, unsupported(core.OpAck, reasonNoAcks)
+}
+
+func (o *operator) Nak(ctx context.Context, r core.ActionRequest) (core.Result, error) {
+	return core.Result{}, unsupported(core.OpNak, reasonNoAcks)
+}
+
+func (o *operator) Term(ctx context.Context, r core.ActionRequest) (core.Result, error) {
+	return core.Result{}, unsupported(core.OpTerm, reasonNoAcks)
+}
+
+func (o *operator) Claim(ctx context.Context, r core.ActionRequest) (core.Result, error) {
+	return core.Result{}, unsupported(core.OpClaim, reasonNoPending)
+}
+
+func (o *operator) Replay(ctx context.Context, r core.ReplayRequest) (core.Result, error) {
+	return core.Result{}, unsupported(core.OpReplay, reasonNoStoredMsg)
+}
+
+func (o *operator) Rewind(ctx context.Context, r core.RewindRequest) (core.Result, error) {
+	return core.Result{}, unsupported(core.OpRewind, reasonNoState)
+}
+
+func (o *operator) MoveToDLQ(ctx context.Context, r core.MoveRequest) (core.Result, error) {
+	return core.Result{}, unsupported(core.OpDeadLetter, reasonNoStoredMsg)
+}
+
+func (o *operator) Redrive(ctx context.Context, r core.RedriveRequest) (core.Result, error) {
+	return core.Result{}, unsupported(core.OpRedrive, reasonNoDLQStore)
+}
+
+func (o *operator) DeleteGroup(ctx context.Context, topic, group string) error {
+	return unsupported(core.OpDeleteGroup, reasonNoState+"; a group ends when its last member unsubscribes")
+}
+
+func (o *operator) DeleteConsumer(ctx context.Context, topic, group, consumer string) error {
+	return unsupported(core.OpDeleteConsumer, reasonNoState+"; a member leaves by unsubscribing")
+}
+
+func (o *operator) Purge(ctx context.Context, topic string) (core.Result, error) {
+	return core.Result{}, unsupported(core.OpPurge, reasonNoStoredMsg)
+}
+
+// EnsureDLQ is unsupported rather than a silent no-op: on NATS Core nothing
+// can make a dead-letter subject keep its messages.
+func (o *operator) EnsureDLQ(ctx context.Context, dlq string) error {
+	return unsupported(core.OpCreateDLQ, reasonNoDLQStore)
+}
+
+// Tail subscribes to q.Pattern (wildcards allowed) and feeds sink from
+// nats.go's delivery goroutine until ctx ends. NATS Core keeps no history,
+// so only "from now" is possible.
+func (o *operator) Tail(ctx context.Context, q core.TailQuery, sink func(core.Record)) error {
+	if q.From.Kind != core.PosNew {
+		return unsupported(core.OpStartPosition, "NATS Core keeps no history: a tail starts with new messages (asked for "+q.From.String()+")")
+	}
+	if err := validateSubject(q.Pattern, true); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("nats core: tail %q: %w", q.Pattern, err)
+	}
+	t := &tail{b: (*Backend)(o), pattern: q.Pattern}
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return core.ErrClosed
+	}
+	o.tails[t] = struct{}{}
+	o.mu.Unlock()
+
+	ns, err := o.nc.Subscribe(q.Pattern, func(m *nats.Msg) {
+		sink(core.Record{
+			Topic:  m.Subject,
+			ID:     msgID(m),
+			Data:   m.Data,
+			Header: core.Header(m.Header),
+			Time:   time.Now(), // observed: NATS Core carries no timestamp
+			Size:   len(m.Data),
+		})
+	})
+	if err == nil {
+		t.ns = ns
+		// The sink never blocks (a ring buffer), so these limits only bound
+		// a burst; past them nats.go drops rather than stalling the reader.
+		err = ns.SetPendingLimits(tailPendingMsgs, tailPendingBytes)
+		if err == nil {
+			err = flush(ctx, o.nc)
+		}
+	}
+	if err != nil {
+		if ns != nil {
+			_ = ns.Unsubscribe()
+		}
+		o.mu.Lock()
+		delete(o.tails, t)
+		o.mu.Unlock()
+		return fmt.Errorf("nats core: tail %q: %w", q.Pattern, err)
+	}
+	t.stopCtx = context.AfterFunc(ctx, t.stop)
+	return nil
+}
+
+const (
+	tailPendingMsgs  = 64 * 1024
+	tailPendingBytes = 64 << 20
+)
+
+func msgID(m *nats.Msg) string {
+	if v := m.Header.Get(core.HeaderMsgID); v != "" {
+		return v
+	}
+	return localID()
+}
+
+type tail struct {
+	b       *Backend
+	pattern string
+	ns      *nats.Subscription
+	stopCtx func() bool
+	once    sync.Once
+}
+
+func (t *tail) stop() {
+	t.once.Do(func() {
+		if t.stopCtx != nil {
+			t.stopCtx()
+		}
+		if n, err := t.ns.Dropped(); err == nil && n > 0 {
+			t.b.logger.Warn("nats core: tail dropped messages at the client's pending limit", "pattern", t.pattern, "dropped", n)
+		}
+		_ = t.ns.Unsubscribe()
+		t.b.mu.Lock()
+		delete(t.b.tails, t)
+		t.b.mu.Unlock()
+	})
+}
+
+// Sampling: subjects observed by a ">" subscription.
+
+// MaxTrackedSubjects bounds the subjects the sampler keeps; messages on
+// further subjects are counted as untracked.
+const MaxTrackedSubjects = 10000
+
+// rateWindow is the sliding window over which TopicInfo.Rate is computed, in
+// one-second buckets.
+const rateWindow = 10
+
+const (
+	samplerPendingMsgs  = 256 * 1024
+	samplerPendingBytes = 64 << 20
+)
+
+type subjectStats struct {
+	msgs, bytes uint64
+	first, last time.Time
+	// buckets[i] counts messages in second bucketSec[i] (a ring).
+	buckets   [rateWindow]uint64
+	bucketSec [rateWindow]int64
+}
+
+type sampler struct {
+	ns      *nats.Subscription
+	started time.Time
+
+	mu        sync.Mutex
+	subjects  map[string]*subjectStats
+	untracked uint64
+}
+
+func newSampler(ctx context.Context, nc *nats.Conn, logger *slog.Logger) (*sampler, error) {
+	s := &sampler{started: time.Now(), subjects: map[string]*subjectStats{}}
+	ns, err := nc.Subscribe(">", s.observe)
+	if err == nil {
+		err = ns.SetPendingLimits(samplerPendingMsgs, samplerPendingBytes)
+		if err == nil {
+			err = flush(ctx, nc)
+		}
+	}
+	if err != nil {
+		if ns != nil {
+			_ = ns.Unsubscribe()
+		}
+		return nil, fmt.Errorf("nats core: start the \">\" sampling subscription for the topic list: %w", err)
+	}
+	s.ns = ns
+	logger.Debug("nats core: sampling subjects with a \">\" subscription")
+	return s, nil
+}
+
+// ignoredSubject says whether a subject is plumbing rather than a topic:
+// request/reply inboxes and the server's and JetStream's own "$" subjects.
+func ignoredSubject(s string) bool {
+	return strings.HasPrefix(s, "_INBOX.") || strings.HasPrefix(s, "$")
+}
+
+func (s *sampler) observe(m *nats.Msg) {
+	if ignoredSubject(m.Subject) {
+		return
+	}
+	now := time.Now()
+	sec := now.Unix()
+	s.mu.Lock()
+	st := s.subjects[m.Subject]
+	if st == nil {
+		if len(s.subjects) >= MaxTrackedSubjects {
+			s.untracked++
+			s.mu.Unlock()
+			return
+		}
+		st = &subjectStats{first: now}
+		s.subjects[m.Subject] = st
+	}
+	st.msgs++
+	st.bytes += uint64(len(m.Data))
+	st.last = now
+	i := sec % rateWindow
+	if st.bucketSec[i] != sec {
+		st.bucketSec[i] = sec
+		st.buckets[i] = 0
+	}
+	st.buckets[i]++
+	s.mu.Unlock()
+}
+
+// rate is messages per second over the last rateWindow seconds (or since
+// sampling started, if later). Caller holds s.mu.
+func (s *sampler) rate(st *subjectStats, now time.Time) float64 {
+	sec := now.Unix()
+	var n uint64
+	for i := range st.buckets {
+		if st.bucketSec[i] > sec-rateWindow {
+			n += st.buckets[i]
+		}
+	}
+	from := time.Unix(sec-rateWindow+1, 0)
+	if s.started.After(from) {
+		from = s.started
+	}
+	el := now.Sub(from).Seconds()
+	if el < 0.25 {
+		el = 0.25 // avoid absurd rates right after sampling starts
+	}
+	return float64(n) / el
+}
+
+func (s *sampler) info(name string, st *subjectStats, now time.Time, note string) core.TopicInfo {
+	return core.TopicInfo{
+		Name:      name,
+		Messages:  st.msgs,
+		Bytes:     st.bytes,
+		FirstTime: st.first,
+		LastTime:  st.last,
+		Rate:      s.rate(st, now),
+		Extra:     map[string]string{"observed": note},
+	}
+}
+
+func (s *sampler) noteLocked() string {
+	n := "seen by a \">\" sampling subscription since " + s.started.Format(time.RFC3339) + "; counts are since then; rate over the last " + strconv.Itoa(rateWindow) + "s"
+	if s.untracked > 0 {
+		n += fmt.Sprintf("; subject limit %d reached: %d messages on further subjects not listed", MaxTrackedSubjects, s.untracked)
+	}
+	if d, err := s.ns.Dropped(); err == nil && d > 0 {
+		n += fmt.Sprintf("; %d messages missed by the sampler (too much traffic)", d)
+	}
+	return n
+}
+
+func (s *sampler) note() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.noteLocked()
+}
+
+func (s *sampler) topics(now time.Time) []core.TopicInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	note := s.noteLocked()
+	out := make([]core.TopicInfo, 0, len(s.subjects))
+	for name, st := range s.subjects {
+		out = append(out, s.info(name, st, now, note))
+	}
+	return out
+}
+
+func (s *sampler) topic(name string, now time.Time) (core.TopicInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.subjects[name]
+	if st == nil {
+		return core.TopicInfo{}, false
+	}
+	return s.info(name, st, now, s.noteLocked()), true
+}
+
+func (s *sampler) stop() { _ = s.ns.Unsubscribe() }
