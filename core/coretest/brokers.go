@@ -1,0 +1,165 @@
+package coretest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/internal/testbroker"
+)
+
+// NATS returns the harness for a NATS driver (core.DriverNATSCore or
+// core.DriverJetStream) on an embedded nats-server owned by t. JetStream
+// clients get Config.CreateStreams, so every topic gets its own stream.
+func NATS(t *testing.T, d core.Driver) Harness {
+	t.Helper()
+	n := testbroker.StartNATS(t)
+	withURL := func(url string, cfg core.Config) core.Config {
+		cfg.Driver = d
+		cfg.NATSURL = url
+		if d == core.DriverJetStream {
+			cfg.CreateStreams = true
+		}
+		return cfg
+	}
+	h := Harness{
+		Driver: d,
+		NewClient: func(_ testing.TB, cfg core.Config, opts ...core.Option) (*core.Client, error) {
+			cfg = withURL(n.URL(), cfg)
+			return core.New(&cfg, opts...)
+		},
+		InvalidTopics: []string{"has space", "a..b", ".lead", "trail.", "wild.*", "wild.>"},
+		Connect: func(t testing.TB) Conn {
+			nc := n.Connect(t)
+			return Conn{
+				Option: core.WithNATSConnector(nc),
+				Alive: func(ctx context.Context) error {
+					if !nc.IsConnected() {
+						return fmt.Errorf("nats connection is %v", nc.Status())
+					}
+					return nc.FlushWithContext(ctx)
+				},
+				Close: nc.Close,
+			}
+		},
+		NewDisruptable: func(t testing.TB, cfg core.Config, opts ...core.Option) (*core.Client, func(), error) {
+			// A private server, so restarting it disturbs no other test.
+			own := testbroker.StartNATS(t)
+			cfg = withURL(own.URL(), cfg)
+			c, err := core.New(&cfg, opts...)
+			return c, own.Restart, err
+		},
+	}
+	if d == core.DriverJetStream {
+		h.DeleteGroupRaw = func(ctx context.Context, topic, group string) error {
+			nc, err := nats.Connect(n.URL())
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			js, err := jetstream.New(nc)
+			if err != nil {
+				return err
+			}
+			stream, err := js.StreamNameBySubject(ctx, topic)
+			if err != nil {
+				return fmt.Errorf("stream for %q: %w", topic, err)
+			}
+			s, err := js.Stream(ctx, stream)
+			if err != nil {
+				return err
+			}
+			names := s.ConsumerNames(ctx)
+			var victims []string
+			for name := range names.Name() {
+				if name == group || strings.Contains(name, group) {
+					victims = append(victims, name)
+				}
+			}
+			if err := names.Err(); err != nil {
+				return err
+			}
+			if len(victims) == 0 {
+				return fmt.Errorf("no consumer of stream %q is named after group %q", stream, group)
+			}
+			for _, v := range victims {
+				if err := js.DeleteConsumer(ctx, stream, v); err != nil {
+					return fmt.Errorf("delete consumer %s/%s: %w", stream, v, err)
+				}
+			}
+			return nil
+		}
+	}
+	return h
+}
+
+// Redis returns the harness for core.DriverRedisStream on the test Redis
+// (testbroker.RedisURL). Topics are stream keys; they are deleted when the
+// test ends.
+func Redis(t *testing.T) Harness {
+	t.Helper()
+	url := testbroker.RedisURL(t)
+	admin := testbroker.Redis(t)
+	newRDB := func(t testing.TB, name string) *redis.Client {
+		o, err := redis.ParseURL(url)
+		if err != nil {
+			t.Fatalf("redis url %q: %v", url, err)
+		}
+		o.ClientName = name
+		rdb := redis.NewClient(o)
+		t.Cleanup(func() { _ = rdb.Close() })
+		return rdb
+	}
+	return Harness{
+		Driver: core.DriverRedisStream,
+		NewClient: func(_ testing.TB, cfg core.Config, opts ...core.Option) (*core.Client, error) {
+			cfg.Driver = core.DriverRedisStream
+			cfg.RedisURL = url
+			return core.New(&cfg, opts...)
+		},
+		Topic: func(t testing.TB) string {
+			name := testbroker.Name(t, "ct")
+			testbroker.CleanupRedisKeys(t, admin, name+"*")
+			return name
+		},
+		Connect: func(t testing.TB) Conn {
+			rdb := newRDB(t, "")
+			return Conn{
+				Option: core.WithRedisConnector(rdb),
+				Alive:  func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+				Close:  func() { _ = rdb.Close() },
+			}
+		},
+		NewDisruptable: func(t testing.TB, cfg core.Config, opts ...core.Option) (*core.Client, func(), error) {
+			name := testbroker.Name(t, "victim")
+			rdb := newRDB(t, name)
+			cfg.Driver = core.DriverRedisStream
+			c, err := core.New(&cfg, append(opts, core.WithRedisConnector(rdb))...)
+			disrupt := func() {
+				ctx, cancel := context.WithTimeout(context.Background(), defaultWait)
+				defer cancel()
+				if n, err := testbroker.KillRedisClients(ctx, admin, name); err != nil {
+					t.Errorf("CLIENT KILL %s: %v", name, err)
+				} else {
+					t.Logf("CLIENT KILL: %d connections of %s", n, name)
+				}
+			}
+			return c, disrupt, err
+		},
+		DeleteGroupRaw: func(ctx context.Context, topic, group string) error {
+			return admin.XGroupDestroy(ctx, topic, group).Err()
+		},
+		DeleteTopicRaw: func(ctx context.Context, topic string) error {
+			return admin.Del(ctx, topic).Err()
+		},
+		TrimTopicRaw: func(ctx context.Context, topic string) error {
+			return admin.XTrimMaxLen(ctx, topic, 0).Err()
+		},
+	}
+}
