@@ -43,6 +43,8 @@ func NATS(t *testing.T, d core.Driver) Harness {
 					if !nc.IsConnected() {
 						return fmt.Errorf("nats connection is %v", nc.Status())
 					}
+					ctx, cancel := context.WithTimeout(ctx, defaultWait)
+					defer cancel()
 					return nc.FlushWithContext(ctx)
 				},
 				Close: nc.Close,
