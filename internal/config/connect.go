@@ -282,4 +282,3 @@ func redactURL(s string) string {
 	}
 	return strings.Join(parts, ",")
 }
-
