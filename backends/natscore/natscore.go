@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -85,32 +84,40 @@ func validateSubject(s string, wildcard bool) error {
 	if s == "" {
 		return fmt.Errorf("%w: empty subject", core.ErrInvalidTopic)
 	}
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i < len(s) {
-			c := s[i]
-			if c <= ' ' || c == 0x7f {
-				return fmt.Errorf("%w: subject %q contains whitespace or a control character at byte %d", core.ErrInvalidTopic, s, i)
+	// One pass over the bytes: this runs on every Publish.
+	start, wild := 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c <= ' ' || c == 0x7f:
+			return fmt.Errorf("%w: subject %q contains whitespace or a control character at byte %d", core.ErrInvalidTopic, s, i)
+		case c == '*' || c == '>':
+			wild = true
+		case c == '.':
+			if err := checkToken(s, start, i, wild, wildcard); err != nil {
+				return err
 			}
-			if c != '.' {
-				continue
-			}
+			start, wild = i+1, false
 		}
-		tok := s[start:i]
-		switch {
-		case tok == "":
-			return fmt.Errorf("%w: subject %q has an empty token (leading, trailing or double dot)", core.ErrInvalidTopic, s)
-		case tok == "*" || tok == ">":
-			if !wildcard {
-				return fmt.Errorf("%w: subject %q contains the wildcard %q; publishing needs a concrete subject", core.ErrInvalidTopic, s, tok)
-			}
-			if tok == ">" && i != len(s) {
-				return fmt.Errorf("%w: subject %q: \">\" must be the last token", core.ErrInvalidTopic, s)
-			}
-		case strings.ContainsAny(tok, "*>"):
-			return fmt.Errorf("%w: subject %q: token %q mixes a wildcard with other characters (\"*\" and \">\" must be whole tokens)", core.ErrInvalidTopic, s, tok)
-		}
-		start = i + 1
+	}
+	return checkToken(s, start, len(s), wild, wildcard)
+}
+
+func checkToken(s string, start, end int, wild, wildcard bool) error {
+	if start == end {
+		return fmt.Errorf("%w: subject %q has an empty token (leading, trailing or double dot)", core.ErrInvalidTopic, s)
+	}
+	if !wild {
+		return nil
+	}
+	tok := s[start:end]
+	if tok != "*" && tok != ">" {
+		return fmt.Errorf("%w: subject %q: token %q mixes a wildcard with other characters (\"*\" and \">\" must be whole tokens)", core.ErrInvalidTopic, s, tok)
+	}
+	if !wildcard {
+		return fmt.Errorf("%w: subject %q contains the wildcard %q; publishing needs a concrete subject", core.ErrInvalidTopic, s, tok)
+	}
+	if tok == ">" && end != len(s) {
+		return fmt.Errorf("%w: subject %q: \">\" must be the last token", core.ErrInvalidTopic, s)
 	}
 	return nil
 }
@@ -121,8 +128,10 @@ func (b *Backend) Publish(ctx context.Context, topic string, m *core.OutgoingMes
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("nats core: publish to %q: %w", topic, err)
 	}
-	msg := nats.Msg{Subject: topic, Data: m.Data}
-	if len(m.Header) > 0 || m.MsgID != "" {
+	var err error
+	if len(m.Header) == 0 && m.MsgID == "" {
+		err = b.nc.Publish(topic, m.Data) // PUB: no header block, no *nats.Msg
+	} else {
 		h := m.Header
 		if h == nil {
 			h = core.Header{}
@@ -130,9 +139,9 @@ func (b *Backend) Publish(ctx context.Context, topic string, m *core.OutgoingMes
 		if m.MsgID != "" {
 			h.Set(core.HeaderMsgID, m.MsgID)
 		}
-		msg.Header = nats.Header(h)
+		err = b.nc.PublishMsg(&nats.Msg{Subject: topic, Data: m.Data, Header: nats.Header(h)})
 	}
-	if err := b.nc.PublishMsg(&msg); err != nil {
+	if err != nil {
 		return fmt.Errorf("nats core: publish to %q: %w", topic, err)
 	}
 	return nil
