@@ -1,0 +1,78 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mqscope/mqscope/core"
+)
+
+// Common is what every pane and dialog shares: styles, keys, the operator
+// of the connected context and what it can do. Panes hold a pointer, so a
+// context switch is seen by all of them at once.
+type Common struct {
+	Styles   Styles
+	Keys     KeyMap
+	Logger   *slog.Logger
+	ReadOnly bool
+	// Op is the operator of the connected context (nil while connecting).
+	Op        *core.Operator
+	Caps      core.Capabilities
+	DLQSuffix string
+	// Gen counts connections; replies of an older connection are dropped.
+	Gen     uint64
+	Timeout time.Duration
+	// Ctx is the program's context; every broker call derives from it.
+	Ctx context.Context
+	// Now is the clock (fixed in tests so views are deterministic).
+	Now func() time.Time
+}
+
+func newCommon(o Options) *Common {
+	l := o.Logger
+	if l == nil {
+		l = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	t := o.Timeout
+	if t <= 0 {
+		t = 5 * time.Second
+	}
+	return &Common{
+		Styles:    Theme(o.Theme, o.NoColor, o.ASCII),
+		Keys:      DefaultKeyMap(),
+		Logger:    l,
+		ReadOnly:  o.ReadOnly,
+		DLQSuffix: core.DefaultDLQSuffix,
+		Timeout:   t,
+		Ctx:       context.Background(),
+		Now:       time.Now,
+	}
+}
+
+// call builds a tea.Cmd running fn off the UI loop with the configured
+// timeout. It captures the operator and generation now, so a reply that
+// arrives after a context switch is recognisably stale.
+func (c *Common) call(fn func(ctx context.Context, op *core.Operator) tea.Msg) tea.Cmd {
+	op, base, timeout := c.Op, c.Ctx, c.Timeout
+	if op == nil {
+		return func() tea.Msg { return statusMsg{err: fmt.Errorf("not connected")} }
+	}
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(base, timeout)
+		defer cancel()
+		return fn(ctx, op)
+	}
+}
+
+// statusMsg puts a line in the status bar.
+type statusMsg struct {
+	text string
+	err  error
+}
+
+func msgCmd(m tea.Msg) tea.Cmd { return func() tea.Msg { return m } }

@@ -1,0 +1,127 @@
+package tui
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/mqscope/mqscope/core"
+)
+
+// Filter is what `/` typed: a substring (case-insensitive), a regular
+// expression (`re:EXPR` or `/EXPR/`), or `field=value` matched against a
+// JSON payload (dotted paths: `customer.id=42`). The empty filter matches
+// everything.
+type Filter struct {
+	Raw   string
+	sub   string
+	re    *regexp.Regexp
+	field string
+	value string
+}
+
+// ParseFilter reads a filter expression.
+func ParseFilter(s string) (Filter, error) {
+	f := Filter{Raw: s}
+	switch {
+	case s == "":
+	case strings.HasPrefix(s, "re:"):
+		re, err := regexp.Compile(s[3:])
+		if err != nil {
+			return Filter{}, fmt.Errorf("filter %q: %w", s, err)
+		}
+		f.re = re
+	case len(s) >= 2 && s[0] == '/' && s[len(s)-1] == '/':
+		re, err := regexp.Compile(s[1 : len(s)-1])
+		if err != nil {
+			return Filter{}, fmt.Errorf("filter %q: %w", s, err)
+		}
+		f.re = re
+	case isFieldFilter(s):
+		k, v, _ := strings.Cut(s, "=")
+		f.field, f.value = strings.TrimSpace(k), strings.TrimSpace(v)
+	default:
+		f.sub = strings.ToLower(s)
+	}
+	return f, nil
+}
+
+func isFieldFilter(s string) bool {
+	k, _, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return false
+	}
+	for _, r := range k {
+		if !(r == '.' || r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// Empty reports the match-everything filter.
+func (f Filter) Empty() bool { return f.Raw == "" }
+
+// MatchText matches a list row's text. A field filter matches rows
+// containing its raw text.
+func (f Filter) MatchText(s string) bool {
+	switch {
+	case f.Empty():
+		return true
+	case f.re != nil:
+		return f.re.MatchString(s)
+	case f.field != "":
+		return strings.Contains(strings.ToLower(s), strings.ToLower(f.Raw))
+	}
+	return strings.Contains(strings.ToLower(s), f.sub)
+}
+
+// MatchRecord matches a message: text filters look at the payload, id and
+// subject; a field filter at the JSON payload.
+func (f Filter) MatchRecord(r core.Record) bool {
+	if f.Empty() {
+		return true
+	}
+	if f.field != "" {
+		return jsonFieldEquals(r.Data, f.field, f.value)
+	}
+	return f.MatchText(r.ID + " " + r.Subject + " " + r.Topic + " " + string(r.Data))
+}
+
+func jsonFieldEquals(data []byte, path, want string) bool {
+	var v any
+	if json.Unmarshal(data, &v) != nil {
+		return false
+	}
+	for _, p := range strings.Split(path, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = x[p]; !ok {
+				return false
+			}
+		case []any:
+			i, err := strconv.Atoi(p)
+			if err != nil || i < 0 || i >= len(x) {
+				return false
+			}
+			v = x[i]
+		default:
+			return false
+		}
+	}
+	switch x := v.(type) {
+	case string:
+		return x == want
+	case nil:
+		return want == "null"
+	case float64, bool:
+		b, _ := json.Marshal(x)
+		return string(b) == want
+	default:
+		b, _ := json.Marshal(x)
+		return string(b) == want
+	}
+}

@@ -1,0 +1,214 @@
+package tui
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mqscope/mqscope/core"
+)
+
+// inspector shows one message: metadata, headers and the payload (pretty
+// JSON, text, or a hex dump for binary), all through Sanitize.
+type inspector struct {
+	com    *Common
+	rec    core.Record
+	meta   inspectMeta
+	w, h   int
+	offset int
+	lines  []string
+}
+
+func newInspector(c *Common, r core.Record, m inspectMeta) *inspector {
+	in := &inspector{com: c, rec: r, meta: m}
+	in.lines = in.build()
+	return in
+}
+
+func (in *inspector) Title() string {
+	return "Message " + SanitizeString(in.rec.ID) + " · " + SanitizeString(orStr(in.rec.Subject, in.rec.Topic))
+}
+
+func (in *inspector) SetSize(w, h int) { in.w, in.h = w, h; in.clamp() }
+
+func (in *inspector) Bindings() []Binding {
+	k := in.com.Keys
+	b := []Binding{k.Back, k.Up, k.Down, k.CopyPayload, k.CopyID, k.EditResend}
+	if in.meta.Pending {
+		b = append(b, k.Ack, k.MoveDLQ)
+	}
+	return b
+}
+
+func orStr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// payloadKind names how the payload is shown.
+func payloadKind(data []byte) string {
+	switch {
+	case len(data) == 0:
+		return "empty"
+	case json.Valid(data):
+		return "json"
+	case utf8.Valid(data) && printableRatio(data) > 0.9:
+		return "text"
+	default:
+		return "binary"
+	}
+}
+
+func printableRatio(b []byte) float64 {
+	n := 0
+	for _, c := range string(b) {
+		if c >= 0x20 || c == '\n' || c == '\t' {
+			n++
+		}
+	}
+	return float64(n) / float64(utf8.RuneCount(b))
+}
+
+func (in *inspector) build() []string {
+	st := in.com.Styles
+	r := in.rec
+	var ls []string
+	kv := func(k, v string) {
+		if v == "" {
+			return
+		}
+		ls = append(ls, st.HeaderKey.Render(fmt.Sprintf("%-12s", k))+" "+v)
+	}
+	kv("topic", SanitizeString(r.Topic))
+	if r.Subject != "" && r.Subject != r.Topic {
+		kv("subject", SanitizeString(r.Subject))
+	}
+	kv("id", SanitizeString(r.ID))
+	if r.Seq > 0 {
+		kv("sequence", strconv.FormatUint(r.Seq, 10))
+	}
+	if !r.Time.IsZero() {
+		kv("time", r.Time.UTC().Format("2006-01-02 15:04:05.000 UTC"))
+	}
+	size := r.Size
+	if size == 0 {
+		size = len(r.Data)
+	}
+	kind := payloadKind(r.Data)
+	kv("size", fmt.Sprintf("%d bytes (%s)", size, kind))
+	if size > len(r.Data) {
+		kv("", fmt.Sprintf("showing the first %d bytes", len(r.Data)))
+	}
+	kv("group", SanitizeString(in.meta.Group))
+	kv("owner", SanitizeString(in.meta.Owner))
+	if in.meta.Deliveries > 0 {
+		kv("deliveries", strconv.Itoa(in.meta.Deliveries))
+	}
+	kv("idle", in.meta.Idle)
+	if len(r.Header) > 0 {
+		ls = append(ls, "", st.ColHeader.Render("HEADERS"))
+		keys := make([]string, 0, len(r.Header))
+		for k := range r.Header {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			for _, v := range r.Header[k] {
+				ls = append(ls, "  "+st.JSONKey.Render(SanitizeString(k))+": "+SanitizeString(v))
+			}
+		}
+	}
+	ls = append(ls, "", st.ColHeader.Render("PAYLOAD"))
+	switch kind {
+	case "empty":
+		ls = append(ls, st.Dim.Render("(empty)"))
+	case "json":
+		var buf bytes.Buffer
+		if json.Indent(&buf, r.Data, "", "  ") == nil {
+			ls = append(ls, strings.Split(Sanitize(buf.Bytes(), true), "\n")...)
+		}
+	case "text":
+		ls = append(ls, strings.Split(Sanitize(r.Data, true), "\n")...)
+	default:
+		// hex.Dump's text column shows printable ASCII only, so it is safe
+		ls = append(ls, strings.Split(strings.TrimRight(hex.Dump(r.Data), "\n"), "\n")...)
+	}
+	return ls
+}
+
+func (in *inspector) clamp() {
+	max := len(in.lines) - in.h
+	if in.offset > max {
+		in.offset = max
+	}
+	if in.offset < 0 {
+		in.offset = 0
+	}
+}
+
+func (in *inspector) Update(msg tea.Msg) tea.Cmd {
+	m, ok := msg.(keyMsg)
+	if !ok {
+		return nil
+	}
+	k := in.com.Keys
+	switch {
+	case matches(m, k.Up):
+		in.offset--
+	case matches(m, k.Down):
+		in.offset++
+	case matches(m, k.PageUp):
+		in.offset -= in.h
+	case matches(m, k.PageDown):
+		in.offset += in.h
+	case matches(m, k.Top):
+		in.offset = 0
+	case matches(m, k.Bottom):
+		in.offset = len(in.lines)
+	case matches(m, k.CopyPayload):
+		// OSC 52 through Bubble Tea: works over SSH; the bytes travel
+		// base64-encoded, so nothing in them reaches the terminal raw.
+		return tea.Batch(tea.SetClipboard(string(in.rec.Data)),
+			msgCmd(statusMsg{text: fmt.Sprintf("copied payload (%d bytes) to the clipboard", len(in.rec.Data))}))
+	case matches(m, k.CopyID):
+		return tea.Batch(tea.SetClipboard(in.rec.ID), msgCmd(statusMsg{text: "copied id " + SanitizeString(in.rec.ID)}))
+	case matches(m, k.EditResend):
+		if ok, cmd := in.com.guard(k.EditResend); !ok {
+			return cmd
+		}
+		return msgCmd(pushDialogMsg{d: resendDialog(in.com, in.rec)})
+	case matches(m, k.Ack) && in.meta.Pending:
+		if ok, cmd := in.com.guard(k.Ack); !ok {
+			return cmd
+		}
+		return msgCmd(pushDialogMsg{d: ackDialog(in.com, core.OpAck, in.rec.Topic, in.meta.Group, []string{in.rec.ID})})
+	case matches(m, k.MoveDLQ) && in.meta.Pending:
+		if ok, cmd := in.com.guard(k.MoveDLQ); !ok {
+			return cmd
+		}
+		return msgCmd(pushDialogMsg{d: newMoveDialog(in.com, in.rec.Topic, in.meta.Group, []string{in.rec.ID})})
+	}
+	in.clamp()
+	return nil
+}
+
+func (in *inspector) View() []string {
+	end := in.offset + in.h
+	if end > len(in.lines) {
+		end = len(in.lines)
+	}
+	out := make([]string, 0, in.h)
+	for _, l := range in.lines[in.offset:end] {
+		out = append(out, trunc(l, in.w))
+	}
+	return out
+}

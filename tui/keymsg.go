@@ -1,0 +1,13 @@
+package tui
+
+import (
+	tea "charm.land/bubbletea/v2"
+	"charm.land/bubbles/v2/key"
+	"charm.land/lipgloss/v2"
+)
+
+type keyMsg = tea.KeyPressMsg
+
+type lipglossStyle = lipgloss.Style
+
+func matches(msg keyMsg, b Binding) bool { return key.Matches(msg, b.Binding) }

@@ -1,0 +1,133 @@
+package tui
+
+import (
+	"fmt"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mqscope/mqscope/core"
+)
+
+// pane is the shape every pane has (STYLE.md pattern 2).
+type pane interface {
+	Title() string
+	Update(msg tea.Msg) tea.Cmd
+	View(focused bool) []string // content lines, without the frame
+	SetSize(w, h int)           // content size
+	Bindings() []Binding
+	SetFilter(f Filter)
+	Filter() Filter
+}
+
+// Replies of broker calls. gen is the connection generation, req the
+// pane's request id: anything not current is dropped.
+type (
+	connectedMsg struct {
+		gen    uint64
+		target *Target
+		caps   core.Capabilities
+		info   core.ServerInfo
+		err    error
+		name   string
+	}
+	serverInfoMsg struct {
+		gen  uint64
+		info core.ServerInfo
+		err  error
+	}
+	topicsMsg struct {
+		gen, req uint64
+		topics   []core.TopicInfo
+		err      error
+	}
+	groupsMsg struct {
+		gen, req uint64
+		groups   []core.GroupInfo
+		err      error
+	}
+	pendingMsg struct {
+		gen, req uint64
+		page     core.PendingPage
+		err      error
+	}
+	browseMsg struct {
+		gen, req uint64
+		page     core.BrowsePage
+		err      error
+	}
+	recordMsg struct {
+		gen  uint64
+		rec  core.Record
+		meta inspectMeta
+		err  error
+	}
+	tailStartedMsg struct {
+		gen, req uint64
+		pattern  string
+		tail     *core.Tail
+		err      error
+	}
+	actionDoneMsg struct {
+		gen  uint64
+		job  *job
+		res  core.Result
+		err  error
+		next func(err error) dialog // follow-up for ErrNoStream / ErrNeedsConfirmation
+	}
+	savedMsg struct {
+		path string
+		n    int
+		err  error
+	}
+	editorDoneMsg struct {
+		content string
+		err     error
+	}
+	tickMsg    struct{}
+	refreshMsg struct{ gen uint64 }
+)
+
+// Requests from panes to the root model.
+type (
+	drillTopicMsg struct{ topic core.TopicInfo }
+	drillGroupMsg struct {
+		topic, group, consumer string
+		consumers              []string
+	}
+	inspectMsg struct {
+		rec  core.Record
+		meta inspectMeta
+	}
+	fetchInspectMsg struct {
+		topic, id string
+		meta      inspectMeta
+	}
+	browseTopicMsg struct {
+		topic string
+		dlq   bool
+	}
+	tailPatternMsg struct{ pattern string }
+	pushDialogMsg  struct{ d dialog }
+	focusMsg       struct{ pane int }
+	// refreshNowMsg asks every pane for fresh data (after an action).
+	refreshNowMsg struct{}
+)
+
+// inspectMeta is what the inspector knows besides the record.
+type inspectMeta struct {
+	Group, Owner string
+	Deliveries   int
+	Idle         string
+	Pending      bool // the record is pending in Group (ack/claim apply)
+	DLQ          bool
+}
+
+// guard checks a binding and, when it is disabled, says why in the status
+// line instead of acting.
+func (c *Common) guard(b Binding) (bool, tea.Cmd) {
+	ok, reason := b.Available(c)
+	if ok {
+		return true, nil
+	}
+	return false, msgCmd(statusMsg{err: fmt.Errorf("%s is disabled: %s", b.Help().Desc, reason)})
+}

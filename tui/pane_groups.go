@@ -1,0 +1,292 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mqscope/mqscope/core"
+)
+
+// groupRow is a group or one of its consumers (shown under it).
+type groupRow struct {
+	g        int // index in groups
+	consumer int // -1 for the group row
+}
+
+type groupsPane struct {
+	com    *Common
+	w, h   int
+	list   listState
+	filter Filter
+
+	topic  string
+	groups []core.GroupInfo
+	rows   []groupRow
+
+	inflight bool
+	req      uint64
+	loaded   bool
+	err      error
+}
+
+func newGroupsPane(c *Common) *groupsPane { return &groupsPane{com: c} }
+
+func (p *groupsPane) Title() string {
+	t := "2 Groups"
+	if p.topic != "" {
+		t += " · " + SanitizeString(p.topic)
+	}
+	if p.loaded {
+		t += fmt.Sprintf(" (%d)", len(p.groups))
+	}
+	if !p.filter.Empty() {
+		t += " /" + SanitizeString(p.filter.Raw)
+	}
+	return t
+}
+
+func (p *groupsPane) SetSize(w, h int) { p.w, p.h = w, h; p.list.height = h - 1; p.list.clamp() }
+func (p *groupsPane) Filter() Filter   { return p.filter }
+func (p *groupsPane) SetFilter(f Filter) {
+	p.filter = f
+	p.rebuild()
+}
+
+func (p *groupsPane) Bindings() []Binding {
+	k := p.com.Keys
+	return []Binding{k.Enter, k.Up, k.Down, k.Rewind, k.DeleteGroup, k.DeleteConsumer, k.Browse, k.DLQ, k.Publish}
+}
+
+// setTopic switches the pane to another topic and fetches its groups; a
+// reply for the old topic is then stale.
+func (p *groupsPane) setTopic(topic string) tea.Cmd {
+	if topic != p.topic {
+		p.groups, p.rows, p.loaded, p.err = nil, nil, false, nil
+		p.list = listState{height: p.list.height}
+	}
+	p.topic = topic
+	p.inflight = false
+	return p.refresh()
+}
+
+func (p *groupsPane) reset() {
+	*p = groupsPane{com: p.com, w: p.w, h: p.h, list: listState{height: p.list.height}, filter: p.filter, req: p.req + 1}
+}
+
+func (p *groupsPane) refresh() tea.Cmd {
+	if p.inflight || p.com.Op == nil || p.topic == "" {
+		return nil
+	}
+	p.inflight = true
+	p.req++
+	req, gen, topic := p.req, p.com.Gen, p.topic
+	return p.com.call(func(ctx context.Context, op *core.Operator) tea.Msg {
+		gs, err := op.Groups(ctx, topic)
+		return groupsMsg{gen: gen, req: req, groups: gs, err: err}
+	})
+}
+
+func (p *groupsPane) setGroups(gs []core.GroupInfo) {
+	// core sorts stuck first; keep that order even if a backend did not.
+	sort.SliceStable(gs, func(i, j int) bool { return len(gs[i].Stuck) > 0 && len(gs[j].Stuck) == 0 })
+	p.groups = gs
+	p.loaded = true
+	p.err = nil
+	p.rebuild()
+}
+
+func (p *groupsPane) rebuild() {
+	p.rows = p.rows[:0]
+	var keys []string
+	for gi, g := range p.groups {
+		text := g.Name + " " + strings.Join(g.Stuck, " ")
+		for _, c := range g.Consumers {
+			text += " " + c.Name
+		}
+		if !p.filter.MatchText(text) {
+			continue
+		}
+		p.rows = append(p.rows, groupRow{g: gi, consumer: -1})
+		keys = append(keys, "g\x00"+g.Name)
+		for ci, c := range g.Consumers {
+			p.rows = append(p.rows, groupRow{g: gi, consumer: ci})
+			keys = append(keys, "c\x00"+g.Name+"\x00"+c.Name)
+		}
+	}
+	p.list.setKeys(keys)
+}
+
+func (p *groupsPane) selected() (core.GroupInfo, *core.ConsumerInfo, bool) {
+	if len(p.rows) == 0 || p.list.cursor >= len(p.rows) {
+		return core.GroupInfo{}, nil, false
+	}
+	r := p.rows[p.list.cursor]
+	g := p.groups[r.g]
+	if r.consumer >= 0 {
+		c := g.Consumers[r.consumer]
+		return g, &c, true
+	}
+	return g, nil, true
+}
+
+func consumerNames(g core.GroupInfo) []string {
+	out := make([]string, 0, len(g.Consumers))
+	for _, c := range g.Consumers {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+func (p *groupsPane) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case groupsMsg:
+		if msg.req != p.req {
+			return nil
+		}
+		p.inflight = false
+		if msg.err != nil {
+			p.err = msg.err
+			return msgCmd(statusMsg{err: fmt.Errorf("groups of %s: %w", p.topic, msg.err)})
+		}
+		p.setGroups(msg.groups)
+	case keyMsg:
+		k := p.com.Keys
+		if p.list.handleNav(k, msg) {
+			return nil
+		}
+		g, c, ok := p.selected()
+		switch {
+		case matches(msg, k.Enter):
+			if ok {
+				d := drillGroupMsg{topic: p.topic, group: g.Name, consumers: consumerNames(g)}
+				if c != nil {
+					d.consumer = c.Name
+				}
+				return msgCmd(d)
+			}
+		case matches(msg, k.Rewind):
+			if allowed, cmd := p.com.guard(k.Rewind); !allowed || !ok {
+				return cmd
+			}
+			return msgCmd(pushDialogMsg{d: newRewindDialog(p.com, p.topic, g.Name)})
+		case matches(msg, k.DeleteGroup):
+			if allowed, cmd := p.com.guard(k.DeleteGroup); !allowed || !ok {
+				return cmd
+			}
+			return msgCmd(pushDialogMsg{d: deleteGroupDialog(p.com, p.topic, g)})
+		case matches(msg, k.DeleteConsumer):
+			if allowed, cmd := p.com.guard(k.DeleteConsumer); !allowed || !ok {
+				return cmd
+			}
+			if c == nil {
+				return msgCmd(statusMsg{err: fmt.Errorf("select a consumer row (under its group) to delete it")})
+			}
+			return msgCmd(pushDialogMsg{d: deleteConsumerDialog(p.com, p.topic, g.Name, *c)})
+		case matches(msg, k.Browse):
+			if allowed, cmd := p.com.guard(k.Browse); allowed && p.topic != "" {
+				return msgCmd(browseTopicMsg{topic: p.topic})
+			} else if !allowed {
+				return cmd
+			}
+		case matches(msg, k.DLQ):
+			if allowed, cmd := p.com.guard(k.DLQ); allowed && p.topic != "" {
+				return msgCmd(browseTopicMsg{topic: dlqOf(p.com, p.topic), dlq: true})
+			} else if !allowed {
+				return cmd
+			}
+		case matches(msg, k.Publish):
+			if allowed, cmd := p.com.guard(k.Publish); !allowed {
+				return cmd
+			}
+			return msgCmd(pushDialogMsg{d: newPublishDialog(p.com, p.topic, nil, nil)})
+		}
+	}
+	return nil
+}
+
+func (p *groupsPane) columns() []column {
+	return layoutColumns([]column{
+		{title: "NAME", width: 22},
+		{title: "PEND", width: 6, right: true},
+		{title: "LAG", width: 6, right: true},
+		{title: "OLDEST", width: 6, right: true},
+		{title: "STATUS"},
+		{title: "REDLV", width: 5, right: true},
+		{title: "DELIVERED", width: 13},
+		{title: "ACKFLOOR", width: 13},
+	}, p.w-2)
+}
+
+func (p *groupsPane) View(focused bool) []string {
+	st := p.com.Styles
+	switch {
+	case p.topic == "":
+		return []string{st.Dim.Render("select a topic (enter in Topics)")}
+	case !p.loaded && p.err != nil:
+		return []string{st.Error.Render(trunc(SanitizeString(p.err.Error()), p.w))}
+	case !p.loaded:
+		return []string{st.Dim.Render("loading…")}
+	}
+	cols := p.columns()
+	lines := []string{st.ColHeader.Render(fit("  "+headerRow(cols), p.w))}
+	if len(p.rows) == 0 {
+		return append(lines, st.Dim.Render("no groups"))
+	}
+	rows := make([]string, len(p.rows))
+	stuck := make([]bool, len(p.rows))
+	for i, r := range p.rows {
+		g := p.groups[r.g]
+		if r.consumer < 0 {
+			status := "ok"
+			name := SanitizeString(g.Name)
+			if len(g.Stuck) > 0 {
+				status = "STUCK: " + strings.Join(g.Stuck, "; ")
+				name = "! " + name
+				stuck[i] = true
+			}
+			rows[i] = row(cols, map[string]string{
+				"NAME":      name,
+				"PEND":      strconv.FormatInt(g.Pending, 10),
+				"LAG":       unknownIfNeg(g.Lag),
+				"OLDEST":    durOrDash(g.OldestPendingIdle),
+				"STATUS":    SanitizeString(status),
+				"REDLV":     unknownIfNeg(g.Redelivered),
+				"DELIVERED": SanitizeString(g.LastDelivered),
+				"ACKFLOOR":  SanitizeString(g.AckFloor),
+			})
+			continue
+		}
+		c := g.Consumers[r.consumer]
+		status := "idle " + core.HumanDuration(c.Idle)
+		if len(c.Stuck) > 0 {
+			status = "STUCK: " + strings.Join(c.Stuck, "; ")
+			stuck[i] = true
+		}
+		rows[i] = row(cols, map[string]string{
+			"NAME":   " └ " + SanitizeString(c.Name),
+			"PEND":   strconv.FormatInt(c.Pending, 10),
+			"STATUS": SanitizeString(status),
+		})
+	}
+	return append(lines, p.list.renderRows(st, rows, p.w, focused, func(i int) *lipglossStyle {
+		if stuck[i] {
+			return &st.Stuck
+		}
+		if p.rows[i].consumer >= 0 {
+			return &st.Dim
+		}
+		return nil
+	})...)
+}
+
+func unknownIfNeg(n int64) string {
+	if n < 0 {
+		return "?"
+	}
+	return strconv.FormatInt(n, 10)
+}

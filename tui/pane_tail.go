@@ -1,0 +1,490 @@
+package tui
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mqscope/mqscope/core"
+)
+
+// drainMax bounds how many messages one tick takes from the ring buffer,
+// so a firehose cannot make one frame slow; the rest waits for the next
+// tick (and the ring drops the oldest, counted, if it fills).
+const drainMax = 5000
+
+// tailPane follows a topic or pattern. The backend fills a core.Tail ring
+// buffer off the UI loop; the root model's ~40 ms tick drains it here.
+type tailPane struct {
+	com    *Common
+	w, h   int
+	filter Filter
+
+	pattern string
+	tail    *core.Tail
+	req     uint64
+	err     error
+	starting bool
+
+	cap     int
+	recs    []core.Record // bounded to cap
+	base    int           // absolute index of recs[0]
+	matches []int         // absolute indices of records passing the filter
+
+	cursor   int // absolute index of the selected record (-1: follow the end)
+	follow   bool
+	paused   bool
+	frozen   int // with paused: records at or after this absolute index are hidden
+	wrap     bool
+	stamps   bool
+
+	received  uint64 // shown
+	dropped   uint64
+	cleared   uint64 // dropped count at the last clear
+	rate      float64
+	lastCount uint64
+	lastAt    time.Time
+}
+
+func newTailPane(c *Common, capacity int) *tailPane {
+	if capacity <= 0 {
+		capacity = 10000
+	}
+	return &tailPane{com: c, cap: capacity, follow: true, stamps: true, cursor: -1}
+}
+
+func (p *tailPane) Title() string {
+	t := "4 Tail"
+	if p.pattern != "" {
+		t += " · " + SanitizeString(p.pattern)
+	}
+	state := []string{}
+	if p.paused {
+		state = append(state, "PAUSED")
+	} else if p.follow {
+		state = append(state, "follow")
+	}
+	if p.tail != nil {
+		state = append(state, fmt.Sprintf("%s msg/s", fmtRate(p.rate)))
+	}
+	if p.dropped > 0 {
+		state = append(state, fmt.Sprintf("dropped %d", p.dropped))
+	}
+	if len(state) > 0 {
+		t += " [" + strings.Join(state, " · ") + "]"
+	}
+	if !p.filter.Empty() {
+		t += " /" + SanitizeString(p.filter.Raw)
+	}
+	return t
+}
+
+func (p *tailPane) SetSize(w, h int) { p.w, p.h = w, h }
+func (p *tailPane) Filter() Filter   { return p.filter }
+func (p *tailPane) SetFilter(f Filter) {
+	p.filter = f
+	p.matches = p.matches[:0]
+	for i, r := range p.recs {
+		if f.MatchRecord(r) {
+			p.matches = append(p.matches, p.base+i)
+		}
+	}
+}
+
+func (p *tailPane) Bindings() []Binding {
+	k := p.com.Keys
+	return []Binding{k.Enter, k.Up, k.Down, k.TailPause, k.TailFollow, k.TailWrap, k.TailTime, k.TailClear, k.TailSave, k.EditResend}
+}
+
+// stop ends the running tail (context switch, new pattern, quit).
+func (p *tailPane) stop() {
+	if p.tail != nil {
+		p.tail.Stop()
+		p.tail = nil
+	}
+}
+
+func (p *tailPane) reset() {
+	p.stop()
+	p.req++
+	p.pattern, p.err, p.starting = "", nil, false
+	p.clear()
+	p.received, p.dropped, p.cleared = 0, 0, 0
+}
+
+func (p *tailPane) clear() {
+	p.recs, p.matches = nil, nil
+	p.base = 0
+	p.cursor = -1
+	p.follow, p.paused = true, false
+	if p.tail != nil {
+		p.cleared = p.tail.Dropped()
+	}
+	p.dropped = 0
+}
+
+// start follows pattern (stopping any previous tail).
+func (p *tailPane) start(pattern string) tea.Cmd {
+	if pattern == "" || p.com.Op == nil {
+		return nil
+	}
+	p.stop()
+	p.clear()
+	p.received = 0
+	p.cleared = 0
+	p.pattern = pattern
+	p.err = nil
+	p.starting = true
+	p.req++
+	req, gen, op, base, timeout, capacity := p.req, p.com.Gen, p.com.Op, p.com.Ctx, p.com.Timeout, p.cap
+	return func() tea.Msg {
+		type res struct {
+			t   *core.Tail
+			err error
+		}
+		ch := make(chan res, 1)
+		go func() {
+			// the tail lives as long as the program context (Stop ends it)
+			t, err := op.Tail(base, core.TailQuery{Pattern: pattern, From: core.StartNew(), Buffer: capacity})
+			ch <- res{t, err}
+		}()
+		select {
+		case r := <-ch:
+			return tailStartedMsg{gen: gen, req: req, pattern: pattern, tail: r.t, err: r.err}
+		case <-time.After(timeout):
+			go func() {
+				if r := <-ch; r.t != nil {
+					r.t.Stop()
+				}
+			}()
+			return tailStartedMsg{gen: gen, req: req, pattern: pattern, err: fmt.Errorf("tail %s: %w", pattern, context.DeadlineExceeded)}
+		}
+	}
+}
+
+// drain moves what the ring buffer holds into the view (called on tick).
+func (p *tailPane) drain(now time.Time) {
+	if p.tail == nil {
+		return
+	}
+	p.appendRecords(p.tail.Drain(drainMax))
+	p.dropped = p.tail.Dropped() - p.cleared
+	if p.lastAt.IsZero() {
+		p.lastAt, p.lastCount = now, p.tail.Received()
+	} else if dt := now.Sub(p.lastAt); dt >= time.Second {
+		n := p.tail.Received()
+		p.rate = float64(n-p.lastCount) / dt.Seconds()
+		p.lastAt, p.lastCount = now, n
+	}
+}
+
+func (p *tailPane) appendRecords(rs []core.Record) {
+	for _, r := range rs {
+		p.received++
+		abs := p.base + len(p.recs)
+		p.recs = append(p.recs, r)
+		if p.filter.MatchRecord(r) {
+			p.matches = append(p.matches, abs)
+		}
+	}
+	if over := len(p.recs) - p.cap; over > 0 {
+		// keep the slice from growing: copy down when it doubled
+		p.recs = p.recs[over:]
+		p.base += over
+		i := 0
+		for i < len(p.matches) && p.matches[i] < p.base {
+			i++
+		}
+		p.matches = p.matches[i:]
+		if cap(p.recs) > 2*p.cap {
+			p.recs = append([]core.Record(nil), p.recs...)
+			p.matches = append([]int(nil), p.matches...)
+		}
+		if p.cursor >= 0 && p.cursor < p.base {
+			p.cursor = p.base
+		}
+	}
+}
+
+func (p *tailPane) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tailStartedMsg:
+		if msg.req != p.req {
+			if msg.tail != nil {
+				msg.tail.Stop()
+			}
+			return nil
+		}
+		p.starting = false
+		if msg.err != nil {
+			p.err = msg.err
+			return msgCmd(statusMsg{err: fmt.Errorf("tail %s: %w", msg.pattern, msg.err)})
+		}
+		p.tail = msg.tail
+		p.lastAt = time.Time{}
+	case keyMsg:
+		return p.key(msg)
+	}
+	return nil
+}
+
+// visible returns the matches that may be shown (paused hides newer ones).
+func (p *tailPane) visible() []int {
+	if !p.paused {
+		return p.matches
+	}
+	n := len(p.matches)
+	for n > 0 && p.matches[n-1] >= p.frozen {
+		n--
+	}
+	return p.matches[:n]
+}
+
+func (p *tailPane) cursorPos(vis []int) int {
+	if p.follow || p.cursor < 0 {
+		return len(vis) - 1
+	}
+	for i, a := range vis {
+		if a >= p.cursor {
+			return i
+		}
+	}
+	return len(vis) - 1
+}
+
+func (p *tailPane) selectedRecord() (core.Record, bool) {
+	vis := p.visible()
+	i := p.cursorPos(vis)
+	if i < 0 || i >= len(vis) {
+		return core.Record{}, false
+	}
+	return p.recs[vis[i]-p.base], true
+}
+
+func (p *tailPane) key(msg keyMsg) tea.Cmd {
+	k := p.com.Keys
+	vis := p.visible()
+	pos := p.cursorPos(vis)
+	moveTo := func(i int) {
+		if len(vis) == 0 {
+			return
+		}
+		if i < 0 {
+			i = 0
+		}
+		if i >= len(vis)-1 {
+			i = len(vis) - 1
+		}
+		p.cursor = vis[i]
+		p.follow = i == len(vis)-1 && !p.paused && p.follow
+	}
+	page := p.h - 1
+	if page < 1 {
+		page = 1
+	}
+	switch {
+	case matches(msg, k.Up):
+		p.follow = false
+		moveTo(pos - 1)
+	case matches(msg, k.Down):
+		moveTo(pos + 1)
+	case matches(msg, k.PageUp):
+		p.follow = false
+		moveTo(pos - page)
+	case matches(msg, k.PageDown):
+		moveTo(pos + page)
+	case matches(msg, k.Top):
+		p.follow = false
+		moveTo(0)
+	case matches(msg, k.Bottom), matches(msg, k.TailFollow):
+		p.follow = !p.follow || matches(msg, k.Bottom)
+		if p.follow {
+			p.cursor = -1
+		}
+	case matches(msg, k.TailPause):
+		p.paused = !p.paused
+		if p.paused {
+			p.frozen = p.base + len(p.recs)
+		}
+	case matches(msg, k.TailWrap):
+		p.wrap = !p.wrap
+	case matches(msg, k.TailTime):
+		p.stamps = !p.stamps
+	case matches(msg, k.TailClear):
+		p.clear()
+	case matches(msg, k.TailSave):
+		if len(p.recs) == 0 {
+			return msgCmd(statusMsg{err: fmt.Errorf("tail: nothing to save")})
+		}
+		return msgCmd(pushDialogMsg{d: newSaveDialog(p.com, p.snapshot(), defaultSavePath(p.pattern, p.com.Now()))})
+	case matches(msg, k.Enter):
+		if r, ok := p.selectedRecord(); ok {
+			return msgCmd(inspectMsg{rec: r})
+		}
+	case matches(msg, k.EditResend):
+		if ok, cmd := p.com.guard(k.EditResend); !ok {
+			return cmd
+		}
+		if r, ok := p.selectedRecord(); ok {
+			return msgCmd(pushDialogMsg{d: resendDialog(p.com, r)})
+		}
+	}
+	return nil
+}
+
+// snapshot copies the visible records for saving (the copy is what the
+// save command reads; the view keeps changing).
+func (p *tailPane) snapshot() []core.Record {
+	vis := p.visible()
+	out := make([]core.Record, len(vis))
+	for i, a := range vis {
+		out[i] = p.recs[a-p.base]
+	}
+	return out
+}
+
+func (p *tailPane) line(r core.Record) string {
+	var sb strings.Builder
+	if p.stamps {
+		sb.WriteString(stamp(r.Time))
+		sb.WriteByte(' ')
+	}
+	subj := r.Subject
+	if subj == "" {
+		subj = r.Topic
+	}
+	sb.WriteString(SanitizeString(subj))
+	sb.WriteByte(' ')
+	sb.WriteString(SanitizeString(r.ID))
+	sb.WriteString("  ")
+	sb.WriteString(Sanitize(r.Data, false))
+	return sb.String()
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "--:--:--.---"
+	}
+	return t.UTC().Format("15:04:05.000")
+}
+
+// View renders only the lines that fit, walking back from the cursor.
+func (p *tailPane) View(focused bool) []string {
+	st := p.com.Styles
+	if p.pattern == "" {
+		return []string{st.Dim.Render("tail: t on a topic, enter on a topic, or :tail PATTERN")}
+	}
+	if p.err != nil && p.tail == nil {
+		return []string{st.Error.Render(trunc(SanitizeString(p.err.Error()), p.w))}
+	}
+	vis := p.visible()
+	if len(vis) == 0 {
+		msg := "waiting for messages…"
+		if p.starting {
+			msg = "starting tail…"
+		}
+		return []string{st.Dim.Render(msg)}
+	}
+	h := p.h
+	pos := p.cursorPos(vis)
+	// lines of each record, bottom-up from the cursor so it is the last
+	// line when following; then fill below the cursor when scrolled back.
+	type block struct {
+		lines []string
+		sel   bool
+	}
+	render := func(i int) block {
+		s := p.line(p.recs[vis[i]-p.base])
+		var ls []string
+		if p.wrap {
+			ls = strings.Split(ansi.Hardwrap(s, p.w, true), "\n")
+		} else {
+			ls = []string{trunc(s, p.w)}
+		}
+		return block{lines: ls, sel: i == pos}
+	}
+	var up []block
+	n := 0
+	for i := pos; i >= 0 && n < h; i-- {
+		b := render(i)
+		up = append(up, b)
+		n += len(b.lines)
+	}
+	var out []string
+	for i := len(up) - 1; i >= 0; i-- {
+		for _, l := range up[i].lines {
+			if up[i].sel && focused && !p.follow {
+				l = st.Cursor.Render(fit(l, p.w))
+			}
+			out = append(out, l)
+		}
+	}
+	if len(out) > h {
+		out = out[len(out)-h:]
+	}
+	for i := pos + 1; i < len(vis) && len(out) < h; i++ {
+		out = append(out, render(i).lines...)
+	}
+	if len(out) > h {
+		out = out[:h]
+	}
+	return out
+}
+
+func defaultSavePath(pattern string, now time.Time) string {
+	safe := strings.Map(func(r rune) rune {
+		if r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '_'
+	}, pattern)
+	return fmt.Sprintf("mqscope-tail-%s-%s.jsonl", safe, now.UTC().Format("20060102-150405"))
+}
+
+// jsonRecord is one line of a saved tail.
+type jsonRecord struct {
+	Topic   string      `json:"topic"`
+	Subject string      `json:"subject,omitempty"`
+	ID      string      `json:"id"`
+	Seq     uint64      `json:"seq,omitempty"`
+	Time    time.Time   `json:"time,omitempty"`
+	Header  core.Header `json:"headers,omitempty"`
+	Data    string      `json:"data,omitempty"`
+	DataB64 string      `json:"data_base64,omitempty"`
+}
+
+// saveJSONL writes records as JSON lines; UTF-8 payloads as text, others
+// as base64 (a command's work, never Update's).
+func saveJSONL(path string, recs []core.Record) tea.Cmd {
+	return func() tea.Msg {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return savedMsg{path: path, err: fmt.Errorf("save tail: %w", err)}
+		}
+		enc := json.NewEncoder(f)
+		for _, r := range recs {
+			j := jsonRecord{Topic: r.Topic, Subject: r.Subject, ID: r.ID, Seq: r.Seq, Time: r.Time, Header: r.Header}
+			if utf8.Valid(r.Data) {
+				j.Data = string(r.Data)
+			} else {
+				j.DataB64 = base64.StdEncoding.EncodeToString(r.Data)
+			}
+			if err := enc.Encode(j); err != nil {
+				f.Close()
+				return savedMsg{path: path, err: fmt.Errorf("save tail to %s: %w", path, err)}
+			}
+		}
+		if err := f.Close(); err != nil {
+			return savedMsg{path: path, err: fmt.Errorf("save tail to %s: %w", path, err)}
+		}
+		return savedMsg{path: path, n: len(recs)}
+	}
+}

@@ -1,0 +1,265 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mqscope/mqscope/core"
+)
+
+type topicsPane struct {
+	com    *Common
+	w, h   int
+	list   listState
+	filter Filter
+
+	all   []core.TopicInfo
+	shown []int
+
+	inflight bool
+	req      uint64
+	loaded   bool
+	err      error
+}
+
+func newTopicsPane(c *Common) *topicsPane { return &topicsPane{com: c} }
+
+func (p *topicsPane) Title() string {
+	t := "1 Topics"
+	if p.loaded {
+		t += fmt.Sprintf(" (%d)", len(p.shown))
+	}
+	if !p.filter.Empty() {
+		t += " /" + SanitizeString(p.filter.Raw)
+	}
+	return t
+}
+
+func (p *topicsPane) SetSize(w, h int) { p.w, p.h = w, h; p.list.height = h - 1; p.list.clamp() }
+func (p *topicsPane) Filter() Filter   { return p.filter }
+func (p *topicsPane) SetFilter(f Filter) {
+	p.filter = f
+	p.rebuild()
+}
+
+func (p *topicsPane) Bindings() []Binding {
+	k := p.com.Keys
+	return []Binding{k.Enter, k.Up, k.Down, k.Publish, k.TailTopic, k.Browse, k.DLQ}
+}
+
+// reset forgets everything (context switch).
+func (p *topicsPane) reset() {
+	*p = topicsPane{com: p.com, w: p.w, h: p.h, list: listState{height: p.list.height}, filter: p.filter, req: p.req + 1}
+}
+
+func (p *topicsPane) refresh() tea.Cmd {
+	if p.inflight || p.com.Op == nil {
+		return nil
+	}
+	p.inflight = true
+	p.req++
+	req, gen := p.req, p.com.Gen
+	return p.com.call(func(ctx context.Context, op *core.Operator) tea.Msg {
+		ts, err := op.Topics(ctx)
+		return topicsMsg{gen: gen, req: req, topics: ts, err: err}
+	})
+}
+
+func (p *topicsPane) setTopics(ts []core.TopicInfo) {
+	p.all = ts
+	p.loaded = true
+	p.err = nil
+	p.rebuild()
+}
+
+func (p *topicsPane) rebuild() {
+	p.shown = p.shown[:0]
+	keys := make([]string, 0, len(p.all))
+	for i, t := range p.all {
+		if !p.filter.MatchText(t.Name + " " + strings.Join(t.Subjects, " ")) {
+			continue
+		}
+		p.shown = append(p.shown, i)
+		keys = append(keys, t.Name)
+	}
+	p.list.setKeys(keys)
+}
+
+func (p *topicsPane) selected() (core.TopicInfo, bool) {
+	if p.list.cursor < len(p.shown) && len(p.shown) > 0 {
+		return p.all[p.shown[p.list.cursor]], true
+	}
+	return core.TopicInfo{}, false
+}
+
+// byName finds a topic (for `:topic NAME`).
+func (p *topicsPane) byName(name string) (core.TopicInfo, bool) {
+	for _, t := range p.all {
+		if t.Name == name {
+			return t, true
+		}
+		for _, s := range t.Subjects {
+			if s == name {
+				return t, true
+			}
+		}
+	}
+	return core.TopicInfo{}, false
+}
+
+func (p *topicsPane) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case topicsMsg:
+		if msg.req != p.req {
+			return nil // stale: a newer request is on its way
+		}
+		p.inflight = false
+		if msg.err != nil {
+			p.err = msg.err
+			return msgCmd(statusMsg{err: fmt.Errorf("topics: %w", msg.err)})
+		}
+		p.setTopics(msg.topics)
+	case keyMsg:
+		k := p.com.Keys
+		if p.list.handleNav(k, msg) {
+			return nil
+		}
+		t, ok := p.selected()
+		switch {
+		case matches(msg, k.Enter):
+			if ok {
+				return msgCmd(drillTopicMsg{topic: t})
+			}
+		case matches(msg, k.Publish):
+			if allowed, cmd := p.com.guard(k.Publish); !allowed {
+				return cmd
+			}
+			return msgCmd(pushDialogMsg{d: newPublishDialog(p.com, publishTopic(t), nil, nil)})
+		case matches(msg, k.TailTopic):
+			if allowed, cmd := p.com.guard(k.TailTopic); !allowed {
+				return cmd
+			}
+			if ok {
+				return msgCmd(tailPatternMsg{pattern: tailPattern(t)})
+			}
+		case matches(msg, k.Browse):
+			if allowed, cmd := p.com.guard(k.Browse); !allowed {
+				return cmd
+			}
+			if ok {
+				return msgCmd(browseTopicMsg{topic: t.Name})
+			}
+		case matches(msg, k.DLQ):
+			if allowed, cmd := p.com.guard(k.DLQ); !allowed {
+				return cmd
+			}
+			if ok {
+				return msgCmd(browseTopicMsg{topic: dlqOf(p.com, t.Name), dlq: true})
+			}
+		}
+	}
+	return nil
+}
+
+func dlqOf(c *Common, topic string) string {
+	if strings.HasSuffix(topic, c.DLQSuffix) {
+		return topic
+	}
+	return topic + c.DLQSuffix
+}
+
+// publishTopic is where a message for topic t goes: its only concrete
+// subject (JetStream) or its name.
+func publishTopic(t core.TopicInfo) string {
+	for _, s := range t.Subjects {
+		if !strings.ContainsAny(s, "*>") {
+			return s
+		}
+	}
+	return t.Name
+}
+
+// tailPattern is what to follow for topic t: its subjects (JetStream) or
+// its name.
+func tailPattern(t core.TopicInfo) string {
+	if len(t.Subjects) == 1 {
+		return t.Subjects[0]
+	}
+	return t.Name
+}
+
+func (p *topicsPane) columns() []column {
+	return layoutColumns([]column{
+		{title: "NAME"},
+		{title: "MSGS", width: 8, right: true},
+		{title: "RATE/s", width: 7, right: true},
+		{title: "BYTES", width: 7, right: true},
+		{title: "GRPS", width: 4, right: true},
+		{title: "LAST", width: 5, right: true},
+		{title: "SUBJECTS"},
+	}, p.w-2)
+}
+
+func (p *topicsPane) View(focused bool) []string {
+	st := p.com.Styles
+	if !p.loaded {
+		if p.err != nil {
+			return []string{st.Error.Render(trunc(SanitizeString(p.err.Error()), p.w))}
+		}
+		return []string{st.Dim.Render("loading…")}
+	}
+	cols := p.columns()
+	lines := []string{st.ColHeader.Render(fit("  "+headerRow(cols), p.w))}
+	if len(p.shown) == 0 {
+		return append(lines, st.Dim.Render("no topics"))
+	}
+	now := p.com.Now()
+	rows := make([]string, len(p.shown))
+	for i, idx := range p.shown {
+		t := p.all[idx]
+		last := "-"
+		if !t.LastTime.IsZero() {
+			last = core.HumanDuration(now.Sub(t.LastTime))
+		}
+		rows[i] = row(cols, map[string]string{
+			"NAME":     SanitizeString(t.Name),
+			"MSGS":     strconv.FormatUint(t.Messages, 10),
+			"RATE/s":   fmtRate(t.Rate),
+			"BYTES":    humanBytes(t.Bytes),
+			"GRPS":     strconv.Itoa(t.Groups),
+			"LAST":     last,
+			"SUBJECTS": SanitizeString(strings.Join(t.Subjects, ",")),
+		})
+	}
+	return append(lines, p.list.renderRows(st, rows, p.w, focused, func(int) *lipglossStyle { return nil })...)
+}
+
+func fmtRate(r float64) string {
+	switch {
+	case r == 0:
+		return "0"
+	case r < 10:
+		return strconv.FormatFloat(r, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(r, 'f', 0, 64)
+	}
+}
+
+func humanBytes(b uint64) string {
+	switch {
+	case b == 0:
+		return "-"
+	case b < 1024:
+		return strconv.FormatUint(b, 10) + "B"
+	case b < 1024*1024:
+		return strconv.FormatFloat(float64(b)/1024, 'f', 1, 64) + "K"
+	case b < 1024*1024*1024:
+		return strconv.FormatFloat(float64(b)/1024/1024, 'f', 1, 64) + "M"
+	default:
+		return strconv.FormatFloat(float64(b)/1024/1024/1024, 'f', 1, 64) + "G"
+	}
+}

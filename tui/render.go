@@ -1,0 +1,314 @@
+package tui
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// fit pads or truncates s (which may hold styles) to exactly w cells.
+func fit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	sw := ansi.StringWidth(s)
+	if sw > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return s + strings.Repeat(" ", w-sw)
+}
+
+// trunc cuts s to at most w cells.
+func trunc(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if ansi.StringWidth(s) > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return s
+}
+
+// box draws a framed pane of exactly w×h cells with the title in the top
+// border. content lines beyond h-2 are dropped; each line is fitted.
+func box(st Styles, title string, content []string, w, h int, focused bool) string {
+	if w < 4 || h < 2 {
+		return ""
+	}
+	b := st.Border
+	frame, tstyle := st.Frame, st.Title
+	if focused {
+		frame, tstyle = st.FrameFocus, st.TitleFocus
+	}
+	inner := w - 2
+	var sb strings.Builder
+	t := trunc(" "+title+" ", inner-1)
+	top := b.TopLeft + b.Top
+	rest := inner - 1 - ansi.StringWidth(t)
+	if rest < 0 {
+		rest = 0
+	}
+	sb.WriteString(frame.Render(top) + tstyle.Render(t) + frame.Render(strings.Repeat(b.Top, rest)+b.TopRight))
+	for i := 0; i < h-2; i++ {
+		line := ""
+		if i < len(content) {
+			line = content[i]
+		}
+		sb.WriteByte('\n')
+		sb.WriteString(frame.Render(b.Left) + fit(line, inner) + frame.Render(b.Right))
+	}
+	sb.WriteByte('\n')
+	sb.WriteString(frame.Render(b.BottomLeft + strings.Repeat(b.Bottom, inner) + b.BottomRight))
+	return sb.String()
+}
+
+// column of a table.
+type column struct {
+	title string
+	width int // 0 = flexible (takes what is left)
+	right bool
+}
+
+// layoutColumns resolves flexible widths for a total width; columns that
+// do not fit are dropped from the right (the first column always stays).
+func layoutColumns(cols []column, total int) []column {
+	out := make([]column, 0, len(cols))
+	used, flex := 0, 0
+	for i, c := range cols {
+		need := c.width
+		if c.width == 0 {
+			need = 8
+		}
+		sep := 0
+		if i > 0 {
+			sep = 1
+		}
+		if i > 0 && used+sep+need > total {
+			continue
+		}
+		used += sep + need
+		if c.width == 0 {
+			flex++
+		}
+		out = append(out, c)
+	}
+	extra := total - used
+	for i := range out {
+		if out[i].width == 0 {
+			out[i].width = 8
+			if flex > 0 {
+				add := extra / flex
+				out[i].width += add
+				extra -= add
+				flex--
+			}
+		}
+	}
+	if extra > 0 && len(out) > 0 {
+		// widen the first column so rows fill the pane
+		out[0].width += extra
+	}
+	return out
+}
+
+// row formats cells (matched to cols by title order of the originals).
+func row(cols []column, cells map[string]string) string {
+	var sb strings.Builder
+	for i, c := range cols {
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
+		v := cells[c.title]
+		if c.right {
+			v = trunc(v, c.width)
+			sb.WriteString(strings.Repeat(" ", c.width-ansi.StringWidth(v)) + v)
+		} else {
+			sb.WriteString(fit(v, c.width))
+		}
+	}
+	return sb.String()
+}
+
+func headerRow(cols []column) string {
+	cells := map[string]string{}
+	for _, c := range cols {
+		cells[c.title] = c.title
+	}
+	return row(cols, cells)
+}
+
+// listState is a cursor over keyed rows: the selection follows its key
+// across refreshes, and multi-selection is by key.
+type listState struct {
+	cursor, offset, height int
+	keys                   []string
+	marked                 map[string]bool
+}
+
+func (l *listState) selectedKey() string {
+	if l.cursor >= 0 && l.cursor < len(l.keys) {
+		return l.keys[l.cursor]
+	}
+	return ""
+}
+
+// setKeys replaces the rows, keeping the cursor on the same key when it is
+// still there, and dropping marks of rows that went away.
+func (l *listState) setKeys(keys []string) {
+	prev := l.selectedKey()
+	l.keys = keys
+	if prev != "" {
+		for i, k := range keys {
+			if k == prev {
+				l.cursor = i
+				break
+			}
+		}
+	}
+	if len(l.marked) > 0 {
+		have := make(map[string]bool, len(keys))
+		for _, k := range keys {
+			have[k] = true
+		}
+		for k := range l.marked {
+			if !have[k] {
+				delete(l.marked, k)
+			}
+		}
+	}
+	l.clamp()
+}
+
+func (l *listState) clamp() {
+	if l.cursor >= len(l.keys) {
+		l.cursor = len(l.keys) - 1
+	}
+	if l.cursor < 0 {
+		l.cursor = 0
+	}
+	h := l.height
+	if h < 1 {
+		h = 1
+	}
+	if l.cursor < l.offset {
+		l.offset = l.cursor
+	}
+	if l.cursor >= l.offset+h {
+		l.offset = l.cursor - h + 1
+	}
+	if max := len(l.keys) - h; l.offset > max {
+		l.offset = max
+	}
+	if l.offset < 0 {
+		l.offset = 0
+	}
+}
+
+func (l *listState) move(d int) { l.cursor += d; l.clamp() }
+func (l *listState) top()       { l.cursor = 0; l.clamp() }
+func (l *listState) bottom()    { l.cursor = len(l.keys) - 1; l.clamp() }
+func (l *listState) page(d int) {
+	h := l.height
+	if h < 1 {
+		h = 1
+	}
+	l.move(d * h)
+}
+
+func (l *listState) toggleMark() {
+	k := l.selectedKey()
+	if k == "" {
+		return
+	}
+	if l.marked == nil {
+		l.marked = map[string]bool{}
+	}
+	if l.marked[k] {
+		delete(l.marked, k)
+	} else {
+		l.marked[k] = true
+	}
+}
+
+func (l *listState) markAll() {
+	if l.marked == nil {
+		l.marked = map[string]bool{}
+	}
+	if len(l.marked) == len(l.keys) {
+		l.marked = map[string]bool{}
+		return
+	}
+	for _, k := range l.keys {
+		l.marked[k] = true
+	}
+}
+
+// selection is the marked keys in row order, or the cursor's key.
+func (l *listState) selection() []string {
+	var out []string
+	for _, k := range l.keys {
+		if l.marked[k] {
+			out = append(out, k)
+		}
+	}
+	if len(out) == 0 {
+		if k := l.selectedKey(); k != "" {
+			out = []string{k}
+		}
+	}
+	return out
+}
+
+// handleNav applies a navigation key; it reports whether it was one.
+func (l *listState) handleNav(k KeyMap, msg keyMsg) bool {
+	switch {
+	case matches(msg, k.Up):
+		l.move(-1)
+	case matches(msg, k.Down):
+		l.move(1)
+	case matches(msg, k.PageUp):
+		l.page(-1)
+	case matches(msg, k.PageDown):
+		l.page(1)
+	case matches(msg, k.Top):
+		l.top()
+	case matches(msg, k.Bottom):
+		l.bottom()
+	default:
+		return false
+	}
+	return true
+}
+
+// renderRows styles the visible rows: cursor, marks.
+func (l *listState) renderRows(st Styles, rows []string, width int, focused bool, styleOf func(i int) *lipglossStyle) []string {
+	out := make([]string, 0, l.height)
+	end := l.offset + l.height
+	if end > len(rows) {
+		end = len(rows)
+	}
+	for i := l.offset; i < end; i++ {
+		mark := "  "
+		if l.marked[l.keys[i]] {
+			mark = "● "
+		}
+		line := fit(mark+rows[i], width)
+		switch {
+		case i == l.cursor && focused:
+			line = st.Cursor.Render(line)
+		case i == l.cursor:
+			line = st.CursorBlur.Render(line)
+		case l.marked[l.keys[i]]:
+			line = st.Marked.Render(line)
+		default:
+			if s := styleOf(i); s != nil {
+				line = s.Render(line)
+			}
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+func sortStrings(s []string) { sort.Strings(s) }

@@ -1,0 +1,59 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestSanitizeHostile(t *testing.T) {
+	cases := []struct {
+		name      string
+		in        string
+		multiline bool
+		want      string
+	}{
+		{"plain", "hello, wörld ✓", false, "hello, wörld ✓"},
+		{"csi clear screen", "a\x1b[2Jb", false, `a\x1b[2Jb`},
+		{"osc 52 clipboard write", "\x1b]52;c;ZXZpbA==\x07", false, `\x1b]52;c;ZXZpbA==\x07`},
+		{"osc 8 hyperlink st", "\x1b]8;;http://x\x1b\\y", false, `\x1b]8;;http://x\x1b\y`},
+		{"carriage return overwrite", "ok\rFAKE", false, `ok\rFAKE`},
+		{"bell", "ding\a", false, `ding\x07`},
+		{"c1 csi 0x9b (utf8)", "x\u009b31my", false, `x\u009b31my`},
+		{"c1 nel", "\u0085", false, `\u0085`},
+		{"raw 8-bit csi (invalid utf8)", "x\x9b31m", false, `x\x9b31m`},
+		{"invalid utf8", "\xff\xfe", false, `\xff\xfe`},
+		{"truncated utf8", "ab\xe2\x82", false, `ab\xe2\x82`},
+		{"nul and del", "\x00\x7f", false, `\x00\x7f`},
+		{"bidi override", "abc\u202edcba", false, `abc\u202edcba`},
+		{"newline escaped on one line", "a\nb\tc", false, `a\nb\tc`},
+		{"newline kept multiline", "a\nb\tc", true, "a\nb    c"},
+		{"cr escaped multiline", "a\r\nb", true, "a\\r\nb"},
+		{"esc escaped multiline", "{\"k\":\"\x1b[31m\"}", true, `{"k":"\x1b[31m"}`},
+	}
+	for _, c := range cases {
+		got := Sanitize([]byte(c.in), c.multiline)
+		if got != c.want {
+			t.Errorf("%s: Sanitize(%q, %v) = %q, want %q", c.name, c.in, c.multiline, got, c.want)
+		}
+		for _, r := range got {
+			if (r < 0x20 && !(c.multiline && r == '\n')) || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+				t.Errorf("%s: output %q still holds control %U", c.name, got, r)
+			}
+		}
+		if strings.ContainsRune(got, 0xfffd) {
+			t.Errorf("%s: output %q has a replacement char; want escapes", c.name, got)
+		}
+	}
+}
+
+func FuzzSanitize(f *testing.F) {
+	f.Add([]byte("\x1b]52;c;AAAA\x07"), false)
+	f.Add([]byte("\xc2\x9b2J"), true)
+	f.Fuzz(func(t *testing.T, b []byte, ml bool) {
+		for _, r := range Sanitize(b, ml) {
+			if (r < 0x20 && !(ml && r == '\n')) || r == 0x7f || unsafeRune(r) {
+				t.Fatalf("control %U survived in %q", r, b)
+			}
+		}
+	})
+}
