@@ -3,7 +3,6 @@ package redisstream_test
 import (
 	"testing"
 
-	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/core/coretest"
 
 	_ "github.com/mqscope/mqscope/backends/redisstream"
