@@ -1,0 +1,732 @@
+package jetstream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mqscope/mqscope/core"
+)
+
+const (
+	pullExpires       = 5 * time.Second
+	pullHeartbeat     = time.Second
+	ephemeralInactive = 2 * time.Minute
+	maxBackoff        = 2 * time.Second
+)
+
+// subscription is one Subscribe: a pull consumer (shared durable or own
+// ephemeral), one pull request open at a time on a private inbox, a queue of
+// fetched messages kept alive with InProgress while they wait, and one
+// worker running the handler.
+type subscription struct {
+	b       *Backend
+	spec    *core.SubscribeSpec
+	topic   string
+	stream  string
+	durable bool
+	batch   int
+	ackWait time.Duration
+	cfg     jetstream.ConsumerConfig // for (re)creation
+
+	inboxPrefix string
+	isub        *nats.Subscription
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+
+	wake  chan struct{} // to the puller
+	ready chan struct{} // to the worker
+
+	mu           sync.Mutex
+	name         string // current consumer name
+	queue        []*queued
+	reqID        uint64
+	reqOpen      bool
+	reqGot       int
+	reqSent      time.Time
+	lastActivity time.Time
+	hbSeen       bool
+	deleted      bool // the server said the consumer was deleted
+	stopped      bool
+	unsettled    map[uint64]struct{}
+	lastSeq      uint64
+}
+
+type queued struct {
+	msg   *nats.Msg
+	since time.Time // when it arrived or was last kept alive
+}
+
+func (s *subscription) Topic() string { return s.topic }
+
+// Subscribe implements core.Backend.
+func (b *Backend) Subscribe(ctx context.Context, spec *core.SubscribeSpec) (core.Subscription, error) {
+	if b.isClosed() {
+		return nil, core.ErrClosed
+	}
+	stream, err := b.streamFor(ctx, spec.Topic, b.cfg.CreateStreams)
+	if err != nil {
+		return nil, err
+	}
+	if spec.DeadLetter {
+		// Dead-lettering into a subject no stream stores would lose the
+		// message's copy; say so now rather than at the last attempt.
+		if _, err := b.streamFor(ctx, spec.DeadLetterTopic, b.cfg.CreateStreams); err != nil {
+			return nil, fmt.Errorf("jetstream: dead-letter topic %q of %q: %w (Operator.EnsureDLQ creates one)", spec.DeadLetterTopic, spec.Topic, err)
+		}
+	}
+	batch := spec.BatchSize
+	if batch < 1 {
+		batch = 1
+	}
+	ackWait := spec.ClaimIdle
+	if ackWait <= 0 {
+		ackWait = core.DefaultClaimIdle
+	}
+	s := &subscription{
+		b: b, spec: spec, topic: spec.Topic, stream: stream, durable: spec.Group != "",
+		batch: batch, ackWait: ackWait,
+		done:      make(chan struct{}),
+		wake:      make(chan struct{}, 1),
+		ready:     make(chan struct{}, 1),
+		unsettled: map[uint64]struct{}{},
+	}
+	cfg, err := b.consumerConfig(ctx, stream, spec, ackWait)
+	if err != nil {
+		return nil, err
+	}
+	s.cfg = cfg
+	if s.durable {
+		if err := s.ensureDurable(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		c, err := b.js.CreateConsumer(ctx, stream, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("jetstream: create ephemeral consumer on stream %q for %q: %w", stream, spec.Topic, err)
+		}
+		s.name = c.CachedInfo().Name
+	}
+	s.inboxPrefix = b.nc.NewInbox()
+	s.isub, err = b.nc.Subscribe(s.inboxPrefix+".*", s.onMsg)
+	if err == nil {
+		err = s.isub.SetPendingLimits(-1, -1)
+	}
+	if err != nil {
+		s.deleteEphemeral()
+		return nil, fmt.Errorf("jetstream: subscribe to the pull inbox for %q: %w", spec.Topic, err)
+	}
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		_ = s.isub.Unsubscribe()
+		s.deleteEphemeral()
+		s.cancel()
+		return nil, core.ErrClosed
+	}
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.puller() }()
+	go func() { defer wg.Done(); s.worker() }()
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.stop()
+		case <-s.ctx.Done():
+		}
+	}()
+	go func() {
+		wg.Wait()
+		s.shutdown()
+		close(s.done)
+	}()
+	return s, nil
+}
+
+// consumerConfig maps the spec onto a pull consumer configuration.
+func (b *Backend) consumerConfig(ctx context.Context, stream string, spec *core.SubscribeSpec, ackWait time.Duration) (jetstream.ConsumerConfig, error) {
+	cfg := jetstream.ConsumerConfig{
+		FilterSubject: spec.Topic,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		MaxDeliver:    -1,
+	}
+	if spec.Retry.MaxAttempts > 0 {
+		cfg.MaxDeliver = spec.Retry.MaxAttempts
+	}
+	if spec.Group != "" {
+		cfg.Durable = sanitizeName(spec.Group)
+		cfg.Description = "mqscope group " + spec.Group + " on " + spec.Topic
+	} else {
+		cfg.InactiveThreshold = ephemeralInactive
+	}
+	if err := b.applyStart(ctx, stream, spec.Topic, spec.Start, &cfg); err != nil {
+		return cfg, err
+	}
+	// Enough acks may be outstanding for two batches per member.
+	if need := 4 * spec.BatchSize; need > 1000 {
+		cfg.MaxAckPending = need
+	}
+	return cfg, nil
+}
+
+func (b *Backend) applyStart(ctx context.Context, stream, filter string, p core.Position, cfg *jetstream.ConsumerConfig) error {
+	switch p.Kind {
+	case core.PosNew:
+		cfg.DeliverPolicy = jetstream.DeliverNewPolicy
+	case core.PosAll:
+		cfg.DeliverPolicy = jetstream.DeliverAllPolicy
+	case core.PosSeq, core.PosID:
+		seq := p.Seq
+		if p.Kind == core.PosID {
+			n, err := strconv.ParseUint(p.ID, 10, 64)
+			if err != nil || n == 0 {
+				return fmt.Errorf("jetstream: start position %q: a JetStream id is a stream sequence (a positive number)", p.ID)
+			}
+			seq = n
+		}
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = seq
+	case core.PosTime:
+		t := p.Time
+		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
+		cfg.OptStartTime = &t
+	case core.PosLast:
+		seq, err := b.lastNStart(ctx, stream, filter, p.N)
+		if err != nil {
+			return err
+		}
+		if seq == 0 {
+			cfg.DeliverPolicy = jetstream.DeliverAllPolicy
+		} else {
+			cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+			cfg.OptStartSeq = seq
+		}
+	default:
+		return fmt.Errorf("jetstream: start position %v is not supported", p)
+	}
+	return nil
+}
+
+// ensureDurable binds to the group's durable consumer, creating it, or
+// updating what can be updated when it exists with other settings.
+func (s *subscription) ensureDurable(ctx context.Context) error {
+	b := s.b
+	name := s.cfg.Durable
+	for attempt := 0; attempt < 3; attempt++ {
+		c, err := b.js.Consumer(ctx, s.stream, name)
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			c, err = b.js.CreateConsumer(ctx, s.stream, s.cfg)
+			if errors.Is(err, jetstream.ErrConsumerExists) || errors.Is(err, jetstream.ErrConsumerNameAlreadyInUse) {
+				continue // another member created it first
+			}
+			if err != nil {
+				return fmt.Errorf("jetstream: create durable consumer %q on stream %q for group %q: %w", name, s.stream, s.spec.Group, err)
+			}
+			s.name = name
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("jetstream: look up durable consumer %q on stream %q: %w", name, s.stream, err)
+		}
+		cur := c.CachedInfo().Config
+		if cur.DeliverSubject != "" {
+			return fmt.Errorf("jetstream: group %q: consumer %q on stream %q is a push consumer; mqscope needs a pull consumer: delete it or use another group name", s.spec.Group, name, s.stream)
+		}
+		if cur.AckPolicy != jetstream.AckExplicitPolicy {
+			return fmt.Errorf("jetstream: group %q: consumer %q on stream %q has ack policy %s; mqscope needs explicit acks: delete it or use another group name", s.spec.Group, name, s.stream, cur.AckPolicy)
+		}
+		if !sameFilter(cur, s.topic) {
+			return fmt.Errorf("jetstream: group %q: consumer %q on stream %q already filters %q, not %q: a group name names one consumer per stream, so use a distinct group for this topic (or delete the consumer)",
+				s.spec.Group, name, s.stream, strings.Join(filters(cur), ","), s.topic)
+		}
+		if cur.AckWait != s.cfg.AckWait || cur.MaxDeliver != s.cfg.MaxDeliver || (s.cfg.MaxAckPending > cur.MaxAckPending && cur.MaxAckPending > 0) {
+			upd := cur
+			upd.AckWait = s.cfg.AckWait
+			upd.MaxDeliver = s.cfg.MaxDeliver
+			if s.cfg.MaxAckPending > cur.MaxAckPending && cur.MaxAckPending > 0 {
+				upd.MaxAckPending = s.cfg.MaxAckPending
+			}
+			if _, err := b.js.UpdateConsumer(ctx, s.stream, upd); err != nil {
+				return fmt.Errorf("jetstream: group %q: consumer %q on stream %q exists with ack wait %v / max deliver %d and could not be updated to %v / %d: %w",
+					s.spec.Group, name, s.stream, cur.AckWait, cur.MaxDeliver, upd.AckWait, upd.MaxDeliver, err)
+			}
+			b.logger.Info("jetstream: updated durable consumer", "stream", s.stream, "consumer", name, "ack_wait", upd.AckWait, "max_deliver", upd.MaxDeliver)
+		}
+		s.name = name
+		return nil
+	}
+	return fmt.Errorf("jetstream: durable consumer %q on stream %q: created and deleted concurrently, giving up", name, s.stream)
+}
+
+func filters(c jetstream.ConsumerConfig) []string {
+	if len(c.FilterSubjects) > 0 {
+		return c.FilterSubjects
+	}
+	if c.FilterSubject != "" {
+		return []string{c.FilterSubject}
+	}
+	return nil
+}
+
+func sameFilter(c jetstream.ConsumerConfig, topic string) bool {
+	f := filters(c)
+	return len(f) == 1 && f[0] == topic
+}
+
+// onMsg runs on the inbox subscription's goroutine.
+func (s *subscription) onMsg(m *nats.Msg) {
+	req := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
+	id, _ := strconv.ParseUint(req, 10, 64)
+	if len(m.Data) == 0 && m.Header != nil && m.Header.Get("Status") != "" {
+		s.onStatus(id, m.Header.Get("Status"), m.Header.Get("Description"))
+		return
+	}
+	if m.Reply == "" {
+		return
+	}
+	seq := replySeq(m.Reply)
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		if s.durable {
+			_ = m.Respond(ackNak) // hand it back to the group at once
+		}
+		return
+	}
+	s.queue = append(s.queue, &queued{msg: m, since: time.Now()})
+	if seq > 0 {
+		s.unsettled[seq] = struct{}{}
+		if seq > s.lastSeq {
+			s.lastSeq = seq
+		}
+	}
+	if id == s.reqID && s.reqOpen {
+		s.lastActivity = time.Now()
+		s.reqGot++
+		if s.reqGot >= s.batch {
+			s.reqOpen = false
+		}
+	}
+	s.mu.Unlock()
+	signal(s.ready)
+}
+
+func (s *subscription) onStatus(id uint64, code, desc string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code == "100" {
+		s.hbSeen = true
+		if id == s.reqID {
+			s.lastActivity = time.Now()
+		}
+		return
+	}
+	if code == "409" && strings.Contains(strings.ToLower(desc), "consumer deleted") {
+		s.deleted = true
+	}
+	if code != "404" && code != "408" && code != "409" {
+		s.b.logger.Warn("jetstream: pull request refused", "stream", s.stream, "consumer", s.name, "status", code, "description", desc)
+	}
+	if id == s.reqID {
+		s.reqOpen = false
+	}
+	signal(s.wake)
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// puller keeps one pull request open while the queue has room, keeps
+// waiting messages alive, and recreates the consumer when it is gone.
+func (s *subscription) puller() {
+	tick := s.ackWait / 4
+	if tick > pullHeartbeat {
+		tick = pullHeartbeat
+	}
+	if tick < 20*time.Millisecond {
+		tick = 20 * time.Millisecond
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	backoff := 50 * time.Millisecond
+	var lastKeepAlive time.Time
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.wake:
+		case <-timer.C:
+		}
+		now := time.Now()
+		if now.Sub(lastKeepAlive) >= tick {
+			s.keepAlive(now)
+			lastKeepAlive = now
+		}
+		s.mu.Lock()
+		deleted := s.deleted
+		stale := s.reqOpen && ((s.hbSeen && now.Sub(s.lastActivity) > 2*pullHeartbeat+500*time.Millisecond) ||
+			now.Sub(s.reqSent) > pullExpires+2*time.Second)
+		if stale {
+			s.reqOpen = false
+		}
+		need := !s.reqOpen && len(s.queue) < s.batch
+		s.mu.Unlock()
+
+		var err error
+		switch {
+		case deleted:
+			err = s.recreate()
+		case stale:
+			err = s.checkConsumer()
+		}
+		if err == nil && need {
+			err = s.pull()
+		}
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			s.b.logger.Debug("jetstream: consumer not ready, retrying", "stream", s.stream, "consumer", s.currentName(), "backoff", backoff, "err", err)
+			resetTimer(timer, backoff)
+			backoff *= 2
+			if backoff > maxBackoff {
+				backoff = maxBackoff
+			}
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		resetTimer(timer, tick)
+	}
+}
+
+func resetTimer(t *time.Timer, d time.Duration) {
+	t.Stop()
+	select {
+	case <-t.C:
+	default:
+	}
+	t.Reset(d)
+}
+
+func (s *subscription) currentName() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.name
+}
+
+type pullReq struct {
+	Batch     int           `json:"batch"`
+	Expires   time.Duration `json:"expires,omitempty"`
+	Heartbeat time.Duration `json:"idle_heartbeat,omitempty"`
+}
+
+func (s *subscription) pull() error {
+	s.mu.Lock()
+	s.reqID++
+	id := s.reqID
+	name := s.name
+	s.reqOpen = true
+	s.reqGot = 0
+	s.reqSent = time.Now()
+	s.lastActivity = s.reqSent
+	s.mu.Unlock()
+	body, _ := json.Marshal(pullReq{Batch: s.batch, Expires: pullExpires, Heartbeat: pullHeartbeat})
+	subj := "$JS.API.CONSUMER.MSG.NEXT." + s.stream + "." + name
+	if err := s.b.nc.PublishRequest(subj, s.inboxPrefix+"."+strconv.FormatUint(id, 10), body); err != nil {
+		s.mu.Lock()
+		s.reqOpen = false
+		s.mu.Unlock()
+		return fmt.Errorf("jetstream: pull from consumer %q on stream %q: %w", name, s.stream, err)
+	}
+	return nil
+}
+
+// checkConsumer runs after a pull went silent (server restart, network):
+// the consumer may be gone.
+func (s *subscription) checkConsumer() error {
+	ctx, cancel := context.WithTimeout(s.ctx, 2*time.Second)
+	defer cancel()
+	_, err := s.b.js.Consumer(ctx, s.stream, s.currentName())
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return s.recreate()
+	}
+	if err != nil {
+		return fmt.Errorf("jetstream: check consumer %q on stream %q: %w", s.currentName(), s.stream, err)
+	}
+	return nil
+}
+
+// recreate brings back a consumer that was deleted (or lost with a server
+// restart), from the oldest message this subscriber has not settled, so
+// nothing it was given is lost.
+func (s *subscription) recreate() error {
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	defer cancel()
+	cfg := s.cfg
+	s.mu.Lock()
+	resume := s.resumeSeqLocked()
+	s.mu.Unlock()
+	if resume > 0 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = resume
+		cfg.OptStartTime = nil
+	}
+	var name string
+	if s.durable {
+		c, err := s.b.js.Consumer(ctx, s.stream, cfg.Durable)
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			c, err = s.b.js.CreateConsumer(ctx, s.stream, cfg)
+			if errors.Is(err, jetstream.ErrConsumerExists) {
+				c, err = s.b.js.Consumer(ctx, s.stream, cfg.Durable)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("jetstream: recreate durable consumer %q on stream %q: %w", cfg.Durable, s.stream, err)
+		}
+		name = c.CachedInfo().Name
+	} else {
+		c, err := s.b.js.CreateConsumer(ctx, s.stream, cfg)
+		if err != nil {
+			return fmt.Errorf("jetstream: recreate ephemeral consumer on stream %q for %q: %w", s.stream, s.topic, err)
+		}
+		name = c.CachedInfo().Name
+	}
+	s.b.logger.Info("jetstream: consumer recreated", "stream", s.stream, "consumer", name, "from_seq", resume)
+	s.mu.Lock()
+	s.name = name
+	s.deleted = false
+	s.reqOpen = false
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *subscription) resumeSeqLocked() uint64 {
+	if s.lastSeq == 0 {
+		return 0
+	}
+	min := s.lastSeq + 1
+	for seq := range s.unsettled {
+		if seq < min {
+			min = seq
+		}
+	}
+	return min
+}
+
+// keepAlive tells the server that messages waiting in the queue are being
+// worked on, so their AckWait does not run out before the handler sees them.
+func (s *subscription) keepAlive(now time.Time) {
+	threshold := s.ackWait / 3
+	s.mu.Lock()
+	var due []*nats.Msg
+	for _, q := range s.queue {
+		if now.Sub(q.since) >= threshold {
+			due = append(due, q.msg)
+			q.since = now
+		}
+	}
+	s.mu.Unlock()
+	for _, m := range due {
+		_ = s.b.nc.Publish(m.Reply, ackProgress)
+	}
+}
+
+func (s *subscription) worker() {
+	for {
+		s.mu.Lock()
+		if len(s.queue) == 0 {
+			s.mu.Unlock()
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-s.ready:
+			}
+			continue
+		}
+		if s.ctx.Err() != nil {
+			s.mu.Unlock()
+			return
+		}
+		q := s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		wake := !s.reqOpen && len(s.queue) < s.batch
+		s.mu.Unlock()
+		if wake {
+			signal(s.wake)
+		}
+		s.spec.Deliver(s.ctx, s.newDelivery(q.msg))
+	}
+}
+
+func (s *subscription) stop() {
+	s.once.Do(func() {
+		if s.cancel != nil {
+			s.cancel()
+		}
+	})
+}
+
+// shutdown runs once both goroutines have returned: no handler is running.
+func (s *subscription) shutdown() {
+	_ = s.isub.Unsubscribe()
+	s.mu.Lock()
+	s.stopped = true
+	left := s.queue
+	s.queue = nil
+	s.mu.Unlock()
+	if s.durable {
+		for _, q := range left {
+			_ = s.b.nc.Publish(q.msg.Reply, ackNak)
+		}
+	}
+	s.deleteEphemeral()
+	s.b.mu.Lock()
+	delete(s.b.subs, s)
+	s.b.mu.Unlock()
+}
+
+func (s *subscription) deleteEphemeral() {
+	if s.durable || s.name == "" || s.b.nc.IsClosed() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = s.b.js.DeleteConsumer(ctx, s.stream, s.currentName())
+}
+
+// Unsubscribe implements core.Subscription: it stops pulling, waits for the
+// handler in flight, hands fetched-but-unhandled messages back to the group
+// and removes an ephemeral consumer.
+func (s *subscription) Unsubscribe() error {
+	s.stop()
+	<-s.done
+	return nil
+}
+
+var (
+	ackAck      = []byte("+ACK")
+	ackNak      = []byte("-NAK")
+	ackTerm     = []byte("+TERM")
+	ackProgress = []byte("+WPI")
+)
+
+// replySeq reads the stream sequence from a JetStream ack subject, in both
+// the old ($JS.ACK.stream.consumer.delivered.sseq.cseq.ts.pending) and new
+// ($JS.ACK.domain.hash.stream.consumer.delivered.sseq.cseq.ts.pending.token)
+// forms.
+func replySeq(reply string) uint64 {
+	md, err := parseAck(reply)
+	if err != nil {
+		return 0
+	}
+	return md.seq
+}
+
+type ackMeta struct {
+	stream, consumer string
+	delivered        uint64
+	seq, cseq        uint64
+	ts               time.Time
+	pending          uint64
+}
+
+func parseAck(reply string) (ackMeta, error) {
+	var md ackMeta
+	if !strings.HasPrefix(reply, "$JS.ACK.") {
+		return md, fmt.Errorf("not a JetStream ack subject: %q", reply)
+	}
+	t := strings.Split(reply, ".")
+	var off int
+	switch {
+	case len(t) == 9:
+		off = 2
+	case len(t) >= 12:
+		off = 4
+	default:
+		return md, fmt.Errorf("malformed JetStream ack subject: %q", reply)
+	}
+	num := func(i int) uint64 { n, _ := strconv.ParseUint(t[off+i], 10, 64); return n }
+	md.stream, md.consumer = t[off], t[off+1]
+	md.delivered = num(2)
+	md.seq = num(3)
+	md.cseq = num(4)
+	md.ts = time.Unix(0, int64(num(5)))
+	md.pending = num(6)
+	return md, nil
+}
+
+// delivery is a fetched message as core sees it.
+type delivery struct {
+	s       *subscription
+	msg     *nats.Msg
+	md      ackMeta
+	settled atomic.Bool
+}
+
+func (s *subscription) newDelivery(m *nats.Msg) *delivery {
+	md, _ := parseAck(m.Reply)
+	return &delivery{s: s, msg: m, md: md}
+}
+
+var _ core.Delivery = (*delivery)(nil)
+
+func (d *delivery) ID() string           { return strconv.FormatUint(d.md.seq, 10) }
+func (d *delivery) Topic() string        { return d.msg.Subject }
+func (d *delivery) Data() []byte         { return d.msg.Data }
+func (d *delivery) Header() core.Header  { return core.Header(d.msg.Header) }
+func (d *delivery) Timestamp() time.Time { return d.md.ts }
+func (d *delivery) Deliveries() int      { return int(d.md.delivered) }
+
+func (d *delivery) respond(body []byte, done bool) error {
+	if !d.settled.CompareAndSwap(false, true) {
+		return nil // settling twice is harmless
+	}
+	if err := d.s.b.nc.Publish(d.msg.Reply, body); err != nil {
+		d.settled.Store(false)
+		return fmt.Errorf("jetstream: %s message %d of stream %q: %w", strings.TrimLeft(string(body[:4]), "+-"), d.md.seq, d.s.stream, err)
+	}
+	s := d.s
+	s.mu.Lock()
+	if done || s.durable {
+		// A durable's naked message may go to another member; only an
+		// ephemeral keeps it as "not yet settled" for a recreate.
+		delete(s.unsettled, d.md.seq)
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+func (d *delivery) Ack() error { return d.respond(ackAck, true) }
+func (d *delivery) Nak() error { return d.respond(ackNak, false) }
+func (d *delivery) Term() error {
+	return d.respond(ackTerm, true)
+}
+
+func (d *delivery) NakWithDelay(delay time.Duration) error {
+	if delay <= 0 {
+		return d.Nak()
+	}
+	return d.respond([]byte(fmt.Sprintf(`-NAK {"delay":%d}`, delay.Nanoseconds())), false)
+}
