@@ -781,7 +781,7 @@ func (m *Model) headerLine() string {
 	if ctx == "" {
 		ctx = "-"
 	}
-	parts = append(parts, "ctx "+st.Header.Render(SanitizeString(ctx)))
+	parts = append(parts, "ctx "+st.Header.Render(SanitizeString(ctx)), m.stateText())
 	backend := string(m.com.Caps.Driver)
 	if backend == "" && m.com.Op != nil {
 		backend = string(m.com.Op.Driver())
@@ -796,7 +796,6 @@ func (m *Model) headerLine() string {
 	if m.target != nil && m.target.Address != "" {
 		parts = append(parts, st.Dim.Render(SanitizeString(m.target.Address)))
 	}
-	parts = append(parts, m.stateText())
 	line := strings.Join(parts, " │ ")
 	var badges []string
 	if m.target != nil && m.target.Demo {
@@ -818,7 +817,7 @@ func (m *Model) stateText() string {
 	switch {
 	case m.connecting:
 		return st.StateWarn.Render(m.spin() + " connecting")
-	case m.com.Op == nil:
+	case m.target == nil:
 		return st.StateBad.Render("✗ down")
 	}
 	state := m.info.State

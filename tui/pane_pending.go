@@ -378,7 +378,7 @@ func (p *pendingPane) viewRecords(focused bool) []string {
 			"ID":      SanitizeString(r.ID),
 			"TIME":    clock(r.Time),
 			"SIZE":    strconv.Itoa(size),
-			"PAYLOAD": Sanitize(r.Data, false),
+			"PAYLOAD": payloadPreview(r.Data),
 		})
 	}
 	body := p.list.renderRows(st, rows, p.w, focused, func(int) *lipglossStyle { return nil })

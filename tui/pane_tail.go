@@ -28,10 +28,10 @@ type tailPane struct {
 	w, h   int
 	filter Filter
 
-	pattern string
-	tail    *core.Tail
-	req     uint64
-	err     error
+	pattern  string
+	tail     *core.Tail
+	req      uint64
+	err      error
 	starting bool
 
 	cap     int
@@ -39,12 +39,12 @@ type tailPane struct {
 	base    int           // absolute index of recs[0]
 	matches []int         // absolute indices of records passing the filter
 
-	cursor   int // absolute index of the selected record (-1: follow the end)
-	follow   bool
-	paused   bool
-	frozen   int // with paused: records at or after this absolute index are hidden
-	wrap     bool
-	stamps   bool
+	cursor int // absolute index of the selected record (-1: follow the end)
+	follow bool
+	paused bool
+	frozen int // with paused: records at or after this absolute index are hidden
+	wrap   bool
+	stamps bool
 
 	received  uint64 // shown
 	dropped   uint64
@@ -365,7 +365,7 @@ func (p *tailPane) line(r core.Record) string {
 	sb.WriteByte(' ')
 	sb.WriteString(SanitizeString(r.ID))
 	sb.WriteString("  ")
-	sb.WriteString(Sanitize(r.Data, false))
+	sb.WriteString(payloadPreview(r.Data))
 	return sb.String()
 }
 
@@ -487,4 +487,21 @@ func saveJSONL(path string, recs []core.Record) tea.Cmd {
 		}
 		return savedMsg{path: path, n: len(recs)}
 	}
+}
+
+// payloadPreview is a payload on one line: sanitised text, or for binary
+// the size and the first bytes in hex.
+func payloadPreview(b []byte) string {
+	if payloadKind(b) != "binary" {
+		return Sanitize(b, false)
+	}
+	n := len(b)
+	if n > 32 {
+		n = 32
+	}
+	s := fmt.Sprintf("<%d bytes binary> % x", len(b), b[:n])
+	if n < len(b) {
+		s += " …"
+	}
+	return s
 }

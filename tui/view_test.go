@@ -1,0 +1,220 @@
+package tui
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/mqscope/mqscope/core"
+)
+
+// fixedNow makes durations in goldens deterministic.
+var fixedNow = time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+
+// viewModel builds a root model filled with core values constructed here:
+// a pure view test, no broker (flows against real brokers are in
+// flow_test.go).
+func viewModel(t *testing.T, readOnly bool) *Model {
+	t.Helper()
+	m := NewModel(Options{Initial: "prod-eu", ReadOnly: readOnly, Theme: "dark"})
+	m.com.Now = func() time.Time { return fixedNow }
+	m.connecting = false
+	m.com.Caps = core.Capabilities{Driver: core.DriverRedisStream, ServerVersion: "7.0.15", Ops: map[core.Op]core.Support{}}
+	for _, op := range core.AllOps {
+		m.com.Caps.Ops[op] = core.Support{Supported: true}
+	}
+	m.com.Caps.Ops[core.OpNak] = core.Support{Reason: "Redis Streams have no negative ack: claim or leave pending"}
+	m.com.Caps.Ops[core.OpTerm] = core.Support{Reason: "Redis Streams cannot stop redelivery of one entry"}
+	if readOnly {
+		for op, s := range m.com.Caps.Ops {
+			if op.Mutating() && s.Supported {
+				m.com.Caps.Ops[op] = core.Support{Reason: "read-only mode"}
+			}
+		}
+	}
+	m.info = core.ServerInfo{Driver: core.DriverRedisStream, Version: "7.0.15", Connected: true, State: "connected"}
+	m.target = &Target{Name: "prod-eu", Address: "redis://10.0.0.5:6379/0"}
+
+	m.topics.setTopics([]core.TopicInfo{
+		{Name: "orders", Messages: 18234, Bytes: 4 << 20, Rate: 41.5, Groups: 3, LastTime: fixedNow.Add(-2 * time.Second)},
+		{Name: "orders.dlq", Messages: 17, Bytes: 9100, Groups: 0, LastTime: fixedNow.Add(-14 * time.Minute)},
+		{Name: "payments", Messages: 920, Bytes: 200 << 10, Rate: 2.25, Groups: 1, LastTime: fixedNow.Add(-3 * time.Hour)},
+		{Name: "evil\x1b[2Jname", Messages: 1, Groups: 0},
+	})
+	m.groups.topic = "orders"
+	m.groups.setGroups([]core.GroupInfo{
+		{Topic: "orders", Name: "billing", Pending: 0, Lag: 0, Redelivered: -1, LastDelivered: "1764126000000-4",
+			Consumers: []core.ConsumerInfo{{Name: "billing-1", Idle: 3 * time.Second}}},
+		{Topic: "orders", Name: "shipping", Pending: 42, Lag: 1200, Redelivered: -1, OldestPendingIdle: 14 * time.Minute,
+			LastDelivered: "1764125100000-0", Stuck: []string{"oldest pending idle 14m", "consumer ship-2 holds 40 pending, idle 14m"},
+			Consumers: []core.ConsumerInfo{
+				{Name: "ship-2", Pending: 40, Idle: 14 * time.Minute, Stuck: []string{"holds 40 pending, idle 14m"}},
+				{Name: "ship-1", Pending: 2, Idle: 2 * time.Second},
+			}},
+	})
+	m.pending.topic, m.pending.group = "orders", "shipping"
+	m.pending.consumers = []string{"ship-2", "ship-1"}
+	m.pending.page = core.PendingPage{Total: 42, Next: "x", Entries: []core.PendingEntry{
+		{ID: "1764125100000-0", Consumer: "ship-2", Idle: 14 * time.Minute, Deliveries: 3},
+		{ID: "1764125100001-0", Consumer: "ship-2", Idle: 14 * time.Minute, Deliveries: 1},
+		{ID: "1764125160000-0", Consumer: "ship-1", Idle: 2 * time.Second, Deliveries: 1},
+	}}
+	m.pending.loaded = true
+	m.pending.rebuild()
+	m.tail.pattern = "orders"
+	m.tail.tail = core.NewTail(100)
+	for i := 0; i < 30; i++ {
+		data := []byte(`{"id":` + itoa(1000+i) + `,"status":"paid","amount":12.5}`)
+		if i == 28 {
+			data = []byte("\x1b]52;c;cHduZWQ=\x07 and \x1b[2J hostile")
+		}
+		if i == 29 {
+			data = []byte{0xde, 0xad, 0xbe, 0xef, 0x00, 0x9b}
+		}
+		m.tail.tail.Push(core.Record{Topic: "orders", ID: "1764126000000-" + itoa(i), Data: data,
+			Time: fixedNow.Add(time.Duration(i) * 100 * time.Millisecond)})
+	}
+	m.tail.drain(fixedNow)
+	return m
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// screen renders the model at w×h through a fixed colour profile (ANSI).
+func screen(t *testing.T, m *Model, w, h int) string {
+	t.Helper()
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	out := m.render()
+	var buf bytes.Buffer
+	cw := &colorprofile.Writer{Forward: &buf, Profile: colorprofile.ANSI}
+	if _, err := cw.WriteString(out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(ansi.Strip(out), "\n")
+	if len(lines) != h {
+		t.Errorf("%dx%d: screen has %d lines", w, h, len(lines))
+	}
+	for i, l := range lines {
+		if lw := ansi.StringWidth(l); lw != w {
+			t.Errorf("%dx%d: line %d is %d cells wide: %q", w, h, i, lw, l)
+		}
+	}
+	return buf.String()
+}
+
+func TestGoldenPanes(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {160, 48}} {
+		for _, tc := range []struct {
+			name  string
+			setup func(m *Model)
+		}{
+			{"topics", func(m *Model) { m.focus = paneTopics }},
+			{"groups", func(m *Model) { m.focus = paneGroups; m.groups.list.move(2) }},
+			{"pending", func(m *Model) { m.focus = panePending; m.pending.list.toggleMark() }},
+			{"tail", func(m *Model) { m.focus = paneTail }},
+			{"inspector", func(m *Model) {
+				r := core.Record{Topic: "orders", ID: "1764125100000-0", Time: fixedNow.Add(-14 * time.Minute),
+					Header: core.Header{"Trace": {"abc\x1b[31m"}, "Content-Type": {"application/json"}},
+					Data:   []byte(`{"id":1000,"customer":{"name":"Ann\u001b[2J","country":"NL"},"items":[{"sku":"A-1","qty":2}]}`)}
+				m.openInspector(r, inspectMeta{Group: "shipping", Owner: "ship-2", Deliveries: 3, Idle: "14m", Pending: true})
+			}},
+			{"inspector_binary", func(m *Model) {
+				m.openInspector(core.Record{Topic: "orders", ID: "7", Data: []byte("\x00\x01\x02binary\xff\x1b]52;c;AAAA\x07")}, inspectMeta{})
+			}},
+			{"help_readonly", func(m *Model) { m.focus = panePending; m.help = true }},
+			{"filter_tail", func(m *Model) {
+				m.focus = paneTail
+				f, _ := ParseFilter("id=1003")
+				m.tail.SetFilter(f)
+			}},
+		} {
+			name := tc.name + "_" + itoa(size[0]) + "x" + itoa(size[1])
+			t.Run(name, func(t *testing.T) {
+				m := viewModel(t, tc.name == "help_readonly")
+				tc.setup(m)
+				out := screen(t, m, size[0], size[1])
+				if strings.Contains(ansi.Strip(out), "\x1b") || strings.ContainsRune(ansi.Strip(out), '\a') {
+					t.Errorf("raw control characters reached the screen")
+				}
+				golden.RequireEqual(t, out)
+			})
+		}
+	}
+}
+
+// TestSmallTerminals: nothing overlaps or overflows at awkward sizes.
+func TestSmallTerminals(t *testing.T) {
+	for _, s := range [][2]int{{40, 12}, {80, 24}, {99, 29}, {100, 30}, {132, 43}} {
+		m := viewModel(t, false)
+		for f := 0; f < numPanes; f++ {
+			m.focus = f
+			screen(t, m, s[0], s[1])
+		}
+	}
+}
+
+func TestHeaderBadges(t *testing.T) {
+	m := viewModel(t, true)
+	m.target.Demo = true
+	h := ansi.Strip(screen(t, m, 80, 24))
+	first := strings.SplitN(h, "\n", 2)[0]
+	for _, want := range []string{"prod-eu", "redis_stream 7.0.15", "connected", "demo", "READ-ONLY"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("header %q lacks %q", first, want)
+		}
+	}
+	m.info.State = "reconnecting"
+	if first := strings.SplitN(ansi.Strip(m.render()), "\n", 2)[0]; !strings.Contains(first, "reconnecting") {
+		t.Errorf("header %q does not say reconnecting", first)
+	}
+}
+
+// TestReadOnlyBindingsShownDisabled: in read-only mode mutating bindings
+// stay in the footer, marked, and pressing one says why instead of acting.
+func TestReadOnlyBindingsShownDisabled(t *testing.T) {
+	m := viewModel(t, true)
+	m.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
+	m.focus = panePending
+	foot := ansi.Strip(m.footerLine())
+	if !strings.Contains(foot, "a ack✗") {
+		t.Errorf("footer %q does not show ack disabled", foot)
+	}
+	_, cmd := m.Update(tea.KeyPressMsg{Code: 'a', Text: "a"})
+	for cmd != nil {
+		msg := cmd()
+		_, cmd = m.Update(msg)
+	}
+	if len(m.dialogs) != 0 {
+		t.Fatal("a dialog opened in read-only mode")
+	}
+	if !m.statusErr || !strings.Contains(m.status, "read-only") {
+		t.Errorf("status %q does not say read-only", m.status)
+	}
+}
+
+func TestStaleRepliesDropped(t *testing.T) {
+	m := viewModel(t, false)
+	m.groups.req = 5
+	m.groups.inflight = true
+	m.Update(groupsMsg{gen: m.com.Gen, req: 4, groups: []core.GroupInfo{{Name: "stale"}}})
+	if len(m.groups.groups) != 2 || !m.groups.inflight {
+		t.Fatal("a stale groups reply was applied")
+	}
+	m.Update(groupsMsg{gen: m.com.Gen + 1, req: 5, groups: []core.GroupInfo{{Name: "other-context"}}})
+	if len(m.groups.groups) != 2 {
+		t.Fatal("a reply of another connection was applied")
+	}
+	// selection survives a refresh by key even when rows move
+	m.groups.list.cursor = 0 // shipping (stuck, sorted first)
+	m.Update(groupsMsg{gen: m.com.Gen, req: 5, groups: []core.GroupInfo{{Name: "aaa"}, {Name: "billing"}, {Name: "shipping"}}})
+	if g, _, _ := m.groups.selected(); g.Name != "shipping" {
+		t.Errorf("selection moved to %q after refresh", g.Name)
+	}
+}
