@@ -173,14 +173,6 @@ func (b *Backend) Subscribe(ctx context.Context, spec *core.SubscribeSpec) (core
 		s.maxDeliveries += core.DefaultMaxAttempts
 	}
 
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return nil, core.ErrClosed
-	}
-	b.subs[s] = struct{}{}
-	b.mu.Unlock()
-
 	var (
 		ns  *nats.Subscription
 		err error
@@ -201,15 +193,22 @@ func (b *Backend) Subscribe(ctx context.Context, spec *core.SubscribeSpec) (core
 		if ns != nil {
 			_ = ns.Unsubscribe()
 		}
-		b.mu.Lock()
-		delete(b.subs, s)
-		b.mu.Unlock()
 		if spec.Group != "" {
 			return nil, fmt.Errorf("nats core: queue subscribe to %q group %q: %w", spec.Topic, spec.Group, err)
 		}
 		return nil, fmt.Errorf("nats core: subscribe to %q: %w", spec.Topic, err)
 	}
+	// Visible to Close and the drop watcher only once complete; stopCtx is
+	// set under b.mu, which Unsubscribe takes before reading it.
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		_ = ns.Unsubscribe()
+		return nil, core.ErrClosed
+	}
+	b.subs[s] = struct{}{}
 	s.stopCtx = context.AfterFunc(ctx, func() { _ = s.Unsubscribe() })
+	b.mu.Unlock()
 	return s, nil
 }
 
@@ -347,8 +346,11 @@ func (s *subscription) onMsg(m *nats.Msg) {
 func (s *subscription) Unsubscribe() error {
 	var err error
 	s.once.Do(func() {
-		if s.stopCtx != nil {
-			s.stopCtx()
+		s.b.mu.Lock()
+		stopCtx := s.stopCtx
+		s.b.mu.Unlock()
+		if stopCtx != nil {
+			stopCtx()
 		}
 		drops := s.checkDrops()
 		if uerr := s.ns.Unsubscribe(); uerr != nil && !errors.Is(uerr, nats.ErrConnectionClosed) && !errors.Is(uerr, nats.ErrBadSubscription) {

@@ -241,14 +241,6 @@ func (o *operator) Tail(ctx context.Context, q core.TailQuery, sink func(core.Re
 		return fmt.Errorf("nats core: tail %q: %w", q.Pattern, err)
 	}
 	t := &tail{b: (*Backend)(o), pattern: q.Pattern}
-	o.mu.Lock()
-	if o.closed {
-		o.mu.Unlock()
-		return core.ErrClosed
-	}
-	o.tails[t] = struct{}{}
-	o.mu.Unlock()
-
 	ns, err := o.nc.Subscribe(q.Pattern, func(m *nats.Msg) {
 		sink(core.Record{
 			Topic:  m.Subject,
@@ -272,12 +264,17 @@ func (o *operator) Tail(ctx context.Context, q core.TailQuery, sink func(core.Re
 		if ns != nil {
 			_ = ns.Unsubscribe()
 		}
-		o.mu.Lock()
-		delete(o.tails, t)
-		o.mu.Unlock()
 		return fmt.Errorf("nats core: tail %q: %w", q.Pattern, err)
 	}
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		_ = ns.Unsubscribe()
+		return core.ErrClosed
+	}
+	o.tails[t] = struct{}{}
 	t.stopCtx = context.AfterFunc(ctx, t.stop)
+	o.mu.Unlock()
 	return nil
 }
 
@@ -303,8 +300,11 @@ type tail struct {
 
 func (t *tail) stop() {
 	t.once.Do(func() {
-		if t.stopCtx != nil {
-			t.stopCtx()
+		t.b.mu.Lock()
+		stopCtx := t.stopCtx
+		t.b.mu.Unlock()
+		if stopCtx != nil {
+			stopCtx()
 		}
 		if n, err := t.ns.Dropped(); err == nil && n > 0 {
 			t.b.logger.Warn("nats core: tail dropped messages at the client's pending limit", "pattern", t.pattern, "dropped", n)
