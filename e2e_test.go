@@ -1,0 +1,348 @@
+package main
+
+// End-to-end: the real binary in tmux, driven with send-keys, asserted on
+// capture-pane. It needs tmux (.ci/run installs it) and fails, not skips,
+// without it. Run just this with ./scripts/e2e.sh (make e2e).
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mqscope/mqscope/internal/testbroker"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// mqscopeBinary builds the real binary once per test run (or uses
+// MQSCOPE_E2E_BIN, which scripts/e2e.sh sets to bin/mqscope).
+func mqscopeBinary(t *testing.T) string {
+	t.Helper()
+	if b := os.Getenv("MQSCOPE_E2E_BIN"); b != "" {
+		abs, err := filepath.Abs(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return abs
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "mqscope-e2e-bin-*")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "mqscope")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build mqscope: %v", buildErr)
+	}
+	return binPath
+}
+
+func requireTmux(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("tmux")
+	if err != nil {
+		t.Fatalf("tmux is required for the end-to-end test and was not found in PATH: install it (Debian/Ubuntu: apt-get install -y tmux; macOS: brew install tmux); .ci/run installs it")
+	}
+	return p
+}
+
+// session is the binary running in its own tmux server.
+type session struct {
+	t      *testing.T
+	tmux   string
+	socket string
+	home   string
+	log    string
+}
+
+type sessionOpts struct {
+	width, height int
+	env           map[string]string
+	args          []string
+}
+
+func startSession(t *testing.T, o sessionOpts) *session {
+	t.Helper()
+	tmux := requireTmux(t)
+	bin := mqscopeBinary(t)
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	s := &session{t: t, tmux: tmux, socket: "mqscope-e2e-" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(rnd[:]), home: t.TempDir()}
+	s.log = filepath.Join(s.home, "mqscope.log")
+	env := map[string]string{
+		"HOME":                s.home,
+		"XDG_CONFIG_HOME":     filepath.Join(s.home, "config"),
+		"XDG_STATE_HOME":      filepath.Join(s.home, "state"),
+		"TERM":                "xterm-256color",
+		"MQSCOPE_DEMO_PREFIX": "mqscope-e2e-" + hex.EncodeToString(rnd[:]) + ":",
+		// Debug logging makes a leak onto the screen likely if there is one.
+		"MQSCOPE_LOG_LEVEL": "debug",
+		"NO_COLOR":          "",
+	}
+	for k, v := range o.env {
+		env[k] = v
+	}
+	cmd := []string{"env", "-u", "NO_COLOR", "-u", "TMUX"}
+	for k, v := range env {
+		if k == "NO_COLOR" && v == "" {
+			continue
+		}
+		cmd = append(cmd, k+"="+v)
+	}
+	cmd = append(cmd, bin, "--log-file", s.log)
+	cmd = append(cmd, o.args...)
+	script := shellJoin(cmd) + `; echo "mqscope exited $?"; sleep 600`
+	args := []string{"-L", s.socket, "-f", "/dev/null", "new-session", "-d", "-s", "e2e",
+		"-x", strconv.Itoa(o.width), "-y", strconv.Itoa(o.height), "sh", "-c", script}
+	if out, err := exec.Command(tmux, args...).CombinedOutput(); err != nil {
+		t.Fatalf("tmux new-session: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("last screen:\n%s", s.capture(false))
+			if b, err := os.ReadFile(s.log); err == nil && len(b) > 0 {
+				lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+				if len(lines) > 15 {
+					lines = lines[len(lines)-15:]
+				}
+				t.Logf("log tail:\n%s", strings.Join(lines, "\n"))
+			}
+		}
+		_ = exec.Command(tmux, "-L", s.socket, "kill-server").Run()
+	})
+	return s
+}
+
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}
+
+func (s *session) capture(escapes bool) string {
+	args := []string{"-L", s.socket, "capture-pane", "-p", "-t", "e2e"}
+	if escapes {
+		args = append(args, "-e")
+	}
+	out, err := exec.Command(s.tmux, args...).Output()
+	if err != nil {
+		return "(capture failed: " + err.Error() + ")"
+	}
+	return string(out)
+}
+
+func (s *session) keys(keys ...string) {
+	s.t.Helper()
+	for _, k := range keys {
+		if out, err := exec.Command(s.tmux, "-L", s.socket, "send-keys", "-t", "e2e", k).CombinedOutput(); err != nil {
+			s.t.Fatalf("tmux send-keys %q: %v\n%s", k, err, out)
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+}
+
+// literal types text as-is (no key-name lookup).
+func (s *session) literal(text string) {
+	s.t.Helper()
+	if out, err := exec.Command(s.tmux, "-L", s.socket, "send-keys", "-t", "e2e", "-l", text).CombinedOutput(); err != nil {
+		s.t.Fatalf("tmux send-keys -l %q: %v\n%s", text, err, out)
+	}
+	time.Sleep(150 * time.Millisecond)
+}
+
+// waitFor polls the screen until match reports true; it returns the screen.
+func (s *session) waitFor(what string, timeout time.Duration, match func(screen string) bool) string {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		scr := s.capture(false)
+		if match(scr) {
+			return scr
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("waiting for %s: not on screen within %v", what, timeout)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (s *session) waitText(timeout time.Duration, texts ...string) string {
+	s.t.Helper()
+	return s.waitFor(strings.Join(texts, " + "), timeout, func(scr string) bool {
+		for _, x := range texts {
+			if !strings.Contains(scr, x) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// logLeak matches slog text lines and common library log prefixes.
+var logLeak = regexp.MustCompile(`level=(DEBUG|INFO|WARN|ERROR)|time=20\d\d-|msg=|redis: 20\d\d/|\[(INF|WRN|ERR|DBG)\]`)
+
+func (s *session) assertNoLogOnScreen(scr string) {
+	s.t.Helper()
+	if m := logLeak.FindString(scr); m != "" {
+		s.t.Errorf("log output on the screen (%q):\n%s", m, scr)
+	}
+}
+
+func (s *session) quit() {
+	s.t.Helper()
+	s.keys("Escape")
+	s.literal(":q")
+	s.keys("Enter")
+	s.waitText(20*time.Second, "mqscope exited 0")
+}
+
+// colourSGR finds SGR sequences that set a foreground/background colour.
+var sgr = regexp.MustCompile(`\x1b\[([0-9;:]*)m`)
+
+func hasColour(screen string) bool {
+	for _, m := range sgr.FindAllStringSubmatch(screen, -1) {
+		for _, p := range strings.FieldsFunc(m[1], func(r rune) bool { return r == ';' || r == ':' }) {
+			n, _ := strconv.Atoi(p)
+			if (n >= 30 && n <= 38) || (n >= 40 && n <= 48) || (n >= 90 && n <= 97) || (n >= 100 && n <= 107) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func TestE2EDemo(t *testing.T) {
+	s := startSession(t, sessionOpts{width: 80, height: 24})
+
+	// The demo opens, says so, and lists its topics.
+	scr := s.waitText(45*time.Second, "demo-jetstream", "connected", "orders", "inventory", "orders_dlq")
+	header := strings.SplitN(scr, "\n", 2)[0]
+	if !strings.Contains(header, "demo") || !strings.Contains(header, "nats_jetstream") {
+		t.Errorf("header does not say demo / backend: %q", header)
+	}
+	if strings.Contains(header, "READ-ONLY") {
+		t.Errorf("read-only badge without --read-only: %q", header)
+	}
+	for i, line := range strings.Split(strings.TrimRight(scr, "\n"), "\n") {
+		if w := len([]rune(line)); w > 80 {
+			t.Errorf("line %d is %d columns wide in an 80-column terminal: %q", i+1, w, line)
+		}
+	}
+	s.assertNoLogOnScreen(scr)
+	if !hasColour(s.capture(true)) {
+		t.Errorf("no colour on a 256-colour terminal without NO_COLOR")
+	}
+
+	// Navigate: topics → orders → its groups, with the stuck one first.
+	s.keys("g", "Down")
+	s.keys("Enter")
+	scr = s.waitText(20*time.Second, "billing", "fulfillment", "fraud-check")
+	if !strings.Contains(scr, "STUCK") {
+		t.Errorf("stuck group not marked:\n%s", scr)
+	}
+	if bi, fi := strings.Index(scr, "billing"), strings.Index(scr, "fulfillment"); bi > fi {
+		t.Errorf("stuck group billing is not sorted first:\n%s", scr)
+	}
+	s.assertNoLogOnScreen(scr)
+
+	// The tail shows live order messages.
+	s.keys("4")
+	scr = s.waitText(20*time.Second, "orders.", `"order_id"`)
+	s.assertNoLogOnScreen(scr)
+
+	// `?` shows full help; esc closes it.
+	s.keys("?")
+	s.waitText(10*time.Second, "Help", "next pane", "tail")
+	s.keys("Escape")
+	s.waitFor("help closed", 10*time.Second, func(scr string) bool { return !strings.Contains(scr, "next pane") })
+
+	// `:q` quits cleanly, and the log went to the file, not the screen.
+	s.quit()
+	s.assertNoLogOnScreen(s.capture(false))
+	b, err := os.ReadFile(s.log)
+	if err != nil {
+		t.Fatalf("log file: %v", err)
+	}
+	if !strings.Contains(string(b), "mqscope starting") || !strings.Contains(string(b), "demo: running") || !strings.Contains(string(b), "mqscope stopped") {
+		t.Errorf("log file lacks the expected lines:\n%s", b)
+	}
+}
+
+func TestE2EReadOnlyNoColorASCII(t *testing.T) {
+	s := startSession(t, sessionOpts{width: 80, height: 24, env: map[string]string{"NO_COLOR": "1"}, args: []string{"--read-only", "--ascii"}})
+	scr := s.waitText(45*time.Second, "demo-jetstream", "connected", "orders")
+	if header := strings.SplitN(scr, "\n", 2)[0]; !strings.Contains(header, "READ-ONLY") {
+		t.Errorf("no read-only badge in the header: %q", header)
+	}
+	if esc := s.capture(true); hasColour(esc) {
+		t.Errorf("colour escapes with NO_COLOR set:\n%q", esc)
+	}
+	if strings.ContainsAny(scr, "╭╮╰╯─") {
+		t.Errorf("box-drawing borders with --ascii:\n%s", scr)
+	}
+
+	// Publishing is refused, with the reason.
+	s.keys("p")
+	scr = s.waitText(10*time.Second, "read-only")
+	if strings.Contains(scr, "Publish to") {
+		t.Errorf("publish dialog opened in read-only mode:\n%s", scr)
+	}
+	s.assertNoLogOnScreen(scr)
+	s.quit()
+}
+
+// TestE2EConfigContexts runs against real brokers from a config file (no
+// demo): the embedded NATS for JetStream and the local Redis, switching
+// contexts with :ctx.
+func TestE2EConfigContexts(t *testing.T) {
+	nats := testbroker.StartNATS(t)
+	redisURL := testbroker.RedisURL(t)
+	cfg := filepath.Join(t.TempDir(), "config.toml")
+	conf := fmt.Sprintf(`default_context = "js"
+[contexts.js]
+backend = "nats_jetstream"
+url = %q
+[contexts.red]
+backend = "redis_stream"
+url = %q
+read_only = true
+`, nats.URL(), redisURL)
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startSession(t, sessionOpts{width: 100, height: 30, args: []string{"--config", cfg}})
+	scr := s.waitText(30*time.Second, "ctx js", "connected", "nats_jetstream")
+	header := strings.SplitN(scr, "\n", 2)[0]
+	if strings.Contains(header, "demo") {
+		t.Errorf("a configured context is labelled demo: %q", header)
+	}
+	s.literal(":ctx red")
+	s.keys("Enter")
+	scr = s.waitText(30*time.Second, "ctx red", "redis_stream", "connected")
+	if header := strings.SplitN(scr, "\n", 2)[0]; !strings.Contains(header, "READ-ONLY") {
+		t.Errorf("context with read_only = true has no read-only badge: %q", header)
+	}
+	s.assertNoLogOnScreen(scr)
+	s.quit()
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// hermetic points HOME and the XDG dirs at a temp dir so no real config,
+// natscli context or log file is touched.
+func hermetic(t *testing.T) string {
+	h := t.TempDir()
+	t.Setenv("HOME", h)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(h, "config"))
+	t.Setenv("XDG_STATE_HOME", filepath.Join(h, "state"))
+	for _, k := range []string{"MQSCOPE_CONFIG", "MQSCOPE_CONTEXT", "MQSCOPE_NATS_URL", "MQSCOPE_REDIS_URL", "MQSCOPE_READ_ONLY", "MQSCOPE_DEMO"} {
+		t.Setenv(k, "")
+	}
+	return h
+}
+
+func TestVersion(t *testing.T) {
+	hermetic(t)
+	var out, errb bytes.Buffer
+	if code := run([]string{"--version"}, &out, &errb); code != 0 {
+		t.Fatalf("--version exit %d, stderr %q", code, errb.String())
+	}
+	if !strings.HasPrefix(out.String(), "mqscope ") {
+		t.Errorf("--version printed %q", out.String())
+	}
+}
+
+func TestBadInvocations(t *testing.T) {
+	h := hermetic(t)
+	bad := filepath.Join(h, "bad.toml")
+	if err := os.WriteFile(bad, []byte("[contexts.x]\nbackend = \"nats_core\"\nurll = \"nats://x\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"unknown flag", []string{"--nope"}, []string{"flag provided but not defined: -nope"}},
+		{"stray argument", []string{"orders"}, []string{`unexpected argument "orders"`}},
+		{"bad config names file line key", []string{"--config", bad}, []string{bad + ":3", "contexts.x.urll", "unknown key"}},
+		{"missing config file", []string{"--config", filepath.Join(h, "none.toml")}, []string{"none.toml"}},
+		{"unknown context", []string{"--context", "ghost"}, []string{`context "ghost" is not configured`}},
+		{"bad nats url", []string{"--nats", "http://x"}, []string{"--nats"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if code := run(tt.args, &out, &errb); code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errb.String(), w) {
+					t.Errorf("stderr %q lacks %q", errb.String(), w)
+				}
+			}
+			if out.Len() != 0 {
+				t.Errorf("stdout not empty: %q", out.String())
+			}
+		})
+	}
+	// A bad invocation fails before anything is created.
+	if _, err := os.Stat(filepath.Join(h, "state", "mqscope")); err == nil {
+		t.Errorf("a bad invocation created the log directory")
+	}
+}
+
+func TestHelp(t *testing.T) {
+	hermetic(t)
+	var out, errb bytes.Buffer
+	if code := run([]string{"--help"}, &out, &errb); code != 0 {
+		t.Fatalf("--help exit %d", code)
+	}
+	for _, f := range []string{"-context", "-nats", "-redis", "-config", "-read-only", "-ascii", "-log-file", "-demo", "-version"} {
+		if !strings.Contains(errb.String(), f) {
+			t.Errorf("--help does not mention %s", f)
+		}
+	}
+}
