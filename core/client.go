@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -23,12 +24,17 @@ type Client struct {
 	metrics *Metrics
 	op      *Operator
 
+	dataPub DataPublisher // the backend's fast path, when it has one
+
 	ownedNATS  *nats.Conn
 	ownedRedis redis.UniversalClient
 
 	mu     sync.RWMutex
 	closed bool
-	subs   map[*clientSub]struct{}
+	// isClosed mirrors closed for the hot paths (Publish): an RWMutex read
+	// lock is a contended atomic when many goroutines publish.
+	isClosed atomic.Bool
+	subs     map[*clientSub]struct{}
 }
 
 var _ MQ = (*Client)(nil)
@@ -127,6 +133,7 @@ func New(cfg *Config, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	cl.backend = b
+	cl.dataPub, _ = b.(DataPublisher)
 	cl.op = newOperator(cl, b.Operator(), o.stuck)
 	return cl, nil
 }
@@ -154,6 +161,17 @@ func (c *Client) Publish(ctx context.Context, topic string, data []byte, opts ..
 	if err := c.backend.ValidateTopic(topic, false); err != nil {
 		return err
 	}
+	if len(opts) == 0 && c.dataPub != nil {
+		// No options: skip building an OutgoingMessage (its allocation is
+		// a quarter of a NATS Core publish).
+		if c.metrics == nil {
+			return c.dataPub.PublishData(ctx, topic, data)
+		}
+		start := time.Now()
+		err := c.dataPub.PublishData(ctx, topic, data)
+		c.metrics.published(metricLabels{backend: string(c.cfg.Driver), topic: topic}, time.Since(start), err)
+		return err
+	}
 	m := &OutgoingMessage{Data: data}
 	for _, o := range opts {
 		if o == nil {
@@ -162,6 +180,11 @@ func (c *Client) Publish(ctx context.Context, topic string, data []byte, opts ..
 		if err := o(m); err != nil {
 			return err
 		}
+	}
+	if c.metrics == nil {
+		// Reading the clock twice costs a NATS Core publish ~20%; skip it
+		// when nothing records the latency.
+		return c.backend.Publish(ctx, topic, m)
 	}
 	start := time.Now()
 	err := c.backend.Publish(ctx, topic, m)
@@ -256,6 +279,7 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
+	c.isClosed.Store(true)
 	subs := make([]*clientSub, 0, len(c.subs))
 	for s := range c.subs {
 		subs = append(subs, s)
@@ -286,9 +310,7 @@ func (c *Client) closeOwned() {
 }
 
 func (c *Client) checkOpen() error {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.closed {
+	if c.isClosed.Load() {
 		return ErrClosed
 	}
 	return nil

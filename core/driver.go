@@ -88,6 +88,14 @@ type Backend interface {
 	Close() error
 }
 
+// DataPublisher is optionally implemented by a Backend that can publish a
+// bare payload (no headers, no message id) without an OutgoingMessage; the
+// Client uses it for Publish calls without options. It must behave exactly
+// like Publish with &OutgoingMessage{Data: data}.
+type DataPublisher interface {
+	PublishData(ctx context.Context, topic string, data []byte) error
+}
+
 // Factory builds a Backend.
 type Factory func(ctx context.Context, deps Deps) (Backend, error)
 

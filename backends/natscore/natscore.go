@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -46,7 +47,10 @@ type Backend struct {
 	wg   sync.WaitGroup
 }
 
-var _ core.Backend = (*Backend)(nil)
+var (
+	_ core.Backend       = (*Backend)(nil)
+	_ core.DataPublisher = (*Backend)(nil)
+)
 
 // New is the driver's factory; it uses deps.NATS and never closes it.
 func New(ctx context.Context, deps core.Deps) (core.Backend, error) {
@@ -142,6 +146,18 @@ func (b *Backend) Publish(ctx context.Context, topic string, m *core.OutgoingMes
 		err = b.nc.PublishMsg(&nats.Msg{Subject: topic, Data: m.Data, Header: nats.Header(h)})
 	}
 	if err != nil {
+		return fmt.Errorf("nats core: publish to %q: %w", topic, err)
+	}
+	return nil
+}
+
+// PublishData is Publish without headers (core.DataPublisher): a plain PUB
+// with no allocation of its own.
+func (b *Backend) PublishData(ctx context.Context, topic string, data []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("nats core: publish to %q: %w", topic, err)
+	}
+	if err := b.nc.Publish(topic, data); err != nil {
 		return fmt.Errorf("nats core: publish to %q: %w", topic, err)
 	}
 	return nil
@@ -408,7 +424,7 @@ func (s *subscription) retry(d *delivery, delay time.Duration) error {
 			"id", d.ID(), "deliveries", d.n)
 		return nil
 	}
-	next := &delivery{m: d.m, s: s, n: d.n + 1, id: d.ID()}
+	next := &delivery{m: d.m, s: s, n: d.n + 1, pre: d.ID()}
 	s.retryMu.Lock()
 	defer s.retryMu.Unlock()
 	if s.retryClosed {
@@ -435,11 +451,11 @@ func (s *subscription) retry(d *delivery, delay time.Duration) error {
 
 // delivery is one delivery of a NATS Core message to a handler.
 type delivery struct {
-	m    *nats.Msg
-	s    *subscription
-	n    int
-	once sync.Once
-	id   string
+	m   *nats.Msg
+	s   *subscription
+	n   int
+	id  atomic.Pointer[string] // resolved on first ID() call
+	pre string                 // id carried over from an earlier delivery
 }
 
 var _ core.Delivery = (*delivery)(nil)
@@ -447,17 +463,20 @@ var _ core.Delivery = (*delivery)(nil)
 // ID is the Nats-Msg-Id header when the publisher set one, else a
 // process-local unique id (stable across local retries).
 func (d *delivery) ID() string {
-	d.once.Do(func() {
-		if d.id != "" {
-			return
-		}
-		if v := d.m.Header.Get(core.HeaderMsgID); v != "" {
-			d.id = v
-			return
-		}
-		d.id = localID()
-	})
-	return d.id
+	if p := d.id.Load(); p != nil {
+		return *p
+	}
+	id := d.pre
+	if id == "" {
+		id = d.m.Header.Get(core.HeaderMsgID)
+	}
+	if id == "" {
+		id = localID()
+	}
+	if !d.id.CompareAndSwap(nil, &id) {
+		return *d.id.Load() // a concurrent first call won
+	}
+	return id
 }
 
 func (d *delivery) Topic() string        { return d.m.Subject }
