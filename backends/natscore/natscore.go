@@ -424,7 +424,9 @@ func (s *subscription) retry(d *delivery, delay time.Duration) error {
 			"id", d.ID(), "deliveries", d.n)
 		return nil
 	}
-	next := &delivery{m: d.m, s: s, n: d.n + 1, pre: d.ID()}
+	id := d.ID()
+	next := &delivery{m: d.m, s: s, n: d.n + 1}
+	next.id.Store(&id)
 	s.retryMu.Lock()
 	defer s.retryMu.Unlock()
 	if s.retryClosed {
@@ -451,11 +453,10 @@ func (s *subscription) retry(d *delivery, delay time.Duration) error {
 
 // delivery is one delivery of a NATS Core message to a handler.
 type delivery struct {
-	m   *nats.Msg
-	s   *subscription
-	n   int
-	id  atomic.Pointer[string] // resolved on first ID() call
-	pre string                 // id carried over from an earlier delivery
+	m  *nats.Msg
+	s  *subscription
+	n  int
+	id atomic.Pointer[string] // resolved on first ID() call; set for retries
 }
 
 var _ core.Delivery = (*delivery)(nil)
@@ -466,10 +467,7 @@ func (d *delivery) ID() string {
 	if p := d.id.Load(); p != nil {
 		return *p
 	}
-	id := d.pre
-	if id == "" {
-		id = d.m.Header.Get(core.HeaderMsgID)
-	}
+	id := d.m.Header.Get(core.HeaderMsgID)
 	if id == "" {
 		id = localID()
 	}
