@@ -301,6 +301,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
+	case probeMsg:
+		msg(m) // runs on the event loop: tests read the model without a race
+		return m, nil
 	}
 	// anything else (cursor blinks, editor results) goes to the top dialog
 	// or the input line
@@ -318,6 +321,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	return m, nil
 }
+
+// probeMsg runs a function on the event loop (tests use it to look at
+// the model while the program runs).
+type probeMsg func(*Model)
 
 func genOf(msg tea.Msg) uint64 {
 	switch x := msg.(type) {

@@ -210,8 +210,20 @@ func (p *groupsPane) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (p *groupsPane) columns() []column {
+	nameW := 8
+	for _, g := range p.groups {
+		if w := len(SanitizeString(g.Name)) + 2; w > nameW {
+			nameW = w
+		}
+		for _, c := range g.Consumers {
+			if w := len(SanitizeString(c.Name)) + 3; w > nameW {
+				nameW = w
+			}
+		}
+	}
+	nameW = clampInt(nameW, 8, p.w-2-30)
 	return layoutColumns([]column{
-		{title: "NAME", width: 22},
+		{title: "NAME", width: nameW},
 		{title: "PEND", width: 6, right: true},
 		{title: "LAG", width: 6, right: true},
 		{title: "OLDEST", width: 6, right: true},

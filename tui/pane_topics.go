@@ -193,8 +193,15 @@ func tailPattern(t core.TopicInfo) string {
 }
 
 func (p *topicsPane) columns() []column {
+	nameW := 4
+	for _, i := range p.shown {
+		if w := len(SanitizeString(p.all[i].Name)); w > nameW {
+			nameW = w
+		}
+	}
+	nameW = clampInt(nameW, 8, p.w-2-36)
 	return layoutColumns([]column{
-		{title: "NAME"},
+		{title: "NAME", width: nameW},
 		{title: "MSGS", width: 8, right: true},
 		{title: "RATE/s", width: 7, right: true},
 		{title: "BYTES", width: 7, right: true},
@@ -262,4 +269,14 @@ func humanBytes(b uint64) string {
 	default:
 		return strconv.FormatFloat(float64(b)/1024/1024/1024, 'f', 1, 64) + "G"
 	}
+}
+
+func clampInt(v, lo, hi int) int {
+	if v > hi {
+		v = hi
+	}
+	if v < lo {
+		v = lo
+	}
+	return v
 }
