@@ -92,7 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	redis.SetLogger(redisLogger{logger})
 	logger.Info("mqscope starting", "version", versionString(), "config", cfg.File, "demo", cfg.Demo, "initial", cfg.Initial, "read_only", cfg.ReadOnly)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
 	contexts, initial := cfg.Names(), cfg.Initial

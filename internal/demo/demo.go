@@ -47,8 +47,10 @@ const (
 	StuckPending = 16
 )
 
-// DefaultRedisURL is where the demo looks for a Redis when none is given.
-const DefaultRedisURL = "redis://127.0.0.1:6379/0"
+// DefaultRedisURL is where the demo looks for a Redis when none is given:
+// the local server, database 15, so that the demo's streams are not mixed
+// with whatever lives in database 0.
+const DefaultRedisURL = "redis://127.0.0.1:6379/15"
 
 // DefaultRedisPrefix prefixes every Redis key the demo writes.
 const DefaultRedisPrefix = "mqscope-demo:"
