@@ -39,6 +39,7 @@ func testKilledConsumer(t *testing.T, h *Harness) {
 		hang.wait()
 		return errors.New("consumer a was killed")
 	}, core.WithQueueGroup("g"), core.WithClaimIdle(time.Second))
+	t.Cleanup(hang.release) // before the Unsubscribe cleanup, which waits for the handler
 	publishAll(t, probe, topic, []string{"victim"})
 	select {
 	case <-started:

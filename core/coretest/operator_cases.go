@@ -900,19 +900,31 @@ func testOpDeleteConsumer(t *testing.T, h *Harness) {
 	requireOp(t, c, core.OpDeleteConsumer, core.OpGroups)
 	topic := h.topic(t)
 	holdPending(t, h, c, topic, "g", 1)
-	g, _ := findGroup(t, c, topic, "g")
-	if !slices.ContainsFunc(g.Consumers, func(ci core.ConsumerInfo) bool { return ci.Name == "owner" }) {
-		t.Fatalf("group g does not list consumer owner: %+v", g)
+	// A member that has acked everything it got: deleting it loses nothing.
+	member := h.client(t, core.Config{Consumer: "member"})
+	var s sink
+	sub := subscribe(t, member, t.Context(), topic, s.handler("member"), core.WithQueueGroup("g"))
+	publishAll(t, c, topic, []string{"for-member"})
+	s.waitAll(t, []string{"for-member"})
+	if err := sub.Unsubscribe(); err != nil {
+		t.Fatal(err)
 	}
-	if err := c.Operator().DeleteConsumer(t.Context(), topic, "g", "owner"); err != nil {
+	g, _ := findGroup(t, c, topic, "g")
+	if !slices.ContainsFunc(g.Consumers, func(ci core.ConsumerInfo) bool { return ci.Name == "member" }) {
+		t.Fatalf("group g does not list consumer member: %+v", g)
+	}
+	if err := c.Operator().DeleteConsumer(t.Context(), topic, "g", "member"); err != nil {
 		t.Fatalf("DeleteConsumer: %v", err)
 	}
 	g, ok := findGroup(t, c, topic, "g")
 	if !ok {
 		t.Fatalf("DeleteConsumer removed the whole group")
 	}
-	if slices.ContainsFunc(g.Consumers, func(ci core.ConsumerInfo) bool { return ci.Name == "owner" }) {
-		t.Errorf("consumer owner still listed after DeleteConsumer: %+v", g)
+	if slices.ContainsFunc(g.Consumers, func(ci core.ConsumerInfo) bool { return ci.Name == "member" }) {
+		t.Errorf("consumer member still listed after DeleteConsumer: %+v", g)
+	}
+	if !slices.ContainsFunc(g.Consumers, func(ci core.ConsumerInfo) bool { return ci.Name == "owner" }) {
+		t.Errorf("DeleteConsumer removed another consumer too: %+v", g)
 	}
 }
 

@@ -264,7 +264,7 @@ type gate struct {
 
 func newGate(t testing.TB) *gate {
 	g := &gate{ch: make(chan struct{})}
-	t.Cleanup(g.release)
+	t.Cleanup(g.release) // callers register it again after whatever waits for it
 	return g
 }
 func (g *gate) release()              { g.once.Do(func() { close(g.ch) }) }
