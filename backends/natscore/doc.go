@@ -23,7 +23,9 @@
 //     waiting for their delay when the subscription stops (Unsubscribe,
 //     context cancel, Close) are abandoned and logged: NATS Core is
 //     at-most-once, and waiting up to the backoff cap would make Close slow.
-//     A retry whose handler is running is waited for.
+//     A retry whose handler is running is waited for. Unsubscribe (or Close)
+//     called from inside the subscription's own handler does not wait for
+//     that handler: it returns, and nothing is delivered after it.
 //   - WithBatchSize is accepted and has no effect on the wire: NATS Core pushes
 //     messages as they arrive (there is no fetch to batch), and nats.go already
 //     reads the socket in large chunks into the subscription's pending buffer.
@@ -37,7 +39,10 @@
 // The operator's view: Topics are the subjects seen by a wildcard sampling
 // subscription (">" started on the first Topics call, bounded to
 // MaxTrackedSubjects), with per-subject counts, bytes, last time and a rate
-// over a sliding window; Tail is a plain subscription from now on. Everything
+// over a sliding window (_INBOX.* and $-subjects are plumbing and are not
+// listed). The sampler receives every message on the server through this
+// connection, so while it runs the connection's inbound traffic includes the
+// whole server's; it stops on Close. Tail is a plain subscription from now on. Everything
 // that needs stored messages or server-side consumer state is reported
 // unsupported with the reason.
 package natscore

@@ -332,8 +332,12 @@ type subscription struct {
 	maxDeliveries int
 	stopCtx       func() bool
 
-	mu     sync.Mutex // held while a handler runs
-	closed bool
+	mu     sync.Mutex  // held while a handler runs
+	closed atomic.Bool // checked under mu before every handler call
+	// handlerG is the goroutine running a handler (0 when none), so that
+	// Unsubscribe called from inside the handler does not wait for itself.
+	handlerG atomic.Uint64
+	readerG  uint64 // nats.go's delivery goroutine of this subscription (under mu)
 
 	retryMu     sync.Mutex
 	retries     map[*time.Timer]struct{}
@@ -351,8 +355,13 @@ func (s *subscription) Topic() string { return s.spec.Topic }
 
 func (s *subscription) onMsg(m *nats.Msg) {
 	s.mu.Lock()
-	if !s.closed {
+	if !s.closed.Load() {
+		if s.readerG == 0 {
+			s.readerG = goid() // once: nats.go uses one goroutine per subscription
+		}
+		s.handlerG.Store(s.readerG)
 		s.spec.Deliver(s.ctx, &delivery{m: m, s: s, n: 1})
+		s.handlerG.Store(0)
 	}
 	s.mu.Unlock()
 }
@@ -372,9 +381,14 @@ func (s *subscription) Unsubscribe() error {
 		if uerr := s.ns.Unsubscribe(); uerr != nil && !errors.Is(uerr, nats.ErrConnectionClosed) && !errors.Is(uerr, nats.ErrBadSubscription) {
 			err = fmt.Errorf("nats core: unsubscribe from %q: %w", s.spec.Topic, uerr)
 		}
-		s.mu.Lock() // waits for the handler in flight
-		s.closed = true
-		s.mu.Unlock()
+		s.closed.Store(true)
+		// Called by our own handler, it must not wait for itself (its
+		// goroutine holds mu) nor for retries queued behind it on mu.
+		self := s.handlerG.Load() == goid()
+		if !self {
+			s.mu.Lock() // waits for the handler in flight
+			s.mu.Unlock()
+		}
 
 		s.retryMu.Lock()
 		s.retryClosed = true
@@ -387,7 +401,9 @@ func (s *subscription) Unsubscribe() error {
 		}
 		clear(s.retries)
 		s.retryMu.Unlock()
-		s.retryWG.Wait()
+		if !self {
+			s.retryWG.Wait()
+		}
 		if abandoned > 0 {
 			s.logger.Warn("nats core: subscription stopped with local retries pending; those messages are dropped", "abandoned", abandoned)
 		}
@@ -440,8 +456,10 @@ func (s *subscription) retry(d *delivery, delay time.Duration) error {
 		delete(s.retries, t)
 		s.retryMu.Unlock()
 		s.mu.Lock()
-		if !s.closed {
+		if !s.closed.Load() {
+			s.handlerG.Store(goid())
 			s.spec.Deliver(s.ctx, next)
+			s.handlerG.Store(0)
 		}
 		s.mu.Unlock()
 	})

@@ -649,3 +649,68 @@ func TestSamplingTopics(t *testing.T) {
 	}
 	eventually(t, "the sampler to stop on Close", func() bool { return nc.NumSubscriptions() == withSampler-1 })
 }
+
+func TestUnsubscribeFromOwnHandler(t *testing.T) {
+	t.Parallel()
+	nc := testbroker.StartNATS(t).Connect(t)
+	c := newClient(t, nc)
+	ctx := context.Background()
+	topic := testbroker.Name(t, "self")
+	var got atomic.Int32
+	var sub core.Subscription
+	ready := make(chan struct{})
+	returned := make(chan error, 1)
+	var err error
+	sub, err = c.Subscribe(ctx, topic, func(m core.Message) error {
+		<-ready
+		if got.Add(1) == 3 {
+			returned <- sub.Unsubscribe() // must not wait for this very handler
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(ready)
+	for i := 0; i < 10; i++ {
+		_ = c.Publish(ctx, topic, []byte("x"))
+	}
+	select {
+	case err := <-returned:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("Unsubscribe from the handler deadlocked")
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := got.Load(); n != 3 {
+		t.Fatalf("handler ran %d times, want 3 (none after Unsubscribe)", n)
+	}
+	// The same from a local retry's goroutine.
+	var tries atomic.Int32
+	var sub2 core.Subscription
+	sub2, err = c.Subscribe(ctx, topic+".retry", func(m core.Message) error {
+		<-ready
+		if tries.Add(1) == 2 {
+			returned <- sub2.Unsubscribe()
+		}
+		return errors.New("again")
+	}, core.WithRetry(core.RetryPolicy{MaxAttempts: 5}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Publish(ctx, topic+".retry", []byte("x"))
+	select {
+	case err := <-returned:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("Unsubscribe from a retried handler deadlocked")
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := tries.Load(); n != 2 {
+		t.Fatalf("retried handler ran %d times, want 2", n)
+	}
+}
