@@ -27,6 +27,11 @@ const (
 	PendingBytesLimit = 64 << 20
 )
 
+// pendingLimits are the limits in force; tests lower them (export_test.go).
+var pendingLimits atomic.Pointer[[2]int]
+
+func init() { pendingLimits.Store(&[2]int{PendingMsgsLimit, PendingBytesLimit}) }
+
 // dropCheckInterval is how often drops of subscriptions are looked for.
 const dropCheckInterval = 2 * time.Second
 
@@ -200,7 +205,8 @@ func (b *Backend) Subscribe(ctx context.Context, spec *core.SubscribeSpec) (core
 	}
 	if err == nil {
 		s.ns = ns
-		err = ns.SetPendingLimits(PendingMsgsLimit, PendingBytesLimit)
+		lim := pendingLimits.Load()
+		err = ns.SetPendingLimits(lim[0], lim[1])
 		if err == nil {
 			err = flush(ctx, b.nc)
 		}
@@ -425,7 +431,7 @@ func (s *subscription) checkDrops() uint64 {
 	}
 	s.dropMu.Lock()
 	if n > s.dropsLogged {
-		s.logger.Warn("nats core: handler too slow, messages dropped at the client's pending limit", "dropped_total", n, "new", n-s.dropsLogged, "pending_msgs_limit", PendingMsgsLimit)
+		s.logger.Warn("nats core: handler too slow, messages dropped at the client's pending limit", "dropped_total", n, "new", n-s.dropsLogged, "pending_msgs_limit", pendingLimits.Load()[0])
 		s.dropsLogged = n
 	}
 	s.dropMu.Unlock()

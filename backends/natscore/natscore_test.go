@@ -13,7 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	_ "github.com/mqscope/mqscope/backends/natscore"
+	"github.com/mqscope/mqscope/backends/natscore"
 	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/internal/natsembed"
 	"github.com/mqscope/mqscope/internal/testbroker"
@@ -713,4 +713,45 @@ func TestUnsubscribeFromOwnHandler(t *testing.T) {
 	if n := tries.Load(); n != 2 {
 		t.Fatalf("retried handler ran %d times, want 2", n)
 	}
+}
+
+// A handler far behind makes nats.go drop at the client's pending limit; the
+// drops are counted, the server does not cut the connection, and the
+// subscription carries on once the handler catches up. Not parallel: it
+// lowers the package's pending limits.
+func TestSlowHandlerDropsAreCountedNotCut(t *testing.T) {
+	defer natscore.SetPendingLimitsForTest(20, 1<<20)()
+	srv := testbroker.StartNATS(t)
+	nc := srv.Connect(t)
+	pub := newClient(t, srv.Connect(t))
+	c := newClient(t, nc)
+	ctx := context.Background()
+	topic := testbroker.Name(t, "slow")
+	release := make(chan struct{})
+	var got atomic.Int32
+	if _, err := c.Subscribe(ctx, topic, func(m core.Message) error {
+		<-release
+		got.Add(1)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		if err := pub.Publish(ctx, topic, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "drops to be counted", func() bool {
+		info, err := c.Operator().ServerInfo(ctx)
+		return err == nil && info.Extra["dropped"] != "" && info.Extra["dropped"] != "0"
+	})
+	close(release)
+	info, _ := c.Operator().ServerInfo(ctx)
+	t.Logf("dropped %s of 200 with a pending limit of 20", info.Extra["dropped"])
+	if !nc.IsConnected() || nc.Stats().Reconnects != 0 {
+		t.Fatalf("the server cut the slow subscriber: status %v, reconnects %d", nc.Status(), nc.Stats().Reconnects)
+	}
+	before := got.Load()
+	_ = pub.Publish(ctx, topic, []byte("after"))
+	eventually(t, "delivery to go on after the drops", func() bool { return got.Load() > before })
 }
