@@ -301,6 +301,13 @@ func (s *subscription) finish() {
 
 func (s *subscription) groupStep() error {
 	now := time.Now()
+	// Acks of the last batch go out before any claim, or a sweep would take
+	// back entries that were handled but not yet acked.
+	if len(s.unacked) > 0 && (!now.Before(s.nextClaim) || s.anyDue(now)) {
+		if err := s.flushAcks(); err != nil {
+			return err
+		}
+	}
 	// 1. Retries that are due: claim them back from ourselves.
 	if due := s.takeDue(now); len(due) > 0 {
 		msgs, err := s.claimDue(due)
@@ -398,6 +405,26 @@ func (s *subscription) blockBudget(now time.Time) time.Duration {
 		d = time.Millisecond // BLOCK 0 would mean forever
 	}
 	return d
+}
+
+func (s *subscription) anyDue(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.retries {
+		if !r.due.After(now) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *subscription) flushAcks() error {
+	err := s.b.rdb.XAck(s.ctx, s.stream, s.group, s.unacked...).Err()
+	if err != nil && !isNoGroup(err) {
+		return fmt.Errorf("redis stream %q: xack %d entries: %w", s.stream, len(s.unacked), err)
+	}
+	s.unacked = s.unacked[:0]
+	return err
 }
 
 func (s *subscription) takeDue(now time.Time) map[string]*retryItem {
@@ -615,9 +642,21 @@ func (s *subscription) deliverBatch(msgs []*delivery) error {
 	s.batchOpen = true
 	s.mu.Unlock()
 	i := 0
+	fresh := time.Now()
 	for ; i < len(msgs); i++ {
 		if s.stopped() {
 			break
+		}
+		if s.group != "" && time.Since(fresh) > s.claimIdle/2 {
+			// The batch is taking long: reset the idle time of what is
+			// left so that no sweep (ours or another member's) takes it
+			// before its handler runs.
+			var kept []*delivery
+			kept, fresh = s.refresh(msgs[i:], fresh)
+			msgs = append(msgs[:i], kept...)
+			if i >= len(msgs) {
+				break
+			}
 		}
 		s.spec.Deliver(s.ctx, msgs[i])
 	}
@@ -630,6 +669,34 @@ func (s *subscription) deliverBatch(msgs []*delivery) error {
 		s.release(msgs[i:])
 	}
 	return nil
+}
+
+// refresh re-claims msgs to this consumer with JUSTID (idle reset to 0,
+// delivery count unchanged). XCLAIM's min-idle is the time since the last
+// refresh, so an entry another member claimed meanwhile (shorter idle) is
+// left to it and dropped from the batch. On error the batch goes on as is.
+func (s *subscription) refresh(msgs []*delivery, since time.Time) ([]*delivery, time.Time) {
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.id
+	}
+	minIdle := time.Since(since) - 20*time.Millisecond
+	now := time.Now()
+	got, err := s.b.rdb.XClaimJustID(s.ctx, &redis.XClaimArgs{Stream: s.stream, Group: s.group, Consumer: s.consumer, MinIdle: max(minIdle, 0), Messages: ids}).Result()
+	if err != nil {
+		return msgs, since
+	}
+	keep := make(map[string]bool, len(got))
+	for _, id := range got {
+		keep[id] = true
+	}
+	out := msgs[:0]
+	for _, m := range msgs {
+		if keep[m.id] {
+			out = append(out, m)
+		}
+	}
+	return out, now
 }
 
 // release hands back messages read but never shown to a handler (the
