@@ -342,8 +342,11 @@ type subscription struct {
 	closed atomic.Bool // checked under mu before every handler call
 	// handlerG is the goroutine running a handler (0 when none), so that
 	// Unsubscribe called from inside the handler does not wait for itself.
-	handlerG atomic.Uint64
-	readerG  uint64 // nats.go's delivery goroutine of this subscription (under mu)
+	handlerG atomic.Uint64 // a retry's goroutine while it runs the handler
+	// readerG is nats.go's delivery goroutine of this subscription (one per
+	// async subscription): it runs nothing but handlers, so Unsubscribe
+	// called on it is called by a handler.
+	readerG atomic.Uint64
 
 	retryMu     sync.Mutex
 	retries     map[*time.Timer]struct{}
@@ -362,12 +365,10 @@ func (s *subscription) Topic() string { return s.spec.Topic }
 func (s *subscription) onMsg(m *nats.Msg) {
 	s.mu.Lock()
 	if !s.closed.Load() {
-		if s.readerG == 0 {
-			s.readerG = goid() // once: nats.go uses one goroutine per subscription
+		if s.readerG.Load() == 0 {
+			s.readerG.Store(goid()) // once
 		}
-		s.handlerG.Store(s.readerG)
 		s.spec.Deliver(s.ctx, &delivery{m: m, s: s, n: 1})
-		s.handlerG.Store(0)
 	}
 	s.mu.Unlock()
 }
@@ -390,7 +391,8 @@ func (s *subscription) Unsubscribe() error {
 		s.closed.Store(true)
 		// Called by our own handler, it must not wait for itself (its
 		// goroutine holds mu) nor for retries queued behind it on mu.
-		self := s.handlerG.Load() == goid()
+		g := goid()
+		self := g == s.readerG.Load() || g == s.handlerG.Load()
 		if !self {
 			s.mu.Lock() // waits for the handler in flight
 			s.mu.Unlock()
