@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -58,6 +59,8 @@ type publisher struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 	pool   sync.Pool
+
+	callers atomic.Int64 // Publish calls in progress
 }
 
 type pubReq struct {
@@ -80,6 +83,18 @@ func newPublisher(rdb redis.UniversalClient, logger *slog.Logger) *publisher {
 }
 
 func (p *publisher) xadd(ctx context.Context, stream string, vals []any, size int) (string, error) {
+	// A caller alone sends its XADD itself (no hand-off latency); callers
+	// that overlap with others go through the flushers and share pipelines.
+	if p.callers.Add(1) == 1 {
+		defer p.callers.Add(-1)
+		select {
+		case <-p.quit:
+			return "", core.ErrClosed
+		default:
+		}
+		return p.rdb.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: vals}).Result()
+	}
+	defer p.callers.Add(-1)
 	r := p.pool.Get().(*pubReq)
 	r.ctx, r.stream, r.vals, r.size = ctx, stream, vals, size
 	select {
