@@ -31,6 +31,9 @@ type dialog interface {
 type job struct {
 	label       string
 	done, total atomic.Int64
+	// finished is set before the result is sent: tea.Batch may deliver
+	// the result before jobStartedMsg, which must then not show a job.
+	finished atomic.Bool
 }
 
 type jobStartedMsg struct{ job *job }
@@ -50,6 +53,7 @@ func runAction(c *Common, label string, total int, fn func(ctx context.Context, 
 		ctx, cancel := context.WithTimeout(base, timeout)
 		defer cancel()
 		res, err := fn(ctx, op, func(d, t int) { j.done.Store(int64(d)); j.total.Store(int64(t)) })
+		j.finished.Store(true)
 		return actionDoneMsg{gen: gen, job: j, res: res, err: err, next: next}
 	}
 	return tea.Batch(msgCmd(jobStartedMsg{job: j}), run)

@@ -256,6 +256,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case jobStartedMsg:
+		if msg.job.finished.Load() {
+			return m, nil // its result is already in
+		}
 		m.jobs = append(m.jobs, msg.job)
 		m.setStatus(msg.job.label + "…")
 		return m, nil
@@ -803,7 +806,7 @@ func (m *Model) headerLine() string {
 	if m.target != nil && m.target.Address != "" {
 		parts = append(parts, st.Dim.Render(SanitizeString(m.target.Address)))
 	}
-	line := strings.Join(parts, " │ ")
+	line := strings.Join(parts, st.Sep)
 	var badges []string
 	if m.target != nil && m.target.Demo {
 		badges = append(badges, st.Badge.Render(" demo "))
@@ -825,7 +828,7 @@ func (m *Model) stateText() string {
 	case m.connecting:
 		return st.StateWarn.Render(m.spin() + " connecting")
 	case m.target == nil:
-		return st.StateBad.Render("✗ down")
+		return st.StateBad.Render(st.Down + " down")
 	}
 	state := m.info.State
 	if state == "" {
@@ -837,11 +840,11 @@ func (m *Model) stateText() string {
 	}
 	switch state {
 	case "connected":
-		return st.StateOK.Render("● connected")
+		return st.StateOK.Render(st.Up + " connected")
 	case "reconnecting":
 		return st.StateWarn.Render(m.spin() + " reconnecting")
 	default:
-		return st.StateBad.Render("✗ " + SanitizeString(state))
+		return st.StateBad.Render(st.Down + " " + SanitizeString(state))
 	}
 }
 
@@ -901,7 +904,7 @@ func (m *Model) footerLine() string {
 		if ok {
 			s = st.HelpKey.Render(h.Key) + " " + st.HelpDesc.Render(h.Desc)
 		} else {
-			s = st.HelpOff.Render(h.Key + " " + h.Desc + "✗")
+			s = st.HelpOff.Render(h.Key + " " + h.Desc + st.Off)
 		}
 		w := ansi.StringWidth(s) + 2
 		if width+w > m.w-8 {

@@ -280,7 +280,7 @@ func (p *groupsPane) View(focused bool) []string {
 			stuck[i] = true
 		}
 		rows[i] = row(cols, map[string]string{
-			"NAME":   " └ " + SanitizeString(c.Name),
+			"NAME":   p.com.Styles.Tree + SanitizeString(c.Name),
 			"PEND":   strconv.FormatInt(c.Pending, 10),
 			"STATUS": SanitizeString(status),
 		})

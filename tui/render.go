@@ -291,7 +291,9 @@ func (l *listState) renderRows(st Styles, rows []string, width int, focused bool
 	for i := l.offset; i < end; i++ {
 		mark := "  "
 		if l.marked[l.keys[i]] {
-			mark = "● "
+			mark = st.Mark
+		} else if i == l.cursor && !focused {
+			mark = "> " // where the selection is, in a pane without focus
 		}
 		line := fit(mark+rows[i], width)
 		switch {

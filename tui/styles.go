@@ -36,6 +36,9 @@ type Styles struct {
 	Dialog      lipgloss.Style
 	DialogTitle lipgloss.Style
 	JSONKey     lipgloss.Style
+
+	// Glyphs: plain ASCII with --ascii or a dumb TERM.
+	Sep, Tree, Mark, Up, Down, Off string
 }
 
 // Theme builds the styles. With noColor no colour is set at all (bold,
@@ -84,7 +87,7 @@ func Theme(name string, noColor, ascii bool) Styles {
 		ColHeader:   c(n().Bold(true), dim),
 		Row:         c(n(), fg),
 		Cursor:      n().Reverse(true).Bold(true),
-		CursorBlur:  n().Underline(true),
+		CursorBlur:  n().Bold(true),
 		Marked:      c(n().Bold(true), keyc),
 		Stuck:       c(n().Bold(true), bad),
 		Dim:         c(n(), dim),
@@ -101,8 +104,10 @@ func Theme(name string, noColor, ascii bool) Styles {
 		st.HelpOff = n().Faint(true)
 		st.Dim = n().Faint(true)
 	}
+	st.Sep, st.Tree, st.Mark, st.Up, st.Down, st.Off = " │ ", " └ ", "● ", "●", "✗", "✗"
 	if ascii {
 		st.Border = lipgloss.ASCIIBorder()
+		st.Sep, st.Tree, st.Mark, st.Up, st.Down, st.Off = " | ", " `-", "* ", "*", "x", "(x)"
 	}
 	st.Dialog = c(n().Border(st.Border).Padding(0, 1), accent)
 	if noColor {
