@@ -106,8 +106,12 @@ type Config struct {
 	// Demo: nothing is configured, or --demo was given.
 	Demo bool
 	// DemoRedisURL is the Redis the demo seeds (--redis / MQSCOPE_REDIS_URL
-	// in demo mode; "" = try 127.0.0.1:6379).
+	// in demo mode; "" = try the local Redis).
 	DemoRedisURL string
+	// DemoRedisPrefix prefixes the demo's Redis keys (MQSCOPE_DEMO_PREFIX;
+	// "" = the demo's default). Tests and scripts use it to run demos side
+	// by side.
+	DemoRedisPrefix string
 
 	ReadOnly bool
 	ASCII    bool
@@ -368,6 +372,7 @@ func Load(o LoadOptions) (*Config, error) {
 		cfg.ASCII = true
 	}
 	cfg.NoColor = getenv("NO_COLOR") != ""
+	cfg.DemoRedisPrefix = getenv("MQSCOPE_DEMO_PREFIX")
 	cfg.Mouse = f.Mouse
 	cfg.LogFile = firstNonEmpty(fl.LogFile, ev.logFile, expandPath(f.LogFile, filepath.Dir(path), getenv), DefaultLogFile(getenv))
 	if f.LogLevel.set {

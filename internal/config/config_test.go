@@ -170,10 +170,10 @@ func TestFlagsAndEnv(t *testing.T) {
 					t.Errorf("log file = %q", c.LogFile)
 				}
 			}},
-		{name: "env console settings", env: map[string]string{"MQSCOPE_THEME": "light", "MQSCOPE_REFRESH": "500ms", "MQSCOPE_TAIL_BUFFER": "42", "MQSCOPE_LOG_LEVEL": "debug"}, wantDemo: true,
+		{name: "env console settings", env: map[string]string{"MQSCOPE_THEME": "light", "MQSCOPE_REFRESH": "500ms", "MQSCOPE_TAIL_BUFFER": "42", "MQSCOPE_LOG_LEVEL": "debug", "MQSCOPE_DEMO_PREFIX": "x:"}, wantDemo: true,
 			check: func(t *testing.T, c *Config) {
-				if c.Theme != "light" || c.Refresh != 500*time.Millisecond || c.TailBuffer != 42 || c.LogLevel != -4 {
-					t.Errorf("theme=%q refresh=%v tail=%d level=%v", c.Theme, c.Refresh, c.TailBuffer, c.LogLevel)
+				if c.Theme != "light" || c.Refresh != 500*time.Millisecond || c.TailBuffer != 42 || c.LogLevel != -4 || c.DemoRedisPrefix != "x:" {
+					t.Errorf("theme=%q refresh=%v tail=%d level=%v prefix=%q", c.Theme, c.Refresh, c.TailBuffer, c.LogLevel, c.DemoRedisPrefix)
 				}
 			}},
 	}
