@@ -90,8 +90,19 @@ func TestNewErrors(t *testing.T) {
 	if _, err := New(&Config{Driver: "kafka"}); err == nil || !strings.Contains(err.Error(), `unknown driver "kafka"`) {
 		t.Fatalf("unknown driver: %v", err)
 	}
-	// core's own tests do not import backends, so the driver is missing.
+	// The examples (package core_test, in the same test binary) import
+	// backends, so take the driver out while checking what New says when it
+	// is missing.
+	registryMu.Lock()
+	saved, had := registry[DriverRedisStream]
+	delete(registry, DriverRedisStream)
+	registryMu.Unlock()
 	_, err := New(&Config{Driver: DriverRedisStream})
+	registryMu.Lock()
+	if had {
+		registry[DriverRedisStream] = saved
+	}
+	registryMu.Unlock()
 	if err == nil || !strings.Contains(err.Error(), "github.com/mqscope/mqscope/backends") {
 		t.Fatalf("unregistered driver should name the import: %v", err)
 	}

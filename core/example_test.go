@@ -60,7 +60,7 @@ func ExampleNew() {
 	}
 	defer q.Close()
 
-	topic := exampleName("orders.created") // "orders.created" in an application
+	topic := exampleName("orders.created")     // "orders.created" in an application
 	defer rdb.Del(context.Background(), topic) // after q.Close (defers run last-in first-out)
 	defer q.Close()
 
