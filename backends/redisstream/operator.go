@@ -756,6 +756,7 @@ func (b *Backend) moveChunk(ctx context.Context, r core.MoveRequest, ids []strin
 		items, skipped, err := b.moveRead(ctx, r, todo)
 		if err != nil {
 			lastErr = err
+			b.logger.Debug("redis stream: dead-letter read failed; retrying", "topic", r.Topic, "attempt", attempt+1, "err", err)
 			continue
 		}
 		for _, s := range skipped {
@@ -774,6 +775,7 @@ func (b *Backend) moveChunk(ctx context.Context, r core.MoveRequest, ids []strin
 		}
 		if err := b.moveWrite(ctx, r, items); err != nil {
 			lastErr = err
+			b.logger.Debug("redis stream: dead-letter write failed; checking what landed and retrying", "topic", r.Topic, "dlq", r.DLQ, "n", len(items), "attempt", attempt+1, "err", err)
 			for _, it := range items {
 				todo = append(todo, it.id)
 			}
@@ -938,6 +940,7 @@ func (b *Backend) redriveChunk(ctx context.Context, r core.RedriveRequest, ids [
 		msgs, err := b.fetch(ctx, r.DLQ, todo)
 		if err != nil {
 			lastErr = err
+			b.logger.Debug("redis stream: redrive read failed; retrying", "dlq", r.DLQ, "attempt", attempt+1, "err", err)
 			continue
 		}
 		now := time.Now()
@@ -978,6 +981,7 @@ func (b *Backend) redriveChunk(ctx context.Context, r core.RedriveRequest, ids [
 		}
 		if err := b.redriveWrite(ctx, r, items); err != nil {
 			lastErr = err
+			b.logger.Debug("redis stream: redrive write failed; checking what landed and retrying", "dlq", r.DLQ, "n", len(items), "attempt", attempt+1, "err", err)
 			if !r.Remove || !b.atomic() {
 				// Whether the copies were written cannot be told from the
 				// DLQ: do not retry blindly (that could duplicate).
