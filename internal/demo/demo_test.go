@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -305,7 +304,6 @@ func TestDemoRedis(t *testing.T) {
 
 func TestDemoStopsOnCancel(t *testing.T) {
 	t.Parallel()
-	before := runtime.NumGoroutine()
 	ctx, cancel := context.WithCancel(context.Background())
 	d, err := Start(ctx, Options{NoRedis: true, Backfill: 10, Rate: 50})
 	if err != nil {
@@ -322,7 +320,9 @@ func TestDemoStopsOnCancel(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatalf("Close after cancel: %v", err)
 	}
-	_ = before
+	if _, err := os.Stat(d.Dir()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temp dir %s left after Close: %v", d.Dir(), err)
+	}
 }
 
 func TestExplicitRedisMustAnswer(t *testing.T) {
