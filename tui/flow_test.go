@@ -79,6 +79,7 @@ func (f *flow) screen() string {
 // waitScreen waits until the screen contains all of want.
 func (f *flow) waitScreen(what string, want ...string) string {
 	f.t.Helper()
+	defer f.slow(what, time.Now())
 	deadline := time.Now().Add(waitLong)
 	var s string
 	for time.Now().Before(deadline) {
@@ -98,6 +99,7 @@ func (f *flow) waitScreen(what string, want ...string) string {
 
 func (f *flow) waitModel(what string, cond func(m *Model) bool) {
 	f.t.Helper()
+	defer f.slow(what, time.Now())
 	deadline := time.Now().Add(waitLong)
 	for time.Now().Before(deadline) {
 		var ok bool
@@ -149,6 +151,7 @@ func (f *flow) filter(expr string) {
 // error status that does not.
 func (f *flow) waitStatus(what, want string) {
 	f.t.Helper()
+	defer f.slow(what, time.Now())
 	deadline := time.Now().Add(waitLong)
 	var st string
 	for time.Now().Before(deadline) {
@@ -197,12 +200,12 @@ func holdPending(t *testing.T, cl *core.Client, topic, group, consumer string, w
 		mu.Lock()
 		defer mu.Unlock()
 		got++
-		if got == want {
+		if got == want { // deliveries, redeliveries included
 			close(done)
 		}
 		return nil // manual ack: not acked, stays pending
 	}, core.WithQueueGroup(group), core.WithManualAck(), core.WithConsumerName(consumer),
-		core.WithStartPosition(core.StartAll()), core.WithClaimIdle(claimIdle))
+		core.WithStartPosition(core.StartAll()), core.WithClaimIdle(claimIdle), core.WithBatchSize(want))
 	if err != nil {
 		t.Fatalf("subscribe %s/%s: %v", topic, group, err)
 	}
@@ -262,4 +265,11 @@ func topicMessages(t *testing.T, op *core.Operator, topic string) uint64 {
 		t.Fatalf("topic %s: %v", topic, err)
 	}
 	return ti.Messages
+}
+
+// slow logs waits that took long (the broker or the machine is slow).
+func (f *flow) slow(what string, start time.Time) {
+	if d := time.Since(start); d > time.Second {
+		f.t.Logf("%s took %s", what, d.Round(time.Millisecond))
+	}
 }
