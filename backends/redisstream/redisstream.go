@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -76,6 +77,9 @@ func New(ctx context.Context, deps core.Deps) (core.Backend, error) {
 		consumers: map[string]int{},
 	}
 	b.version = detectVersion(ctx, deps.Redis)
+	if v := versionOverride.Load(); v != nil {
+		b.version = parseVersion("redis_version:" + *v)
+	}
 	if b.version.raw == "" {
 		logger.Warn("redis stream: could not read the server version (INFO server); assuming Redis 7", "err", b.version.err)
 	}
@@ -144,6 +148,10 @@ func (b *Backend) ValidateTopic(topic string, wildcard bool) error {
 	}
 	return nil
 }
+
+// versionOverride makes New act as if the server had this version (tests
+// of the Redis < 6.2 / < 7.0 fallbacks against a newer server).
+var versionOverride atomic.Pointer[string]
 
 // serverVersion is what the backend knows about the server.
 type serverVersion struct {
