@@ -182,7 +182,6 @@ func (b *Backend) Subscribe(ctx context.Context, spec *core.SubscribeSpec) (core
 		spec:    spec,
 		ctx:     ctx,
 		retries: map[*time.Timer]struct{}{},
-		done:    make(chan struct{}),
 		logger:  b.logger.With("topic", spec.Topic, "group", spec.Group),
 	}
 	s.maxDeliveries = spec.Retry.MaxAttempts
@@ -357,7 +356,6 @@ type subscription struct {
 	dropsLogged int
 
 	once sync.Once
-	done chan struct{}
 }
 
 func (s *subscription) Topic() string { return s.spec.Topic }
@@ -420,7 +418,6 @@ func (s *subscription) Unsubscribe() error {
 		delete(s.b.subs, s)
 		s.b.dropped += drops
 		s.b.mu.Unlock()
-		close(s.done)
 	})
 	return err
 }
