@@ -23,6 +23,8 @@ func operatorCases() []testCase {
 		{"Tail", testTail},
 		{"WatchingChangesNothing", testWatchingChangesNothing},
 		{"Ack", testOpAck},
+		{"Nak", testOpNak},
+		{"Term", testOpTerm},
 		{"Claim", testOpClaim},
 		{"Replay", testOpReplay},
 		{"Rewind", testOpRewind},
@@ -959,4 +961,52 @@ func testOpPurge(t *testing.T, h *Harness) {
 		t.Fatalf("Browse after purge and publish: %v", err)
 	}
 	checkRecords(t, "topic after purge and publish", p.Records, []string{"after-purge"})
+}
+
+func testOpNak(t *testing.T, h *Harness) {
+	c := h.client(t, core.Config{})
+	requireOp(t, c, core.OpNak)
+	topic := h.topic(t)
+	data, ids := holdPending(t, h, c, topic, "g", 2)
+	res, err := c.Operator().Nak(t.Context(), core.ActionRequest{Topic: topic, Group: "g", IDs: ids[:1]})
+	if err != nil {
+		t.Fatalf("Nak: %v", err)
+	}
+	if res.Done != 1 {
+		t.Errorf("Nak result %+v, want 1 done", res)
+	}
+	// A member with the default (30 s) claim idle gets the naked message now.
+	var s sink
+	subscribe(t, h.client(t, core.Config{Consumer: "next"}), t.Context(), topic, s.handler("next"), core.WithQueueGroup("g"))
+	s.waitAll(t, data[:1])
+	g, _ := s.find(data[0])
+	if g.ID != ids[0] || (g.Deliveries != 0 && g.Deliveries < 2) {
+		t.Errorf("naked message came back as id %s with Deliveries %d, want id %s delivered ≥ 2 times", g.ID, g.Deliveries, ids[0])
+	}
+}
+
+func testOpTerm(t *testing.T, h *Harness) {
+	c := h.client(t, core.Config{})
+	requireOp(t, c, core.OpTerm, core.OpGroups)
+	topic := h.topic(t)
+	data, ids := holdPending(t, h, c, topic, "g", 2)
+	res, err := c.Operator().Term(t.Context(), core.ActionRequest{Topic: topic, Group: "g", IDs: ids[:1]})
+	if err != nil {
+		t.Fatalf("Term: %v", err)
+	}
+	if res.Done != 1 {
+		t.Errorf("Term result %+v, want 1 done", res)
+	}
+	eventually(t, msgf("pending after Term of 1 of 2 != 1"), func() bool {
+		g, ok := findGroup(t, c, topic, "g")
+		return ok && g.Pending == 1
+	})
+	var s sink
+	subscribe(t, h.client(t, core.Config{Consumer: "next"}), t.Context(), topic, s.handler("next"), core.WithQueueGroup("g"),
+		core.WithClaimIdle(holdClaimIdle))
+	s.waitAll(t, data[1:])
+	time.Sleep(quiet)
+	if n := s.counts()[data[0]]; n != 0 {
+		t.Errorf("terminated %s was delivered again (%d times)", data[0], n)
+	}
 }
