@@ -136,10 +136,19 @@ func closeTarget(l interface{ Warn(string, ...any) }, t *Target) {
 }
 
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(m.connect(m.o.Initial), tickCmd(), m.refreshTick())
+	return tea.Batch(m.connect(m.o.Initial), m.tickCmd(), m.refreshTick())
 }
 
-func tickCmd() tea.Cmd { return tea.Tick(tickEvery, func(time.Time) tea.Msg { return tickMsg{} }) }
+// tickCmd schedules the next UI tick: every ~40 ms while a tail runs or
+// something is in flight (drain, spinner, progress), slower when idle so an
+// idle console over SSH costs nothing.
+func (m *Model) tickCmd() tea.Cmd {
+	d := tickEvery
+	if m.tail.tail == nil && !m.busy() && len(m.jobs) == 0 {
+		d = 250 * time.Millisecond
+	}
+	return tea.Tick(d, func(time.Time) tea.Msg { return tickMsg{} })
+}
 
 func (m *Model) refreshTick() tea.Cmd {
 	gen := m.com.Gen
@@ -193,7 +202,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tickMsg:
 		m.ticks++
 		m.tail.drain(m.com.Now())
-		return m, tickCmd()
+		return m, m.tickCmd()
 	case refreshMsg:
 		if msg.gen != m.com.Gen {
 			return m, nil // a refresh loop of an old context ends here

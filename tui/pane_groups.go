@@ -252,6 +252,9 @@ func (p *groupsPane) View(focused bool) []string {
 	rows := make([]string, len(p.rows))
 	stuck := make([]bool, len(p.rows))
 	for i, r := range p.rows {
+		if !p.list.visible(i) {
+			continue
+		}
 		g := p.groups[r.g]
 		if r.consumer < 0 {
 			status := "ok"

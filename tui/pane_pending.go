@@ -336,6 +336,9 @@ func (p *pendingPane) View(focused bool) []string {
 	lines := []string{st.ColHeader.Render(fit("  "+headerRow(cols), p.w))}
 	rows := make([]string, len(p.entries))
 	for i, idx := range p.entries {
+		if !p.list.visible(i) {
+			continue
+		}
 		e := p.page.Entries[idx]
 		rows[i] = row(cols, map[string]string{
 			"ID":       SanitizeString(e.ID),
@@ -369,6 +372,9 @@ func (p *pendingPane) viewRecords(focused bool) []string {
 	lines := []string{st.ColHeader.Render(fit("  "+headerRow(cols), p.w))}
 	rows := make([]string, len(p.shownR))
 	for i, idx := range p.shownR {
+		if !p.list.visible(i) {
+			continue
+		}
 		r := p.recs[idx]
 		size := r.Size
 		if size == 0 {

@@ -227,6 +227,9 @@ func (p *topicsPane) View(focused bool) []string {
 	now := p.com.Now()
 	rows := make([]string, len(p.shown))
 	for i, idx := range p.shown {
+		if !p.list.visible(i) {
+			continue
+		}
 		t := p.all[idx]
 		last := "-"
 		if !t.LastTime.IsZero() {

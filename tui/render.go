@@ -281,7 +281,11 @@ func (l *listState) handleNav(k KeyMap, msg keyMsg) bool {
 	return true
 }
 
-// renderRows styles the visible rows: cursor, marks.
+// visible reports whether row i is on screen: panes format only those.
+func (l *listState) visible(i int) bool { return i >= l.offset && i < l.offset+l.height }
+
+// renderRows styles the visible rows: cursor, marks. rows holds formatted
+// text only for the visible indices.
 func (l *listState) renderRows(st Styles, rows []string, width int, focused bool, styleOf func(i int) *lipglossStyle) []string {
 	out := make([]string, 0, l.height)
 	end := l.offset + l.height
