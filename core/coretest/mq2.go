@@ -378,6 +378,7 @@ func testGroupCreationRace(t *testing.T, h *Harness) {
 // testGroupDeleted: the group vanishes under a running subscriber (Redis
 // NOGROUP); the subscriber recreates it and goes on, without looping.
 func testGroupDeleted(t *testing.T, h *Harness) {
+	requireOp(t, h.client(t, core.Config{}), core.OpGroups)
 	if h.DeleteGroupRaw == nil {
 		t.Skipf("%s: the harness cannot delete a group behind the library's back (Harness.DeleteGroupRaw is nil)", h.Driver)
 	}
@@ -385,6 +386,7 @@ func testGroupDeleted(t *testing.T, h *Harness) {
 }
 
 func testTopicDeleted(t *testing.T, h *Harness) {
+	requireOp(t, h.client(t, core.Config{}), core.OpHistory)
 	if h.DeleteTopicRaw == nil {
 		t.Skipf("%s: the harness cannot delete a topic behind the library's back (Harness.DeleteTopicRaw is nil)", h.Driver)
 	}
@@ -414,12 +416,12 @@ func recoverAfter(t *testing.T, h *Harness, damage func(ctx context.Context, top
 // testTrimmedPending: pending entries whose messages were trimmed are acked
 // (gone from the pending list) and logged, and never handed to a handler.
 func testTrimmedPending(t *testing.T, h *Harness) {
+	requireOp(t, h.client(t, core.Config{}), core.OpHistory, core.OpGroups)
 	if h.TrimTopicRaw == nil {
 		t.Skipf("%s: the harness cannot trim a topic behind the library's back (Harness.TrimTopicRaw is nil)", h.Driver)
 	}
 	logs := newLogBuffer()
 	c := h.client(t, core.Config{Consumer: "a"})
-	requireOp(t, c, core.OpHistory, core.OpGroups)
 	topic := h.topic(t)
 	var s sink
 	// Take three messages and never ack them.
