@@ -2,7 +2,6 @@ package natscore_test
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,6 +31,9 @@ var benchPayload = make([]byte, 64)
 // drop messages and leave the benchmark waiting): both sides measure the
 // same end-to-end throughput.
 const window = 32 * 1024
+
+// batch is the unit of the window's accounting.
+const batch = 1024
 
 // chunk is how many messages one side sends before the other takes over.
 const chunk = 25_000
@@ -128,32 +130,45 @@ func BenchmarkQueueGroup(b *testing.B) { pubSub(b, 2, "workers") }
 func pubSub(b *testing.B, members int, group string) {
 	srv := testbroker.StartNATS(b)
 	sides := [2]benchSide{rawSide(b, srv, "bench.raw"), coreSide(b, srv, "bench.core")}
-	var got [2]atomic.Int64
+	type counter struct {
+		got     atomic.Int64
+		want    atomic.Int64 // total the current chunk ends at
+		done    chan struct{}
+		credits chan struct{} // one per batch in flight: bounds the window
+	}
+	var cs [2]*counter
 	for i := range sides {
+		c := &counter{done: make(chan struct{}, 1), credits: make(chan struct{}, window/batch)}
+		cs[i] = c
 		for m := 0; m < members; m++ {
-			sides[i].subscribe(group, func() { got[i].Add(1) })
+			sides[i].subscribe(group, func() {
+				n := c.got.Add(1)
+				if n%batch == 0 {
+					<-c.credits
+				}
+				if n == c.want.Load() {
+					c.done <- struct{}{}
+				}
+			})
 		}
 	}
 	var sent [2]int64
 	interleave(b, func(side, n int) {
-		s, g := sides[side], &got[side]
+		s, c := sides[side], cs[side]
+		c.want.Store(sent[side] + int64(n))
 		for j := 0; j < n; j++ {
-			if j%512 == 0 {
-				for sent[side]-g.Load() > window {
-					runtime.Gosched()
-				}
+			if sent[side]%batch == 0 {
+				c.credits <- struct{}{} // blocks while window messages are in flight
 			}
 			if err := s.publish(); err != nil {
 				b.Fatal(err)
 			}
 			sent[side]++
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for g.Load() < sent[side] {
-			if time.Now().After(deadline) {
-				b.Fatalf("side %d received %d of %d", side, g.Load(), sent[side])
-			}
-			runtime.Gosched()
+		select {
+		case <-c.done:
+		case <-time.After(30 * time.Second):
+			b.Fatalf("side %d received %d of %d", side, c.got.Load(), sent[side])
 		}
 	})
 }
