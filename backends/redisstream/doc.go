@@ -10,7 +10,7 @@
 //     (fields other than data/headers) are delivered as a JSON object of
 //     their fields, with no headers. Timestamps come from the entry id.
 //   - Publish is XADD through a small auto-pipeliner: concurrent Publish
-//     calls share pipelines (at most 4 in flight, 256 commands or 1 MiB
+//     calls share pipelines (at most 2 in flight, 256 commands or 1 MiB
 //     each), every caller still gets its own reply.
 //   - With a group: XGROUP CREATE … MKSTREAM at the start position (an
 //     existing group keeps its own position; a concurrent BUSYGROUP is

@@ -39,7 +39,7 @@ func (b *Backend) xaddNow(ctx context.Context, stream string, vals []any) (strin
 // Publisher tuning: at most pubFlushers pipelines in flight, each with at
 // most pubMaxBatch commands or pubMaxBytes of payload.
 const (
-	pubFlushers   = 4
+	pubFlushers   = 2
 	pubMaxBatch   = 256
 	pubMaxBytes   = 1 << 20
 	pubExecBudget = 30 * time.Second
