@@ -227,7 +227,7 @@ func (p *groupsPane) columns() []column {
 		{title: "PEND", width: 6, right: true},
 		{title: "LAG", width: 6, right: true},
 		{title: "OLDEST", width: 6, right: true},
-		{title: "STATUS"},
+		{title: "STATUS", min: 30},
 		{title: "REDLV", width: 5, right: true},
 		{title: "DELIVERED", width: 13},
 		{title: "ACKFLOOR", width: 13},

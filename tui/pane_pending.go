@@ -252,7 +252,7 @@ func (p *pendingPane) key(msg keyMsg) tea.Cmd {
 		}
 		e, _ := p.entryByID(cur)
 		return msgCmd(fetchInspectMsg{topic: p.topic, id: cur, meta: inspectMeta{
-			Group: p.group, Owner: e.Consumer, Deliveries: e.Deliveries, Idle: core.HumanDuration(e.Idle), Pending: true}})
+			Group: p.group, Owner: e.Consumer, Deliveries: e.Deliveries, Idle: durOrEmpty(e.Idle), Pending: true}})
 	case matches(msg, k.Ack) && !p.browse:
 		if ok, cmd := guard(k.Ack); !ok {
 			return cmd
@@ -343,8 +343,8 @@ func (p *pendingPane) View(focused bool) []string {
 		rows[i] = row(cols, map[string]string{
 			"ID":       SanitizeString(e.ID),
 			"CONSUMER": SanitizeString(e.Consumer),
-			"IDLE":     core.HumanDuration(e.Idle),
-			"DLV":      strconv.Itoa(e.Deliveries),
+			"IDLE":     durOrDash(e.Idle),
+			"DLV":      intOrDash(e.Deliveries),
 		})
 	}
 	body := p.list.renderRows(st, rows, p.w, focused, func(int) *lipglossStyle { return nil })
@@ -356,7 +356,7 @@ func (p *pendingPane) View(focused bool) []string {
 		lines = append(lines, "")
 	}
 	if p.page.Note != "" {
-		lines = append(lines[:p.h-1], st.Dim.Render(trunc("ⓘ "+SanitizeString(p.page.Note), p.w)))
+		lines = append(lines[:p.h-1], st.Dim.Render(trunc("note: "+SanitizeString(p.page.Note), p.w)))
 	}
 	return lines
 }
@@ -410,4 +410,19 @@ func durOrDash(d time.Duration) string {
 		return "-"
 	}
 	return core.HumanDuration(d)
+}
+
+func durOrEmpty(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return core.HumanDuration(d)
+}
+
+// intOrDash shows 0 (unknown on some backends) as "-".
+func intOrDash(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return strconv.Itoa(n)
 }

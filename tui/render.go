@@ -68,6 +68,7 @@ type column struct {
 	title string
 	width int // 0 = flexible (takes what is left)
 	right bool
+	min   int // least width of a flexible column (default 8)
 }
 
 // layoutColumns resolves flexible widths for a total width; columns that
@@ -78,7 +79,7 @@ func layoutColumns(cols []column, total int) []column {
 	for i, c := range cols {
 		need := c.width
 		if c.width == 0 {
-			need = 8
+			need = c.minWidth()
 		}
 		sep := 0
 		if i > 0 {
@@ -96,7 +97,7 @@ func layoutColumns(cols []column, total int) []column {
 	extra := total - used
 	for i := range out {
 		if out[i].width == 0 {
-			out[i].width = 8
+			out[i].width = out[i].minWidth()
 			if flex > 0 {
 				add := extra / flex
 				out[i].width += add
@@ -110,6 +111,13 @@ func layoutColumns(cols []column, total int) []column {
 		out[0].width += extra
 	}
 	return out
+}
+
+func (c column) minWidth() int {
+	if c.min > 0 {
+		return c.min
+	}
+	return 8
 }
 
 // row formats cells (matched to cols by title order of the originals).
