@@ -723,6 +723,9 @@ func (b *Backend) MoveToDLQ(ctx context.Context, r core.MoveRequest) (core.Resul
 	if err := validIDs(r.IDs); err != nil {
 		return res, err
 	}
+	if err := b.mustBeStream(ctx, r.DLQ); err != nil {
+		return res, err
+	}
 	for _, part := range chunks(r.IDs, 100) {
 		b.moveChunk(ctx, r, part, &res)
 		progress(r.Progress, res.Done+res.Failed+res.Skipped, res.Requested)
@@ -860,6 +863,20 @@ func (b *Backend) moveRead(ctx context.Context, r core.MoveRequest, ids []string
 	return items, skipped, nil
 }
 
+// mustBeStream refuses a target key that holds something other than a
+// stream: inside MULTI/EXEC a failing XADD (WRONGTYPE) would not stop the
+// XACK/XDEL queued after it, and the original would be lost.
+func (b *Backend) mustBeStream(ctx context.Context, key string) error {
+	typ, err := b.rdb.Type(ctx, key).Result()
+	if err != nil {
+		return fmt.Errorf("redis stream %q: type: %w", key, err)
+	}
+	if typ != "none" && typ != "stream" {
+		return fmt.Errorf("redis stream %q: the key holds a %s, not a stream: refusing to write copies there", key, typ)
+	}
+	return nil
+}
+
 func (b *Backend) moveWrite(ctx context.Context, r core.MoveRequest, items []moveItem) error {
 	ids := make([]string, len(items))
 	for i, it := range items {
@@ -930,6 +947,7 @@ type redriveItem struct {
 
 func (b *Backend) redriveChunk(ctx context.Context, r core.RedriveRequest, ids []string, res *core.Result) {
 	bo := newBackoff()
+	checked := map[string]bool{}
 	todo := ids
 	var lastErr error
 	for attempt := 0; attempt < 8; attempt++ {
@@ -967,6 +985,13 @@ func (b *Backend) redriveChunk(ctx context.Context, r core.RedriveRequest, ids [
 			if err := b.ValidateTopic(target, false); err != nil {
 				addErr(res, fmt.Errorf("DLQ entry %s: origin: %w", m.ID, err))
 				continue
+			}
+			if !checked[target] {
+				if err := b.mustBeStream(ctx, target); err != nil {
+					addErr(res, fmt.Errorf("DLQ entry %s: %w", m.ID, err))
+					continue
+				}
+				checked[target] = true
 			}
 			vals, err := headerValues(core.RedriveHeader(rec, now), rec.Data)
 			if err != nil {

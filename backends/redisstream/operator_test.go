@@ -369,6 +369,15 @@ func TestOperatorDeadLetterAndRedrive(t *testing.T) {
 	if bh.Get(core.HeaderRedrivenFrom) == "" || bh.Get(core.HeaderOriginTopic) != "" || bh.Get(core.HeaderReason) != "" || bh.Get("K") != "v" {
 		t.Fatalf("redriven headers: %v", bh)
 	}
+	// A DLQ key that is not a stream is refused before anything is acked.
+	notStream := tp + ".notstream"
+	admin.Set(ctx, notStream, "x", 0)
+	if _, err := op.MoveToDLQ(ctx, core.MoveRequest{Topic: tp, IDs: []string{ids[2]}, DLQ: notStream}); err == nil || !strings.Contains(err.Error(), "not a stream") {
+		t.Fatalf("move to a string key: %v", err)
+	}
+	if _, err := op.Get(ctx, tp, ids[2]); err != nil {
+		t.Fatalf("original lost after a refused move: %v", err)
+	}
 	// A DLQ entry without origin needs a target.
 	id, _ := admin.XAdd(ctx, &redis.XAddArgs{Stream: dlq, Values: []any{"data", "orphan"}}).Result()
 	if _, err := op.Redrive(ctx, core.RedriveRequest{DLQ: dlq, IDs: []string{id}, Remove: true}); err == nil || !strings.Contains(err.Error(), "give a target") {
