@@ -33,6 +33,7 @@ type NATS struct {
 	t        testing.TB
 	mu       sync.Mutex
 	srv      *server.Server
+	port     int // fixed for the life of the test, so clients reconnect after Start
 	StoreDir string
 }
 
@@ -45,7 +46,7 @@ func StartNATS(t testing.TB) *NATS {
 	if err != nil {
 		t.Fatalf("testbroker: start embedded nats-server: %v", err)
 	}
-	n := &NATS{t: t, srv: s, StoreDir: dir}
+	n := &NATS{t: t, srv: s, StoreDir: dir, port: s.Addr().(*net.TCPAddr).Port}
 	t.Cleanup(func() {
 		n.mu.Lock()
 		defer n.mu.Unlock()
@@ -75,7 +76,9 @@ func (n *NATS) Restart() {
 	n.t.Helper()
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	s, err := natsembed.Restart(n.srv, n.StoreDir)
+	n.srv.Shutdown()
+	n.srv.WaitForShutdown()
+	s, err := natsembed.Start(natsembed.Options{StoreDir: n.StoreDir, Port: n.port})
 	if err != nil {
 		n.t.Fatalf("testbroker: restart nats-server: %v", err)
 	}
@@ -95,12 +98,8 @@ func (n *NATS) Start() {
 	n.t.Helper()
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	addr := n.srv.Addr()
-	port := 0
-	if a, ok := addr.(*net.TCPAddr); ok {
-		port = a.Port
-	}
-	s, err := natsembed.Start(natsembed.Options{StoreDir: n.StoreDir, Port: port})
+	// A shut-down server no longer reports its address: use the one it had.
+	s, err := natsembed.Start(natsembed.Options{StoreDir: n.StoreDir, Port: n.port})
 	if err != nil {
 		n.t.Fatalf("testbroker: start nats-server again: %v", err)
 	}
