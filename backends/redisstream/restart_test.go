@@ -21,7 +21,6 @@ import (
 // always) in t.TempDir(), so the test can restart it without disturbing
 // other tests.
 type privateRedis struct {
-	t    *testing.T
 	port int
 	dir  string
 	mu   sync.Mutex
@@ -41,21 +40,22 @@ func startPrivateRedis(t *testing.T) *privateRedis {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	p := &privateRedis{t: t, port: port, dir: t.TempDir()}
-	p.start()
+	p := &privateRedis{port: port, dir: t.TempDir()}
+	if err := p.start(); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(p.stop)
 	return p
 }
 
 func (p *privateRedis) addr() string { return "127.0.0.1:" + strconv.Itoa(p.port) }
 
-func (p *privateRedis) start() {
-	p.t.Helper()
+func (p *privateRedis) start() error {
 	cmd := exec.Command("redis-server", "--port", strconv.Itoa(p.port), "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "yes", "--appendfsync", "always", "--dir", p.dir, "--logfile", filepath.Join(p.dir, "redis.log"))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		p.t.Fatalf("start redis-server: %v", err)
+		return fmt.Errorf("start redis-server: %v", err)
 	}
 	p.mu.Lock()
 	p.cmd = cmd
@@ -64,11 +64,11 @@ func (p *privateRedis) start() {
 	defer c.Close()
 	for i := 0; i < 200; i++ {
 		if c.Ping(context.Background()).Err() == nil {
-			return
+			return nil
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	p.t.Fatalf("private redis-server on %s did not come up", p.addr())
+	return fmt.Errorf("private redis-server on %s did not come up", p.addr())
 }
 
 func (p *privateRedis) stop() {
@@ -115,8 +115,15 @@ func TestRedisRestartMidLoad(t *testing.T) {
 	restarted := false
 	for i := 0; len(sent) < 600; i++ {
 		if i == 300 && !restarted {
+			t0 := time.Now()
 			srv.stop()
-			go func() { time.Sleep(300 * time.Millisecond); srv.start() }()
+			t.Logf("stopped in %v; ping: %v", time.Since(t0), rdb.Ping(ctx).Err())
+			go func() {
+				time.Sleep(1500 * time.Millisecond)
+				if err := srv.start(); err != nil {
+					t.Error(err)
+				}
+			}()
 			restarted = true
 		}
 		d := fmt.Sprintf("r-%04d", i)
