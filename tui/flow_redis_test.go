@@ -19,6 +19,11 @@ func redisConfig(t *testing.T, readOnly bool) core.Config {
 // redisTopic makes a stream with n messages, all pending at group
 // "workers" consumer "w1", and cleans it (and its DLQ) up afterwards.
 func redisTopic(t *testing.T, cl *core.Client, n int) string {
+	topic, _ := redisTopicSub(t, cl, n)
+	return topic
+}
+
+func redisTopicSub(t *testing.T, cl *core.Client, n int) (string, core.Subscription) {
 	t.Helper()
 	topic := shortName(t, "jobs")
 	rdb := testbroker.Redis(t)
@@ -28,8 +33,8 @@ func redisTopic(t *testing.T, cl *core.Client, n int) string {
 		ps = append(ps, `{"job":`+itoa(i)+`,"kind":"resize"}`)
 	}
 	publishN(t, cl, topic, ps...)
-	holdPending(t, cl, topic, "workers", "w1", n, time.Hour)
-	return topic
+	sub := holdPending(t, cl, topic, "workers", "w1", n, time.Hour)
+	return topic, sub
 }
 
 // TestFlowRedis drives the console against real Redis: command mode,

@@ -370,6 +370,7 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 	m.com.DLQSuffix = m.com.Op.DLQSuffix()
 	m.com.ReadOnly = m.o.ReadOnly || m.com.Op.ReadOnly()
 	m.info, m.infoErr = msg.info, nil
+	m.infoFlight = false // a poll of the old context may never be answered here
 	m.topics.reset()
 	m.groups.reset()
 	m.pending.reset()
