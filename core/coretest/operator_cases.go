@@ -393,7 +393,12 @@ func testBrowse(t *testing.T, h *Harness) {
 	p := browse(core.BrowseQuery{From: core.AtID(recs[5].ID), Limit: 100})
 	checkRecords(t, "forward from id of #5", dropAt(p.Records, data[5]), data[6:])
 	p = browse(core.BrowseQuery{From: core.AtID(recs[5].ID), Reverse: true, Limit: 2})
-	checkRecords(t, "backward from id of #5", dropAt(p.Records, data[5]), rev[5:][:len(dropAt(p.Records, data[5]))])
+	if len(p.Records) > 2 {
+		t.Errorf("backward browse with limit 2 gave %d records", len(p.Records))
+	} else {
+		back := dropAt(p.Records, data[5])
+		checkRecords(t, "backward from id of #5", back, rev[5:5+len(back)])
+	}
 	p = browse(core.BrowseQuery{From: core.AtTime(mark), Limit: 100})
 	checkRecords(t, "forward from time", p.Records, data[5:])
 	if seq, err := strconv.ParseUint(recs[5].ID, 10, 64); err == nil {
@@ -776,6 +781,9 @@ func testOpDeadLetterRedrive(t *testing.T, h *Harness) {
 		t.Fatalf("Browse(%s): %v", dlq, err)
 	}
 	checkRecords(t, "DLQ", p.Records, data[:2])
+	if len(p.Records) != 2 {
+		t.FailNow()
+	}
 	var dlqIDs []string
 	for i, r := range p.Records {
 		dlqIDs = append(dlqIDs, r.ID)
@@ -806,6 +814,9 @@ func testOpDeadLetterRedrive(t *testing.T, h *Harness) {
 		t.Fatalf("Browse(%s): %v", topic, err)
 	}
 	checkRecords(t, "origin after redrive", p.Records, append(slices.Clone(data), data[:2]...))
+	if len(p.Records) != 5 {
+		t.FailNow()
+	}
 	for i, r := range p.Records[3:] {
 		hd := r.Header
 		if rf := hd.Get(core.HeaderRedrivenFrom); !strings.HasSuffix(rf, "/"+dlqIDs[i]) {
