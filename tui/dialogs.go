@@ -549,7 +549,13 @@ func moveCmd(c *Common, req core.MoveRequest) tea.Cmd {
 	return runAction(c, "move to "+req.DLQ, len(req.IDs), func(ctx context.Context, o *core.Operator, progress func(int, int)) (core.Result, error) {
 		req.Progress = progress
 		return o.MoveToDLQ(ctx, req)
-	}, func(err error) dialog {
+	}, moveFollowUp(c, req))
+}
+
+// moveFollowUp offers to create the DLQ's storage when no stream captures
+// it (JetStream without CreateStreams), then moves again.
+func moveFollowUp(c *Common, req core.MoveRequest) func(error) dialog {
+	return func(err error) dialog {
 		if !errors.Is(err, core.ErrNoStream) {
 			return nil
 		}
@@ -565,7 +571,7 @@ func moveCmd(c *Common, req core.MoveRequest) tea.Cmd {
 				r.Progress = progress
 				return o.MoveToDLQ(ctx, r)
 			}, nil))
-	})
+	}
 }
 
 func redriveDialog(c *Common, dlq string, ids []string) dialog {
@@ -641,14 +647,20 @@ func newRewindDialog(c *Common, topic, group string) dialog {
 func rewindCmd(c *Common, req core.RewindRequest) tea.Cmd {
 	return runAction(c, "rewind "+req.Group+" to "+req.To.String(), 1, func(ctx context.Context, o *core.Operator, _ func(int, int)) (core.Result, error) {
 		return o.Rewind(ctx, req)
-	}, func(err error) dialog {
+	}, rewindFollowUp(c, req))
+}
+
+// rewindFollowUp asks again, showing core's text of what would be lost,
+// when the backend can only rewind by recreating the consumer.
+func rewindFollowUp(c *Common, req core.RewindRequest) func(error) dialog {
+	return func(err error) dialog {
 		if !errors.Is(err, core.ErrNeedsConfirmation) || req.Confirmed {
 			return nil
 		}
 		r := req
 		r.Confirmed = true
-		return newConfirm(c, "Rewind needs confirmation", []string{SanitizeString(err.Error()), "Go ahead?"}, rewindCmd(c, r))
-	})
+		return newConfirm(c, "Rewind of "+req.Group+" needs confirmation", []string{SanitizeString(err.Error()), "Go ahead?"}, rewindCmd(c, r))
+	}
 }
 
 func deleteGroupDialog(c *Common, topic string, g core.GroupInfo) dialog {

@@ -110,3 +110,32 @@ func TestFlowJetStream(t *testing.T) {
 		t.Errorf("topic has %d messages after publish, want 3", n)
 	}
 }
+
+// TestFlowJetStreamNoDLQStream: without CreateStreams no stream captures
+// the DLQ subject; the console says so, offers to create one, and moves.
+func TestFlowJetStreamNoDLQStream(t *testing.T) {
+	t.Parallel()
+	srv := testbroker.StartNATS(t)
+	setup := core.Config{Driver: core.DriverJetStream, NATSURL: srv.URL(), CreateStreams: true}
+	cl := newClient(t, setup)
+	topic := shortName(t, "audit")
+	publishN(t, cl, topic, `{"a":1}`, `{"a":2}`)
+	console := setup
+	console.CreateStreams = false
+
+	f := startFlow(t, Options{Contexts: []string{"js"}, Initial: "js", Open: openerFor(console)})
+	f.waitScreen("connected", "connected", topic)
+	f.command("topic " + topic)
+	f.key("b")
+	f.waitModel("browse", func(m *Model) bool { return len(m.pending.shownR) == 2 })
+	f.key("d")
+	f.waitScreen("move dialog", "Move 1 message of "+topic+" to the DLQ")
+	f.key("ctrl+s")
+	dlq := topic + core.DefaultDLQSuffix
+	f.waitScreen("offer to create the DLQ", "No stream stores "+dlq, "Create storage for "+dlq)
+	f.key("y")
+	f.waitStatus("created and moved", "create DLQ "+dlq+" and move: 1/1 done")
+	if n := topicMessages(t, cl.Operator(), dlq); n != 1 {
+		t.Errorf("DLQ has %d messages, want 1", n)
+	}
+}

@@ -1,0 +1,75 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mqscope/mqscope/core"
+)
+
+// TestRewindAsksAgain: ErrNeedsConfirmation shows core's text and asks
+// again; a confirmed request is not asked twice.
+func TestRewindAsksAgain(t *testing.T) {
+	m := viewModel(t, false)
+	req := core.RewindRequest{Topic: "orders", Group: "shipping", To: core.StartAll()}
+	err := fmt.Errorf("jetstream: rewind recreates consumer shipping, losing its 42 pending acks: %w", core.ErrNeedsConfirmation)
+	m.Update(actionDoneMsg{gen: m.com.Gen, job: &job{label: "rewind"}, err: err, next: rewindFollowUp(m.com, req)})
+	if len(m.dialogs) != 1 {
+		t.Fatalf("no confirmation dialog after ErrNeedsConfirmation (status %q)", m.status)
+	}
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	if s := ansi.Strip(m.render()); !strings.Contains(s, "losing its 42 pending acks") {
+		t.Errorf("the dialog does not show what is lost:\n%s", s)
+	}
+	req.Confirmed = true
+	if d := rewindFollowUp(m.com, req)(err); d != nil {
+		t.Error("a confirmed rewind asked again")
+	}
+	if d := rewindFollowUp(m.com, core.RewindRequest{})(errors.New("other")); d != nil {
+		t.Error("an unrelated error asked for confirmation")
+	}
+	if d := moveFollowUp(m.com, core.MoveRequest{Topic: "o", DLQ: "o.dlq", IDs: []string{"1"}})(fmt.Errorf("x: %w", core.ErrNoStream)); d == nil {
+		t.Error("ErrNoStream on a move does not offer to create the DLQ")
+	}
+}
+
+// TestBulkProgressShown: a running bulk action shows done/total in the
+// status line from its progress counters (no message per item).
+func TestBulkProgressShown(t *testing.T) {
+	m := viewModel(t, false)
+	j := &job{label: "move to orders.dlq"}
+	j.total.Store(1000)
+	m.Update(jobStartedMsg{job: j})
+	j.done.Store(340)
+	if s := ansi.Strip(m.statusLine()); !strings.Contains(s, "move to orders.dlq 340/1000") {
+		t.Errorf("status line %q does not show progress", s)
+	}
+	j.finished.Store(true)
+	m.Update(actionDoneMsg{gen: m.com.Gen, job: j, res: core.Result{Requested: 1000, Done: 998, Failed: 2, Errors: []string{"id 7: gone"}}})
+	if len(m.jobs) != 0 || !strings.Contains(m.status, "998/1000 done, 2 failed") || !m.statusErr {
+		t.Errorf("final status %q (err %v), jobs %d", m.status, m.statusErr, len(m.jobs))
+	}
+}
+
+// TestCopyUsesOSC52: y/Y in the inspector copy through Bubble Tea's
+// clipboard command (OSC 52), never by writing to the terminal directly.
+func TestCopyUsesOSC52(t *testing.T) {
+	m := viewModel(t, false)
+	m.openInspector(core.Record{Topic: "orders", ID: "42-0", Data: []byte("\x1b]52;c;evil\x07")}, inspectMeta{})
+	_, cmd := m.Update(tea.KeyPressMsg{Code: 'y', Text: "y"})
+	if cmd == nil {
+		t.Fatal("no command from copy")
+	}
+	var kinds []string
+	for _, c := range cmd().(tea.BatchMsg) {
+		kinds = append(kinds, fmt.Sprintf("%T", c()))
+	}
+	if !strings.Contains(strings.Join(kinds, " "), "setClipboardMsg") {
+		t.Errorf("copy produced %v, want a clipboard message", kinds)
+	}
+}
