@@ -61,6 +61,7 @@ func RunMQ(t *testing.T, h Harness) {
 		{"BrokerRestartMidLoad", testBrokerRestart},
 		{"Metrics", testMetrics},
 		{"BadInput", testBadInput},
+		{"Dedup", testDedup},
 	})
 }
 

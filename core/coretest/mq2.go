@@ -633,3 +633,21 @@ func testBadInput(t *testing.T, h *Harness) {
 		t.Errorf("Subscribe after Close: %v, want ErrClosed", err)
 	}
 }
+
+// testDedup: a message id publishes once within the backend's window.
+func testDedup(t *testing.T, h *Harness) {
+	c := h.client(t, core.Config{})
+	requireOp(t, c, core.OpDedup)
+	topic := h.topic(t)
+	var s sink
+	subscribe(t, c, t.Context(), topic, s.handler("s"), core.WithQueueGroup("g"))
+	for range 3 {
+		if err := c.Publish(t.Context(), topic, []byte("once"), core.WithMsgID("order-42")); err != nil {
+			t.Fatalf("publish with a message id: %v", err)
+		}
+	}
+	publishAll(t, c, topic, []string{"other"}, core.WithMsgID("order-43"))
+	s.waitAll(t, []string{"once", "other"})
+	time.Sleep(quiet / 3)
+	exactlyOnce(t, "de-duplicated", s.counts(), []string{"once", "other"})
+}

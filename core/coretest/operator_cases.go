@@ -199,12 +199,24 @@ func testTopics(t *testing.T, h *Harness) {
 	if can(t, c, core.OpGroups) && found.Groups != 1 {
 		t.Errorf("Topics: %s has %d groups, want 1", topic, found.Groups)
 	}
+	// The publish rate comes from the change between two listings.
+	publishAll(t, c, topic, payloads("rate", 10))
+	time.Sleep(300 * time.Millisecond)
+	ts, err := c.Operator().Topics(t.Context())
+	if err != nil {
+		t.Fatalf("Topics: %v", err)
+	}
+	for _, ti := range ts {
+		if topicMatches(ti, topic) && (ti.Messages != 13 || ti.Rate <= 0) {
+			t.Errorf("Topics after 10 more: %d messages at rate %v, want 13 and a positive rate", ti.Messages, ti.Rate)
+		}
+	}
 	one, err := c.Operator().Topic(t.Context(), found.Name)
 	if err != nil {
 		t.Fatalf("Topic(%s): %v", found.Name, err)
 	}
-	if one.Messages != 3 || !topicMatches(one, topic) {
-		t.Errorf("Topic(%s) = %+v, want 3 messages", found.Name, one)
+	if one.Messages != 13 || !topicMatches(one, topic) {
+		t.Errorf("Topic(%s) = %+v, want 13 messages", found.Name, one)
 	}
 }
 
@@ -235,6 +247,18 @@ func testGroups(t *testing.T, h *Harness) {
 		if cons.Name == "owner" && cons.Pending != 3 {
 			t.Errorf("consumer owner has %d pending, want 3", cons.Pending)
 		}
+	}
+	// With tiny thresholds the group holding messages is marked stuck and
+	// sorted first.
+	strict := h.client(t, core.Config{}, core.WithStuckThresholds(core.StuckThresholds{PendingIdle: time.Millisecond, ConsumerIdle: time.Millisecond}))
+	gs, err := strict.Operator().Groups(t.Context(), topic)
+	if err != nil {
+		t.Fatalf("Groups: %v", err)
+	}
+	if len(gs) == 0 || gs[0].Name != "g" || len(gs[0].Stuck) == 0 {
+		t.Errorf("with 1ms thresholds, want group g first and stuck: %+v", gs)
+	} else {
+		t.Logf("stuck: %v", gs[0].Stuck)
 	}
 	eventually(t, msgf("group other never showed 0 pending"), func() bool {
 		o, ok := findGroup(t, c, topic, "other")
@@ -609,9 +633,14 @@ func testOpAck(t *testing.T, h *Harness) {
 	requireOp(t, c, core.OpAck, core.OpGroups)
 	topic := h.topic(t)
 	_, ids := holdPending(t, h, c, topic, "g", 3)
-	res, err := c.Operator().Ack(t.Context(), core.ActionRequest{Topic: topic, Group: "g", IDs: ids[:1]})
+	logs := newLogBuffer()
+	audited := h.client(t, core.Config{}, core.WithLogger(slogNew(logs)))
+	res, err := audited.Operator().Ack(t.Context(), core.ActionRequest{Topic: topic, Group: "g", IDs: ids[:1]})
 	if err != nil {
 		t.Fatalf("Ack: %v", err)
+	}
+	if out := logs.String(); !strings.Contains(out, "audit") || !strings.Contains(out, "op=ack") || !strings.Contains(out, ids[0]) {
+		t.Errorf("Ack wrote no audit line naming the op and id; log:\n%s", out)
 	}
 	if res.Done != 1 || res.Failed != 0 {
 		t.Errorf("Ack result %+v, want 1 done", res)
