@@ -236,6 +236,7 @@ func testContextCancel(t *testing.T, h *Harness) {
 	topic := h.topic(t)
 	for _, group := range []string{"", "g"} {
 		t.Run("group="+group, func(t *testing.T) {
+			topic := h.topic(t)
 			var s sink
 			ctx, cancel := context.WithCancel(t.Context())
 			opts := []core.SubscribeOption{}
