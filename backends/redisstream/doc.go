@@ -24,8 +24,9 @@
 //     with XCLAIM (min-idle d) when due; delays are capped at ClaimIdle, after
 //     which any member may reclaim it anyway. Every ClaimIdle/4 (20ms..5s) a
 //     sweep XAUTOCLAIMs entries idle ≥ ClaimIdle (crashed consumers, replies
-//     lost with a killed connection); on Redis < 6.2 the sweep is XPENDING +
-//     XCLAIM. Deliveries() is the pending list's delivery count. Pending
+//     lost with a killed connection); before Redis 7.0 the sweep is XPENDING
+//     (IDLE from 6.2) + XCLAIM, since 6.2's XAUTOCLAIM answers nil for
+//     trimmed entries and 6.0 has none. Deliveries() is the pending list's delivery count. Pending
 //     entries whose message was trimmed are XACKed and logged.
 //   - NOGROUP (group or stream deleted under a subscriber) recreates the
 //     group with MKSTREAM at the last id this subscription saw, with

@@ -95,6 +95,66 @@ func TestOldServerFallbacks(t *testing.T) {
 	}
 }
 
+// On 6.2 the sweep is XPENDING IDLE + XCLAIM, and a pending entry whose
+// message was trimmed is acked.
+func TestRedis62TrimmedEntryFallback(t *testing.T) {
+	admin := testbroker.Redis(t)
+	tp := testbroker.Name(t, "old62")
+	testbroker.CleanupRedisKeys(t, admin, tp+"*")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	v := "6.2.14"
+	versionOverride.Store(&v)
+	cfg := core.Config{Driver: core.DriverRedisStream, Consumer: "alive"}
+	c, err := core.New(&cfg, core.WithRedisConnector(admin))
+	versionOverride.Store(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, why := c.Operator().Capabilities(ctx).Can(core.OpClaim); !strings.Contains(why, "XPENDING IDLE + XCLAIM") {
+		t.Fatalf("claim capability on 6.2: %q", why)
+	}
+	admin.XGroupCreateMkStream(ctx, tp, "g", "$")
+	for i := 0; i < 4; i++ {
+		admin.XAdd(ctx, &redis.XAddArgs{Stream: tp, Values: []any{"data", fmt.Sprint(i)}})
+	}
+	admin.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "dead", Streams: []string{tp, ">"}, Count: 4})
+	ms, _ := admin.XRange(ctx, tp, "-", "+").Result()
+	admin.XDel(ctx, tp, ms[0].ID, ms[1].ID) // two of the dead consumer's messages are gone
+	var mu sync.Mutex
+	got := map[string]int{}
+	sub, err := c.Subscribe(ctx, tp, func(m core.Message) error {
+		mu.Lock()
+		got[string(m.Data())] = m.Deliveries()
+		mu.Unlock()
+		return nil
+	}, core.WithQueueGroup("g"), core.WithClaimIdle(150*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		p, _ := admin.XPending(ctx, tp, "g").Result()
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n == 2 && p != nil && p.Count == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("got %v, pending %+v", got, p)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got["2"] != 2 || got["3"] != 2 {
+		t.Fatalf("rescued %v, want 2 and 3 with Deliveries 2", got)
+	}
+}
+
 func TestIDHelpers(t *testing.T) {
 	cases := map[string]string{"5-3": "5-2", "5-0": "4-18446744073709551615", "0-0": "0-0", "7": "6-18446744073709551615"}
 	for in, want := range cases {

@@ -50,6 +50,8 @@ func (b *Backend) Capabilities(ctx context.Context) core.Capabilities {
 	if !v.hasAutoClaim() {
 		ops[core.OpPending] = yes("XPENDING, paged by id; Redis " + ver + " < 6.2 has no XPENDING IDLE, so a min-idle filter is applied per page (pages may be short)")
 		ops[core.OpClaim] = yes("XCLAIM with min idle; Redis " + ver + " < 6.2 has no XAUTOCLAIM: subscribers reclaim with XPENDING + XCLAIM")
+	} else if !v.hasLag() {
+		ops[core.OpClaim] = yes("XCLAIM with min idle; on Redis " + ver + " subscribers reclaim with XPENDING IDLE + XCLAIM (6.2's XAUTOCLAIM answers nil for trimmed entries)")
 	}
 	if !v.hasLag() {
 		ops[core.OpGroups] = yes("XINFO GROUPS and XINFO CONSUMERS; Redis " + ver + " < 7.0 reports no lag (shown as unknown)")

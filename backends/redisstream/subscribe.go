@@ -528,7 +528,7 @@ func (s *subscription) rescue() (out []*delivery, more bool, err error) {
 	count := int64(max(s.spec.BatchSize, 10))
 	var msgs []redis.XMessage
 	var next string
-	if s.b.version.hasAutoClaim() {
+	if s.b.version.hasLag() { // 7.0+: XAUTOCLAIM skips and reports deleted entries
 		var deleted []string
 		msgs, next, deleted, err = s.b.rdb.XAutoClaimWithDeleted(s.ctx, &redis.XAutoClaimArgs{
 			Stream: s.stream, Group: s.group, Consumer: s.consumer, MinIdle: s.claimIdle, Start: s.claimCursor, Count: count,
@@ -576,15 +576,22 @@ func (s *subscription) rescue() (out []*delivery, more bool, err error) {
 	return out, more, err
 }
 
-// claimFallback is XPENDING + XCLAIM for Redis < 6.2 (no XAUTOCLAIM, no
-// XPENDING IDLE): one page of the pending list from the cursor, filtered by
-// idle time here, claimed with XCLAIM min-idle (which re-checks atomically).
+// claimFallback is XPENDING + XCLAIM for Redis < 7.0: XAUTOCLAIM is missing
+// before 6.2, and on 6.2 it answers nil for deleted entries. One page of
+// the pending list from the cursor (filtered by idle time on the server
+// from 6.2, here before), claimed with XCLAIM min-idle, which re-checks
+// atomically. Ids XCLAIM does not return are checked: a deleted message's
+// entry is acked, one another member took is left to it.
 func (s *subscription) claimFallback(count int64) ([]redis.XMessage, string, error) {
 	start := s.claimCursor
 	if start != "0-0" {
-		start = "(" + start
+		start = nextID(start)
 	}
-	pend, err := s.b.rdb.XPendingExt(s.ctx, &redis.XPendingExtArgs{Stream: s.stream, Group: s.group, Start: start, End: "+", Count: count}).Result()
+	args := &redis.XPendingExtArgs{Stream: s.stream, Group: s.group, Start: start, End: "+", Count: count}
+	if s.b.version.hasAutoClaim() {
+		args.Idle = s.claimIdle
+	}
+	pend, err := s.b.rdb.XPendingExt(s.ctx, args).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, "", fmt.Errorf("redis stream %q: xpending %q: %w", s.stream, s.group, err)
 	}
@@ -604,6 +611,19 @@ func (s *subscription) claimFallback(count int64) ([]redis.XMessage, string, err
 	msgs, err := s.b.rdb.XClaim(s.ctx, &redis.XClaimArgs{Stream: s.stream, Group: s.group, Consumer: s.consumer, MinIdle: s.claimIdle, Messages: ids}).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, "", fmt.Errorf("redis stream %q: xclaim %d entries: %w", s.stream, len(ids), err)
+	}
+	got := make(map[string]bool, len(msgs))
+	for _, m := range msgs {
+		got[m.ID] = true
+	}
+	var missing []string
+	for _, id := range ids {
+		if !got[id] {
+			missing = append(missing, id)
+		}
+	}
+	if err := s.settleMissing(missing); err != nil {
+		return nil, "", err
 	}
 	return msgs, next, nil
 }
