@@ -624,6 +624,14 @@ func testBadInput(t *testing.T, h *Harness) {
 	if _, err := core.New(&core.Config{Driver: "kafka"}); err == nil || !strings.Contains(err.Error(), "kafka") {
 		t.Errorf("New with an unknown driver: %v, want an error naming it", err)
 	}
+	// Nothing listens on port 1: New fails, saying where it tried.
+	dead := core.Config{Driver: h.Driver, NATSURL: "nats://127.0.0.1:1", RedisURL: "redis://127.0.0.1:1/0", DialTimeout: time.Second}
+	if nc, err := core.New(&dead); err == nil {
+		nc.Close()
+		t.Errorf("New with no broker at 127.0.0.1:1 succeeded")
+	} else if !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Errorf("New with no broker: %v, want the address in the error", err)
+	}
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
