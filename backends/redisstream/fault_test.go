@@ -79,7 +79,7 @@ func faultRoundTrip(t *testing.T, maxRetries int) {
 			select {
 			case <-stop:
 				return
-			case <-time.After(time.Duration(1+rand.IntN(8)) * time.Millisecond):
+			case <-time.After(time.Duration(rand.IntN(3000)) * time.Microsecond):
 				kill()
 			}
 		}
