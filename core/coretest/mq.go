@@ -275,7 +275,7 @@ func testAutoAck(t *testing.T, h *Harness) {
 	c := h.client(t, core.Config{})
 	topic := h.topic(t)
 	var s sink
-	subscribe(t, c, t.Context(), topic, s.handler("s"), core.WithQueueGroup("g"), core.WithClaimIdle(300*time.Millisecond))
+	subscribe(t, c, t.Context(), topic, s.handler("s"), core.WithQueueGroup("g"), core.WithClaimIdle(shortClaimIdle))
 	want := payloads("auto", 10)
 	publishAll(t, c, topic, want)
 	s.waitCount(t, len(want))
@@ -307,7 +307,7 @@ func testManualAck(t *testing.T, h *Harness) {
 		}
 		return nil
 	}
-	subscribe(t, c, t.Context(), topic, handler, core.WithQueueGroup("g"), core.WithManualAck(), core.WithClaimIdle(300*time.Millisecond))
+	subscribe(t, c, t.Context(), topic, handler, core.WithQueueGroup("g"), core.WithManualAck(), core.WithClaimIdle(shortClaimIdle))
 	want := payloads("man", 10)
 	publishAll(t, c, topic, want)
 	s.waitCount(t, len(want))
@@ -365,7 +365,7 @@ func testHandlerErrorRedelivers(t *testing.T, h *Harness) {
 		return nil
 	}
 	subscribe(t, c, t.Context(), topic, handler, core.WithQueueGroup("g"),
-		core.WithRetry(core.RetryPolicy{MaxAttempts: 5, Backoff: 20 * time.Millisecond}), core.WithClaimIdle(300*time.Millisecond))
+		core.WithRetry(core.RetryPolicy{MaxAttempts: 5, Backoff: 20 * time.Millisecond}), core.WithClaimIdle(shortClaimIdle))
 	want := payloads("err", 5)
 	publishAll(t, c, topic, want)
 	s.waitCount(t, 2*len(want))
@@ -399,7 +399,7 @@ func testDeadLetter(t *testing.T, h *Harness) {
 	const attempts = 3
 	subscribe(t, c, t.Context(), topic, handler, core.WithQueueGroup("g"),
 		core.WithRetry(core.RetryPolicy{MaxAttempts: attempts, Backoff: 10 * time.Millisecond}),
-		core.WithDeadLetter(), core.WithClaimIdle(300*time.Millisecond))
+		core.WithDeadLetter(), core.WithClaimIdle(shortClaimIdle))
 	want := payloads("dl", 3)
 	publishAll(t, c, topic, want, core.WithHeader("X-Keep", "kept"))
 	dead.waitCount(t, len(want))

@@ -398,7 +398,7 @@ func recoverAfter(t *testing.T, h *Harness, damage func(ctx context.Context, top
 	c := h.client(t, core.Config{})
 	topic := h.topic(t)
 	var s sink
-	subscribe(t, c, t.Context(), topic, s.handler("s"), core.WithQueueGroup("g"), core.WithClaimIdle(300*time.Millisecond))
+	subscribe(t, c, t.Context(), topic, s.handler("s"), core.WithQueueGroup("g"), core.WithClaimIdle(shortClaimIdle))
 	publishAll(t, c, topic, []string{"before"})
 	s.waitCount(t, 1)
 	if err := damage(t.Context(), topic); err != nil {
@@ -529,7 +529,7 @@ func testMetrics(t *testing.T, h *Harness) {
 	var tries sink
 	subscribe(t, c, t.Context(), bad, func(m core.Message) error { tries.add(m, "s"); return errors.New("nope") },
 		core.WithQueueGroup("g"), core.WithRetry(core.RetryPolicy{MaxAttempts: 2}), core.WithDeadLetter(),
-		core.WithClaimIdle(300*time.Millisecond))
+		core.WithClaimIdle(shortClaimIdle))
 	publishAll(t, c, topic, payloads("m", 3))
 	publishAll(t, c, bad, []string{"poison"})
 	s.waitCount(t, 3)

@@ -22,6 +22,9 @@ const (
 	// quiet is how long the suite watches for something that must NOT
 	// happen (a redelivery, a message after Unsubscribe).
 	quiet = 1500 * time.Millisecond
+	// shortClaimIdle makes redelivery of unacked messages quick; quiet is
+	// three of it, so a wrongly unacked message shows up.
+	shortClaimIdle = 500 * time.Millisecond
 )
 
 // eventually polls cond until it holds or defaultWait passes.
