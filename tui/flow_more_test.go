@@ -62,6 +62,11 @@ func TestFlowRewindReplayResend(t *testing.T) {
 	cl := newClient(t, cfg)
 	op := cl.Operator()
 	topic, holder := redisTopicSub(t, cl, 3)
+	// w1 keeps its 3 pending entries, but nobody reads the group any more
+	// (a reader would move the rewound position on at once)
+	if err := holder.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
 
 	f := startFlow(t, Options{Contexts: []string{"r"}, Initial: "r", Open: openerFor(cfg)})
 	f.waitScreen("connected", "connected")
@@ -128,11 +133,8 @@ func TestFlowRewindReplayResend(t *testing.T) {
 	f.key("y")
 	f.waitStatus("delete refused", "delete consumer w1: 0/1 done, 1 failed")
 
-	// stop the holder and ack what it held (setup, not the console), then
-	// delete the consumer w1 (a consumer row under its group)
-	if err := holder.Unsubscribe(); err != nil {
-		t.Fatal(err)
-	}
+	// ack what w1 held (setup, not the console), then delete the consumer
+	// w1 (a consumer row under its group)
 	var held []string
 	for id := range pendingIDs(t, op, topic, "workers") {
 		held = append(held, id)
