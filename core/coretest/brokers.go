@@ -57,6 +57,11 @@ func NATS(t *testing.T, d core.Driver) Harness {
 			return c, own.Restart, err
 		},
 	}
+	if d == core.DriverNATSCore {
+		// JetStream topics are streams created per subject, so a pattern
+		// spanning several of them captures nothing there.
+		h.Wildcard = ".*"
+	}
 	if d == core.DriverJetStream {
 		h.DeleteGroupRaw = func(ctx context.Context, topic, group string) error {
 			nc, err := nats.Connect(n.URL())

@@ -43,6 +43,10 @@ type Harness struct {
 	// refuses).
 	InvalidTopics []string
 
+	// Wildcard, when set, turns a topic into a pattern matching topic+".x"
+	// for Tail and Subscribe (NATS: ".*"). Empty skips the wildcard cases.
+	Wildcard string
+
 	// Connect opens a connection owned by the test, to inject into New.
 	// Nil skips "injected connection survives Close" and "consumer killed
 	// mid-message".

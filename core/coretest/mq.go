@@ -41,6 +41,7 @@ func RunMQ(t *testing.T, h Harness) {
 		{"PayloadAndHeaders", testPayloadAndHeaders},
 		{"ConcurrentPublishersAndSubscribers", testConcurrent},
 		{"TopicIsolation", testTopicIsolation},
+		{"WildcardSubscribe", testWildcardSubscribe},
 		{"QueueGroups", testQueueGroups},
 		{"Broadcast", testBroadcast},
 		{"AutoAck", testAutoAck},

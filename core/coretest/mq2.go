@@ -660,3 +660,26 @@ func testDedup(t *testing.T, h *Harness) {
 	time.Sleep(quiet / 3)
 	exactlyOnce(t, "de-duplicated", s.counts(), []string{"once", "other"})
 }
+
+// testWildcardSubscribe: a pattern subscription gets every matching topic,
+// each message saying its concrete topic.
+func testWildcardSubscribe(t *testing.T, h *Harness) {
+	if h.Wildcard == "" {
+		t.Skipf("%s: the harness names no wildcard pattern (Harness.Wildcard is empty)", h.Driver)
+	}
+	c := h.client(t, core.Config{})
+	base := h.topic(t)
+	var s sink
+	subscribe(t, c, t.Context(), base+h.Wildcard, s.handler("s"))
+	publishAll(t, c, base+".a", []string{"a"})
+	publishAll(t, c, base+".b", []string{"b"})
+	publishAll(t, c, base, []string{"base"})
+	s.waitAll(t, []string{"a", "b"})
+	time.Sleep(quiet / 3)
+	exactlyOnce(t, "wildcard subscription", s.counts(), []string{"a", "b"})
+	for _, g := range s.all() {
+		if g.Topic != base+"."+string(g.Data) {
+			t.Errorf("message %q says topic %q, want the concrete one", g.Data, g.Topic)
+		}
+	}
+}

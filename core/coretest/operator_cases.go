@@ -511,6 +511,33 @@ func testTail(t *testing.T, h *Harness) {
 		}
 		checkRecords(t, "what a full tail keeps", tl.Drain(0), want[45:])
 	})
+	t.Run("Wildcard", func(t *testing.T) {
+		if h.Wildcard == "" {
+			t.Skipf("%s: the harness names no wildcard pattern (Harness.Wildcard is empty)", h.Driver)
+		}
+		base := h.topic(t)
+		tl, err := op.Tail(t.Context(), core.TailQuery{Pattern: base + h.Wildcard})
+		if err != nil {
+			t.Fatalf("Tail %s: %v", base+h.Wildcard, err)
+		}
+		defer tl.Stop()
+		publishAll(t, c, base+".a", []string{"to-a"})
+		publishAll(t, c, base+".b", []string{"to-b"})
+		publishAll(t, c, base, []string{"to-base"}) // not matched by base.*
+		var recs []core.Record
+		eventually(t, func() string { return fmt.Sprintf("wildcard tail got %d of 2", len(recs)) }, func() bool {
+			recs = append(recs, tl.Drain(0)...)
+			return len(recs) >= 2
+		})
+		time.Sleep(quiet / 3)
+		recs = append(recs, tl.Drain(0)...)
+		checkRecords(t, "wildcard tail", recs, []string{"to-a", "to-b"})
+		for _, r := range recs {
+			if subj := orTopic(r); subj != base+"."+strings.TrimPrefix(string(r.Data), "to-") {
+				t.Errorf("wildcard tail record %q has subject %q", r.Data, subj)
+			}
+		}
+	})
 	t.Run("LastN", func(t *testing.T) {
 		requireOp(t, c, core.OpHistory)
 		topic := h.topic(t)
@@ -1049,4 +1076,11 @@ func testOpTerm(t *testing.T, h *Harness) {
 	if n := s.counts()[data[0]]; n != 0 {
 		t.Errorf("terminated %s was delivered again (%d times)", data[0], n)
 	}
+}
+
+func orTopic(r core.Record) string {
+	if r.Subject != "" {
+		return r.Subject
+	}
+	return r.Topic
 }
