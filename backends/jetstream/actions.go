@@ -582,4 +582,3 @@ func (o *operator) EnsureDLQ(ctx context.Context, dlq string) error {
 	_, err := o.b.createStream(ctx, dlq)
 	return err
 }
-

@@ -18,6 +18,7 @@ package jetstream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -426,4 +427,71 @@ func (b *Backend) isClosed() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.closed
+}
+
+type msgGetRequest struct {
+	Seq     uint64 `json:"seq,omitempty"`
+	LastFor string `json:"last_by_subj,omitempty"`
+	NextFor string `json:"next_by_subj,omitempty"`
+}
+
+type msgGetResponse struct {
+	Error *struct {
+		Code        int    `json:"code"`
+		ErrCode     int    `json:"err_code"`
+		Description string `json:"description"`
+	} `json:"error"`
+	Message *struct {
+		Subject string    `json:"subject"`
+		Seq     uint64    `json:"seq"`
+		Header  []byte    `json:"hdrs"`
+		Data    []byte    `json:"data"`
+		Time    time.Time `json:"time"`
+	} `json:"message"`
+}
+
+// getMsg reads one stored message with the stream's get API. It avoids
+// direct get on purpose: a direct get appends Nats-Sequence, Nats-Subject…
+// to the stored headers, so a message that was itself copied from a direct
+// get (replay, DLQ) would report the wrong sequence; this API returns the
+// stored headers exactly. It never creates a consumer.
+func (b *Backend) getMsg(ctx context.Context, stream string, req msgGetRequest) (*jetstream.RawStreamMsg, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+	}
+	body, _ := json.Marshal(req)
+	m, err := b.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+stream, body)
+	if err != nil {
+		if errors.Is(err, nats.ErrNoResponders) {
+			return nil, fmt.Errorf("stream %q: no JetStream responder: %w", stream, err)
+		}
+		return nil, err
+	}
+	var resp msgGetResponse
+	if err := json.Unmarshal(m.Data, &resp); err != nil {
+		return nil, fmt.Errorf("stream %q: bad get response: %w", stream, err)
+	}
+	if resp.Error != nil {
+		switch resp.Error.ErrCode {
+		case 10037:
+			return nil, jetstream.ErrMsgNotFound
+		case 10059:
+			return nil, jetstream.ErrStreamNotFound
+		}
+		return nil, fmt.Errorf("stream %q: get: %s (%d)", stream, resp.Error.Description, resp.Error.ErrCode)
+	}
+	if resp.Message == nil {
+		return nil, fmt.Errorf("stream %q: empty get response", stream)
+	}
+	out := &jetstream.RawStreamMsg{Subject: resp.Message.Subject, Sequence: resp.Message.Seq, Data: resp.Message.Data, Time: resp.Message.Time}
+	if len(resp.Message.Header) > 0 {
+		h, err := nats.DecodeHeadersMsg(resp.Message.Header)
+		if err != nil {
+			return nil, fmt.Errorf("stream %q: message %d: bad headers: %w", stream, out.Sequence, err)
+		}
+		out.Header = h
+	}
+	return out, nil
 }

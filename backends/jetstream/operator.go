@@ -115,17 +115,17 @@ func (o *operator) Capabilities(ctx context.Context) core.Capabilities {
 		Driver:        core.DriverJetStream,
 		ServerVersion: v,
 		Ops: map[core.Op]core.Support{
-			core.OpHistory: yes("streams store messages"),
-			core.OpTopics:  yes("streams with their subjects"),
-			core.OpGroups:  yes("a stream's consumers: durables (groups) and ephemerals (marked)"),
-			core.OpPending: yes("JetStream keeps no per-message pending list: shows the sequences above the ack floor up to the last delivered; ones acked out of order may be included, and per-message owner and idle time are unknown"),
-			core.OpBrowse:  yes("get by sequence (direct get where the stream allows it): no consumer is created, works on WorkQueue and Interest streams"),
-			core.OpGet:     yes("get by sequence"),
-			core.OpTail:    yes("ordered consumer (ephemeral, no acks); a plain NATS subscription where no stream captures the pattern"),
-			core.OpAck:     yes("ack " + settle),
-			core.OpNak:     yes("nak " + settle),
-			core.OpTerm:    yes("term " + settle),
-			core.OpClaim: {Supported: false, Reason: "JetStream has no message ownership to move: a pull consumer's pending message goes to whichever client pulls after its AckWait ends; use Nak to make it available now"},
+			core.OpHistory:        yes("streams store messages"),
+			core.OpTopics:         yes("streams with their subjects"),
+			core.OpGroups:         yes("a stream's consumers: durables (groups) and ephemerals (marked)"),
+			core.OpPending:        yes("JetStream keeps no per-message pending list: shows the sequences above the ack floor up to the last delivered; ones acked out of order may be included, and per-message owner and idle time are unknown"),
+			core.OpBrowse:         yes("get by sequence (direct get where the stream allows it): no consumer is created, works on WorkQueue and Interest streams"),
+			core.OpGet:            yes("get by sequence"),
+			core.OpTail:           yes("ordered consumer (ephemeral, no acks); a plain NATS subscription where no stream captures the pattern"),
+			core.OpAck:            yes("ack " + settle),
+			core.OpNak:            yes("nak " + settle),
+			core.OpTerm:           yes("term " + settle),
+			core.OpClaim:          {Supported: false, Reason: "JetStream has no message ownership to move: a pull consumer's pending message goes to whichever client pulls after its AckWait ends; use Nak to make it available now"},
 			core.OpReplay:         yes("get by sequence and publish a copy (same or another subject), waiting for each PubAck"),
 			core.OpRewind:         rewind,
 			core.OpDeadLetter:     yes("copy to the DLQ subject (stored by a stream, PubAck awaited), then delete the original from its stream; with a group on a Limits or Interest stream the original is acked as that consumer instead, so other consumers keep it"),
@@ -267,11 +267,11 @@ func (o *operator) Topic(ctx context.Context, name string) (core.TopicInfo, erro
 	ti.Extra["filter"] = t.filter
 	ti.Extra["bytes"] = "stream-wide only"
 	if n > 0 {
-		if m, err := t.stream.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(t.filter)); err == nil {
+		if m, err := o.b.getMsg(ctx, t.streamName(), msgGetRequest{Seq: 1, NextFor: t.filter}); err == nil {
 			ti.FirstID, ti.FirstTime = strconv.FormatUint(m.Sequence, 10), m.Time
 		}
 		if !hasWildcard(t.filter) {
-			if m, err := t.stream.GetLastMsgForSubject(ctx, t.filter); err == nil {
+			if m, err := o.b.getMsg(ctx, t.streamName(), msgGetRequest{LastFor: t.filter}); err == nil {
 				ti.LastID, ti.LastTime = strconv.FormatUint(m.Sequence, 10), m.Time
 			}
 		}
@@ -396,7 +396,7 @@ func (o *operator) consumer(ctx context.Context, t target, group string) (jetstr
 	return c, nil
 }
 
-const pendingNote = "JetStream keeps no per-message pending list: these are the stream sequences above the consumer's ack floor up to its last delivered message that match its filter. Messages acked out of order may be included; per-message owner, idle time and delivery count are unknown (Total is the server's ack-pending count; MinIdle and Consumer cannot be applied)."
+const pendingNote = "JetStream keeps no per-message pending list: these are the stream sequences above the consumer's ack floor up to its last delivered message that match its filter. Messages acked out of order may be included; per-message owner, idle time and delivery count are unknown (Total is the server's ack-pending count; MinIdle only drops messages stored more recently than it, and Consumer cannot be applied)."
 
 // Pending implements core.OperatorBackend with the truthful equivalent.
 func (o *operator) Pending(ctx context.Context, q core.PendingQuery) (core.PendingPage, error) {
@@ -434,7 +434,7 @@ func (o *operator) Pending(ctx context.Context, q core.PendingQuery) (core.Pendi
 	}
 	seq := from
 	for seq <= upTo && len(page.Entries) < limit {
-		m, err := t.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(nextFor))
+		m, err := o.b.getMsg(ctx, t.streamName(), msgGetRequest{Seq: seq, NextFor: nextFor})
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			break
 		}
@@ -444,8 +444,13 @@ func (o *operator) Pending(ctx context.Context, q core.PendingQuery) (core.Pendi
 		if m.Sequence > upTo {
 			break
 		}
-		page.Entries = append(page.Entries, core.PendingEntry{ID: strconv.FormatUint(m.Sequence, 10)})
 		seq = m.Sequence + 1
+		// A message cannot have been pending longer than it has been
+		// stored: that bound is all MinIdle can use.
+		if q.MinIdle > 0 && time.Since(m.Time) < q.MinIdle {
+			continue
+		}
+		page.Entries = append(page.Entries, core.PendingEntry{ID: strconv.FormatUint(m.Sequence, 10)})
 	}
 	if len(page.Entries) == limit && seq <= upTo {
 		page.Next = strconv.FormatUint(seq, 10)
@@ -488,7 +493,7 @@ func (o *operator) Get(ctx context.Context, topic, id string) (core.Record, erro
 }
 
 func (o *operator) get(ctx context.Context, t target, seq uint64) (core.Record, error) {
-	m, err := t.stream.GetMsg(ctx, seq)
+	m, err := o.b.getMsg(ctx, t.streamName(), msgGetRequest{Seq: seq})
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return core.Record{}, fmt.Errorf("jetstream: stream %q has no message %d: %w", t.streamName(), seq, core.ErrNotFound)
 	}
@@ -603,7 +608,7 @@ func (o *operator) seqForTime(ctx context.Context, t target, st jetstream.Stream
 	lo, hi := st.FirstSeq, st.LastSeq+1
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		m, err := t.stream.GetMsg(ctx, mid, jetstream.WithGetMsgSubject(t.nextFor()))
+		m, err := o.b.getMsg(ctx, t.streamName(), msgGetRequest{Seq: mid, NextFor: t.nextFor()})
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			hi = mid
 			continue
@@ -627,7 +632,7 @@ func (o *operator) forward(ctx context.Context, t target, from, last uint64, lim
 		seq = 1
 	}
 	for len(recs) < limit && seq <= last {
-		m, err := t.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(t.nextFor()))
+		m, err := o.b.getMsg(ctx, t.streamName(), msgGetRequest{Seq: seq, NextFor: t.nextFor()})
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return recs, 0, false, nil
 		}
@@ -658,7 +663,7 @@ func (o *operator) backward(ctx context.Context, t target, from, first uint64, l
 			return recs, seq, true, nil
 		}
 		probes--
-		m, err := t.stream.GetMsg(ctx, seq)
+		m, err := o.b.getMsg(ctx, t.streamName(), msgGetRequest{Seq: seq})
 		if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 			return recs, 0, false, fmt.Errorf("jetstream: stream %q: get %d: %w", t.streamName(), seq, err)
 		}

@@ -292,9 +292,9 @@ func sameFilter(c jetstream.ConsumerConfig, topic string) bool {
 
 // onMsg runs on the inbox subscription's goroutine.
 func (s *subscription) onMsg(m *nats.Msg) {
-	req := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
-	id, _ := strconv.ParseUint(req, 10, 64)
 	if len(m.Data) == 0 && m.Header != nil && m.Header.Get("Status") != "" {
+		// Status messages come on the pull's own inbox subject.
+		id, _ := strconv.ParseUint(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:], 10, 64)
 		s.onStatus(id, m.Header.Get("Status"), m.Header.Get("Description"))
 		return
 	}
@@ -317,7 +317,9 @@ func (s *subscription) onMsg(m *nats.Msg) {
 			s.lastSeq = seq
 		}
 	}
-	if id == s.reqID && s.reqOpen {
+	// A delivered message carries its own subject, not the pull's inbox:
+	// count it against the open request (at most one is open).
+	if s.reqOpen {
 		s.lastActivity = time.Now()
 		s.reqGot++
 		if s.reqGot >= s.batch {

@@ -41,7 +41,7 @@ func (o *operator) Tail(ctx context.Context, q core.TailQuery, sink func(core.Re
 	if t.filter != "" && q.From.Kind == core.PosNew && !streamCaptures(t.stream.CachedInfo().Config.Subjects, t.filter) {
 		return o.tailCore(ctx, q, sink)
 	}
-	cfg := jetstream.OrderedConsumerConfig{InactiveThreshold: time.Minute}
+	cfg := jetstream.OrderedConsumerConfig{InactiveThreshold: 30 * time.Second}
 	if t.filter != "" {
 		cfg.FilterSubjects = []string{t.filter}
 	}
@@ -88,7 +88,17 @@ func (o *operator) Tail(ctx context.Context, q core.TailQuery, sink func(core.Re
 	if err != nil {
 		return fmt.Errorf("jetstream: tail %q: consume from stream %q: %w", q.Pattern, t.streamName(), err)
 	}
-	b.runTail(ctx, cc.Stop)
+	stream := t.streamName()
+	b.runTail(ctx, func() {
+		cc.Stop()
+		// The server would drop the consumer after InactiveThreshold; do it
+		// now so a finished tail leaves nothing behind.
+		if info := cons.CachedInfo(); info != nil && !b.nc.IsClosed() {
+			dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = b.js.DeleteConsumer(dctx, stream, info.Name)
+		}
+	})
 	return nil
 }
 
@@ -112,7 +122,7 @@ func (o *operator) tailCore(ctx context.Context, q core.TailQuery, sink func(cor
 	// The sink never blocks, so the client keeps up; big limits keep a
 	// burst from being dropped as a local slow consumer.
 	_ = sub.SetPendingLimits(1<<20, 256<<20)
-	if err := b.nc.FlushWithContext(ctx); err != nil {
+	if err := b.nc.FlushTimeout(5 * time.Second); err != nil {
 		_ = sub.Unsubscribe()
 		return fmt.Errorf("jetstream: tail %q: flush subscription: %w", q.Pattern, err)
 	}
