@@ -449,8 +449,15 @@ func newPublishDialog(c *Common, topic string, h core.Header, payload []byte) di
 			return core.Result{Requested: 1, Done: 1}, nil
 		}, nil), nil
 	})
+	// text inputs show their value as is: anything a terminal could act on
+	// is escaped first (and then sent as shown), and the operator is told.
+	hs := formatHeaders(h)
+	if !editableText([]byte(hs)) || !editableText([]byte(topic)) {
+		hs, topic = SanitizeString(hs), SanitizeString(topic)
+		d.lines = append(d.lines, "control characters in the topic or headers are shown escaped and sent as shown")
+	}
 	d.addInput("topic", topic, "orders.created")
-	d.addInput("headers (k=v; k2=v2)", formatHeaders(h), "")
+	d.addInput("headers (k=v; k2=v2)", hs, "")
 	d.addArea("payload", payload)
 	if topic != "" {
 		d.setFocus(2)

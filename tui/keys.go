@@ -53,6 +53,7 @@ type KeyMap struct {
 
 	TailPause, TailFollow, TailWrap, TailTime, TailClear, TailSave Binding
 	CopyPayload, CopyID                                            Binding
+	NextPage, FirstPage                                            Binding
 }
 
 // DefaultKeyMap is the console's key map.
@@ -103,6 +104,9 @@ func DefaultKeyMap() KeyMap {
 		TailTime:   bind([]string{"t"}, "t", "timestamps"),
 		TailClear:  bind([]string{"C"}, "C", "clear"),
 		TailSave:   bind([]string{"s"}, "s", "save .jsonl"),
+
+		NextPage:  bind([]string{"]"}, "]", "next page"),
+		FirstPage: bind([]string{"["}, "[", "first page"),
 
 		CopyPayload: bind([]string{"y"}, "y", "copy payload"),
 		CopyID:      bind([]string{"Y"}, "Y", "copy id"),

@@ -313,6 +313,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
+	case tea.MouseWheelMsg:
+		// optional mouse: the wheel scrolls what has focus
+		k := tea.KeyPressMsg{Code: tea.KeyDown}
+		if msg.Button == tea.MouseWheelUp {
+			k = tea.KeyPressMsg{Code: tea.KeyUp}
+		}
+		if len(m.dialogs) == 0 && m.mode == inputNone && !m.help {
+			return m, m.key(k)
+		}
+		return m, nil
 	case probeMsg:
 		msg(m) // runs on the event loop: tests read the model without a race
 		return m, nil

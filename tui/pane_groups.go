@@ -92,8 +92,18 @@ func (p *groupsPane) refresh() tea.Cmd {
 }
 
 func (p *groupsPane) setGroups(gs []core.GroupInfo) {
-	// core sorts stuck first; keep that order even if a backend did not.
-	sort.SliceStable(gs, func(i, j int) bool { return len(gs[i].Stuck) > 0 && len(gs[j].Stuck) == 0 })
+	// stuck first (core sorts so; keep it even if a backend did not), then
+	// durable groups, then ephemeral consumers (a tail's own, for one).
+	rank := func(g core.GroupInfo) int {
+		switch {
+		case len(g.Stuck) > 0:
+			return 0
+		case g.Extra["kind"] == "ephemeral":
+			return 2
+		}
+		return 1
+	}
+	sort.SliceStable(gs, func(i, j int) bool { return rank(gs[i]) < rank(gs[j]) })
 	p.groups = gs
 	p.loaded = true
 	p.err = nil
@@ -259,6 +269,9 @@ func (p *groupsPane) View(focused bool) []string {
 		if r.consumer < 0 {
 			status := "ok"
 			name := SanitizeString(g.Name)
+			if g.Extra["kind"] == "ephemeral" {
+				status = "ephemeral"
+			}
 			if len(g.Stuck) > 0 {
 				status = "STUCK: " + strings.Join(g.Stuck, "; ")
 				name = "! " + name
@@ -292,7 +305,7 @@ func (p *groupsPane) View(focused bool) []string {
 		if stuck[i] {
 			return &st.Stuck
 		}
-		if p.rows[i].consumer >= 0 {
+		if p.rows[i].consumer >= 0 || p.groups[p.rows[i].g].Extra["kind"] == "ephemeral" {
 			return &st.Dim
 		}
 		return nil

@@ -29,6 +29,8 @@ type pendingPane struct {
 	consumers []string
 
 	page    core.PendingPage
+	cursor  string // the pending page being shown ("" = first)
+	pageNo  int
 	entries []int // shown indices into page.Entries
 	recs    []core.Record
 	more    bool
@@ -67,6 +69,12 @@ func (p *pendingPane) Title() string {
 			t += ")"
 		} else {
 			t += fmt.Sprintf(" (%d of %d)", len(p.entries), p.page.Total)
+			if p.pageNo > 0 || p.page.Next != "" {
+				t += fmt.Sprintf(" page %d", p.pageNo+1)
+				if p.page.Next != "" {
+					t += " ]more"
+				}
+			}
 		}
 	}
 	if n := len(p.list.marked); n > 0 {
@@ -98,7 +106,7 @@ func (p *pendingPane) Bindings() []Binding {
 		}
 		return append(b, k.MoveDLQ)
 	}
-	return []Binding{k.Enter, k.Select, k.SelectAll, k.Ack, k.Nak, k.Term, k.Claim, k.MoveDLQ, k.Replay, k.DLQ}
+	return []Binding{k.Enter, k.Select, k.SelectAll, k.Ack, k.Nak, k.Term, k.Claim, k.MoveDLQ, k.Replay, k.DLQ, k.NextPage, k.FirstPage}
 }
 
 func (p *pendingPane) reset() {
@@ -107,6 +115,7 @@ func (p *pendingPane) reset() {
 
 func (p *pendingPane) clearData() {
 	p.page, p.recs, p.entries, p.shownR, p.more = core.PendingPage{}, nil, nil, nil, false
+	p.cursor, p.pageNo = "", 0
 	p.loaded, p.err, p.inflight = false, nil, false
 	p.list = listState{height: p.list.height}
 }
@@ -140,7 +149,7 @@ func (p *pendingPane) refresh() tea.Cmd {
 			return browseMsg{gen: gen, req: req, page: pg, err: err}
 		})
 	}
-	q := core.PendingQuery{Topic: p.topic, Group: p.group, Consumer: p.consumer, Limit: pendingPageSize}
+	q := core.PendingQuery{Topic: p.topic, Group: p.group, Consumer: p.consumer, Cursor: p.cursor, Limit: pendingPageSize}
 	return p.com.call(func(ctx context.Context, op *core.Operator) tea.Msg {
 		pg, err := op.Pending(ctx, q)
 		return pendingMsg{gen: gen, req: req, page: pg, err: err}
@@ -237,6 +246,19 @@ func (p *pendingPane) key(msg keyMsg) tea.Cmd {
 		return ok, cmd
 	}
 	switch {
+	case matches(msg, k.NextPage) && !p.browse:
+		if p.page.Next == "" {
+			return msgCmd(statusMsg{text: "pending: this is the last page"})
+		}
+		p.cursor, p.pageNo = p.page.Next, p.pageNo+1
+		p.inflight = false
+		p.list = listState{height: p.list.height}
+		return p.refresh()
+	case matches(msg, k.FirstPage) && !p.browse:
+		p.cursor, p.pageNo = "", 0
+		p.inflight = false
+		p.list = listState{height: p.list.height}
+		return p.refresh()
 	case matches(msg, k.Select):
 		p.list.toggleMark()
 		p.list.move(1)

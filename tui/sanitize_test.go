@@ -3,7 +3,18 @@ package tui
 import (
 	"strings"
 	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mqscope/mqscope/core"
 )
+
+type (
+	Record = core.Record
+	Header = core.Header
+)
+
+func ansiStrip(s string) string { return ansi.Strip(s) }
 
 func TestSanitizeHostile(t *testing.T) {
 	cases := []struct {
@@ -56,4 +67,21 @@ func FuzzSanitize(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDialogsNeverShowRawControls: a resend of a hostile message shows
+// its topic, headers and payload escaped (text inputs render as is).
+func TestDialogsNeverShowRawControls(t *testing.T) {
+	c := newCommon(Options{})
+	d := resendDialog(c, Record{Topic: "t\x1b[2J", ID: "1\x07", Header: Header{"K": {"v\x1b]52;c;QQ==\x07"}}, Data: []byte("\x9b31mX")})
+	out := d.View(100)
+	plain := ansiStrip(out)
+	for _, raw := range []string{"\x1b[2J", "\x1b]52", "\x07", "\x9b", "\u009b"} {
+		if strings.Contains(out, raw) {
+			t.Errorf("raw %q in the dialog: %q", raw, out)
+		}
+	}
+	if !strings.Contains(plain, `\x1b]52;c;QQ==\x07`) {
+		t.Errorf("the header is not shown escaped: %q", plain)
+	}
 }

@@ -129,6 +129,13 @@ func TestGoldenPanes(t *testing.T) {
 				m.openInspector(core.Record{Topic: "orders", ID: "7", Data: []byte("\x00\x01\x02binary\xff\x1b]52;c;AAAA\x07")}, inspectMeta{})
 			}},
 			{"help_readonly", func(m *Model) { m.focus = panePending; m.help = true }},
+			{"publish_dialog", func(m *Model) {
+				m.dialogs = append(m.dialogs, resendDialog(m.com, core.Record{Topic: "orders", ID: "9-0",
+					Header: core.Header{"Trace": {"t1"}, core.HeaderMsgID: {"dedup"}}, Data: []byte("{\"id\":1}")}))
+			}},
+			{"resend_binary_dialog", func(m *Model) {
+				m.dialogs = append(m.dialogs, resendDialog(m.com, core.Record{Topic: "orders", ID: "9-1", Data: []byte("\x1b]52;c;AAAA\x07")}))
+			}},
 			{"filter_tail", func(m *Model) {
 				m.focus = paneTail
 				f, _ := ParseFilter("id=1003")
