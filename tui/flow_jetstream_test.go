@@ -69,22 +69,27 @@ func TestFlowJetStream(t *testing.T) {
 	f.waitScreen("move dialog", "Move 1 message of "+topic+" to the DLQ", "DLQ topic")
 	f.key("ctrl+s")
 	f.waitStatus("move done", "move to "+topic+core.DefaultDLQSuffix+": 1/1 done")
-	// the DLQ stream holds the copy and the origin lost it. (Browsing the
-	// DLQ and redriving are driven on Redis in TestFlowRedis: the
-	// jetstream backend's Browse of a DLQ stream currently reports the
-	// origin's subject and sequence, from the Nats-* headers copied into
-	// the dead-letter message.)
 	dlq := topic + core.DefaultDLQSuffix
-	if n := topicMessages(t, op, dlq); n != 1 {
-		t.Errorf("DLQ %s has %d messages after the move, want 1", dlq, n)
+	recs := browseAll(t, op, dlq)
+	if len(recs) != 1 || recs[0].Header.Get(core.HeaderOriginID) != moveID {
+		t.Fatalf("DLQ %s holds %d records (want 1 with origin id %s): %+v", dlq, len(recs), moveID, recs)
 	}
-	if n := topicMessages(t, op, topic); n != 2 {
-		t.Errorf("%s has %d messages after the move, want 2", topic, n)
-	}
-	f.command("dlq")
-	f.waitScreen("DLQ browse", "3 DLQ · "+dlq, "(1)")
 	if _, err := op.Get(context.Background(), topic, moveID); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("moved message %s still readable in %s: %v", moveID, topic, err)
+	}
+
+	// browse the DLQ and redrive it
+	f.command("dlq")
+	f.waitScreen("DLQ browse", "3 DLQ · "+dlq, "(1)")
+	f.key("R")
+	f.waitScreen("redrive confirm", "Redrive 1 message from "+dlq)
+	f.key("y")
+	f.waitStatus("redrive done", "redrive from "+dlq+": 1/1 done")
+	if n := len(browseAll(t, op, dlq)); n != 0 {
+		t.Errorf("after redrive the DLQ still holds %d", n)
+	}
+	if n := topicMessages(t, op, topic); n != 3 {
+		t.Errorf("after redrive %s has %d messages, want 3", topic, n)
 	}
 
 	// publish from the topics pane; the tail shows it
@@ -106,8 +111,8 @@ func TestFlowJetStream(t *testing.T) {
 	f.key("4")
 	f.filter("via=console")
 	f.waitModel("tail filter", func(m *Model) bool { return len(m.tail.visible()) == 1 })
-	if n := topicMessages(t, op, topic); n != 3 {
-		t.Errorf("topic has %d messages after publish, want 3", n)
+	if n := topicMessages(t, op, topic); n != 4 {
+		t.Errorf("topic has %d messages after publish, want 4", n)
 	}
 }
 
