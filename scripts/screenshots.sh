@@ -85,7 +85,7 @@ start 120 36
 wait_for "demo-jetstream" "connected" "orders"
 sleep 4 # a few refreshes, so rates are measured
 keys g j Enter
-wait_for "billing" "fulfillment" "STUCK"
+wait_for "! billing" "fulfillment" "fraud-check"
 sleep 3
 shot overview
 
@@ -116,7 +116,7 @@ wait_for "Help"
 shot help
 keys Escape
 
-# 6. Redis Streams (when the local Redis answers): stuck consumer, 20 min idle.
+# 6. Redis Streams (when the local Redis answers): the stuck consumer's pending list.
 if T capture-pane -p -t shots >/dev/null && redis-cli -n 15 ping >/dev/null 2>&1; then
 	T send-keys -t shots -l ':ctx demo-redis'
 	keys Enter
@@ -124,7 +124,10 @@ if T capture-pane -p -t shots >/dev/null && redis-cli -n 15 ping >/dev/null 2>&1
 	sleep 3
 	keys 1 g j Enter # topics are sorted: inventory, orders, orders.dlq
 	wait_for "billing" "fraud-check"
-	sleep 3
+	sleep 2
+	keys 2 g Enter # the stuck group's pending entries: owner, 20 min idle
+	wait_for "Pending · demo:orders/billing" "billing-1"
+	sleep 1
 	shot redis
 fi
 
