@@ -97,9 +97,13 @@ func (m *Model) WithContext(ctx context.Context) *Model { m.com.Ctx = ctx; retur
 
 // Run runs the console on the terminal until the operator quits or ctx ends.
 func Run(ctx context.Context, o Options) error {
+	if os.Getenv("NO_COLOR") != "" {
+		o.NoColor = true
+	}
 	m := NewModel(o).WithContext(ctx)
 	opts := []tea.ProgramOption{tea.WithContext(ctx)}
-	if o.NoColor || os.Getenv("NO_COLOR") != "" {
+	if o.NoColor {
+		// no colour at all; bold/reverse still mark focus and selection
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
 	final, err := tea.NewProgram(m, opts...).Run()

@@ -231,16 +231,17 @@ func (p *groupsPane) columns() []column {
 			}
 		}
 	}
-	nameW = clampInt(nameW, 8, p.w-2-30)
+	// the stuck reason matters more than a long name: names get a third
+	nameW = clampInt(nameW, 8, (p.w-2)/3)
 	return layoutColumns([]column{
 		{title: "NAME", width: nameW},
 		{title: "PEND", width: 6, right: true},
-		{title: "LAG", width: 6, right: true},
-		{title: "OLDEST", width: 6, right: true},
-		{title: "STATUS", min: 30},
-		{title: "REDLV", width: 5, right: true},
-		{title: "DELIVERED", width: 13},
-		{title: "ACKFLOOR", width: 13},
+		{title: "LAG", width: 6, right: true, drop: 2},
+		{title: "OLDEST", width: 6, right: true, drop: 1},
+		{title: "STATUS", min: 24},
+		{title: "REDLV", width: 5, right: true, drop: 3},
+		{title: "DELIVERED", width: 13, drop: 4},
+		{title: "ACKFLOOR", width: 13, drop: 5},
 	}, p.w-2)
 }
 

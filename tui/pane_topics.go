@@ -204,10 +204,10 @@ func (p *topicsPane) columns() []column {
 		{title: "NAME", width: nameW},
 		{title: "MSGS", width: 8, right: true},
 		{title: "RATE/s", width: 7, right: true},
-		{title: "BYTES", width: 7, right: true},
-		{title: "GRPS", width: 4, right: true},
-		{title: "LAST", width: 5, right: true},
-		{title: "SUBJECTS"},
+		{title: "BYTES", width: 7, right: true, drop: 2},
+		{title: "GRPS", width: 4, right: true, drop: 1},
+		{title: "LAST", width: 5, right: true, drop: 3},
+		{title: "SUBJECTS", drop: 4},
 	}, p.w-2)
 }
 

@@ -69,48 +69,62 @@ type column struct {
 	width int // 0 = flexible (takes what is left)
 	right bool
 	min   int // least width of a flexible column (default 8)
+	drop  int // when space is short, the highest rank is dropped first
 }
 
-// layoutColumns resolves flexible widths for a total width; columns that
-// do not fit are dropped from the right (the first column always stays).
+// layoutColumns resolves flexible widths for a total width. When the
+// columns do not fit, those with the highest drop rank go first (0 = never
+// dropped); without ranks, from the right (the first column always stays).
 func layoutColumns(cols []column, total int) []column {
-	out := make([]column, 0, len(cols))
-	used, flex := 0, 0
-	for i, c := range cols {
-		need := c.width
-		if c.width == 0 {
-			need = c.minWidth()
+	keep := append([]column(nil), cols...)
+	need := func(cs []column) int {
+		n := 0
+		for i, c := range cs {
+			if i > 0 {
+				n++
+			}
+			if c.width == 0 {
+				n += c.minWidth()
+			} else {
+				n += c.width
+			}
 		}
-		sep := 0
-		if i > 0 {
-			sep = 1
+		return n
+	}
+	for len(keep) > 1 && need(keep) > total {
+		victim, rank := -1, 0
+		for i, c := range keep {
+			if c.drop > rank {
+				victim, rank = i, c.drop
+			}
 		}
-		if i > 0 && used+sep+need > total {
-			continue
+		if victim < 0 {
+			victim = len(keep) - 1
 		}
-		used += sep + need
+		keep = append(keep[:victim], keep[victim+1:]...)
+	}
+	extra := total - need(keep)
+	flex := 0
+	for _, c := range keep {
 		if c.width == 0 {
 			flex++
 		}
-		out = append(out, c)
 	}
-	extra := total - used
-	for i := range out {
-		if out[i].width == 0 {
-			out[i].width = out[i].minWidth()
-			if flex > 0 {
+	for i := range keep {
+		if keep[i].width == 0 {
+			keep[i].width = keep[i].minWidth()
+			if flex > 0 && extra > 0 {
 				add := extra / flex
-				out[i].width += add
+				keep[i].width += add
 				extra -= add
 				flex--
 			}
 		}
 	}
-	if extra > 0 && len(out) > 0 {
-		// widen the first column so rows fill the pane
-		out[0].width += extra
+	if extra > 0 && len(keep) > 0 {
+		keep[0].width += extra // widen the first column so rows fill the pane
 	}
-	return out
+	return keep
 }
 
 func (c column) minWidth() int {
