@@ -770,6 +770,13 @@ func (m *Model) body() []string {
 	return out[:bh]
 }
 
+func (m *Model) topDialog() dialog {
+	if n := len(m.dialogs); n > 0 {
+		return m.dialogs[n-1]
+	}
+	return nil
+}
+
 func (m *Model) focusedTitle() string {
 	if m.inspector != nil {
 		return "Inspector"
