@@ -98,7 +98,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	contexts, initial := cfg.Names(), cfg.Initial
 	var dm *demo.Demo
 	if cfg.Demo {
-		dm, err = demo.Start(ctx, demo.Options{RedisURL: cfg.DemoRedisURL, RedisPrefix: cfg.DemoRedisPrefix, Logger: logger})
+		dm, err = demo.Start(ctx, demo.Options{RedisURL: cfg.DemoRedisURL, RedisPrefix: cfg.DemoRedisPrefix, ReadOnly: cfg.ReadOnly, Logger: logger})
 		if err != nil {
 			logger.Error("demo failed to start", "err", err)
 			fmt.Fprintln(stderr, "mqscope:", err)

@@ -73,6 +73,9 @@ type Options struct {
 	Logger   *slog.Logger
 	// Stuck thresholds for the clients Open returns (core defaults when zero).
 	Stuck core.StuckThresholds
+	// ReadOnly makes the clients Open returns refuse every mutating call
+	// (the workload itself keeps running).
+	ReadOnly bool
 }
 
 // Demo is a running demo.
@@ -221,7 +224,7 @@ func (d *Demo) Open(ctx context.Context, name string, extra ...core.Option) (*Co
 		if err != nil {
 			return nil, fmt.Errorf("demo %s: connect to %s: %w", name, d.natsURL, err)
 		}
-		cl, err := core.New(&core.Config{Driver: drv}, append(opts, core.WithNATSConnector(nc))...)
+		cl, err := core.New(&core.Config{Driver: drv, ReadOnly: d.opts.ReadOnly}, append(opts, core.WithNATSConnector(nc))...)
 		if err != nil {
 			nc.Close()
 			return nil, fmt.Errorf("demo %s: %w", name, err)
@@ -245,7 +248,7 @@ func (d *Demo) Open(ctx context.Context, name string, extra ...core.Option) (*Co
 			rdb.Close()
 			return nil, fmt.Errorf("demo %s: connect to %s: %w", name, d.redisURL, err)
 		}
-		cl, err := core.New(&core.Config{Driver: core.DriverRedisStream}, append(opts, core.WithRedisConnector(rdb))...)
+		cl, err := core.New(&core.Config{Driver: core.DriverRedisStream, ReadOnly: d.opts.ReadOnly}, append(opts, core.WithRedisConnector(rdb))...)
 		if err != nil {
 			rdb.Close()
 			return nil, fmt.Errorf("demo %s: %w", name, err)

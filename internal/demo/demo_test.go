@@ -325,6 +325,23 @@ func TestDemoStopsOnCancel(t *testing.T) {
 	}
 }
 
+func TestDemoReadOnly(t *testing.T) {
+	t.Parallel()
+	d := startDemo(t, Options{NoRedis: true, ReadOnly: true, Backfill: 20})
+	c := open(t, d, ContextJetStream)
+	if !c.Operator().ReadOnly() {
+		t.Fatal("demo client is not read-only")
+	}
+	_, err := c.Operator().Purge(context.Background(), StreamOrders)
+	if !errors.Is(err, core.ErrReadOnly) {
+		t.Fatalf("purge on a read-only demo: %v", err)
+	}
+	ts, err := c.Operator().Topics(context.Background())
+	if o, ok := findTopic(ts, StreamOrders); err != nil || !ok || o.Messages < 20 {
+		t.Errorf("orders after a refused purge: %+v %v", o, err)
+	}
+}
+
 func TestExplicitRedisMustAnswer(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
