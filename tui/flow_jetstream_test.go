@@ -143,4 +143,10 @@ func TestFlowJetStreamNoDLQStream(t *testing.T) {
 	if n := topicMessages(t, cl.Operator(), dlq); n != 1 {
 		t.Errorf("DLQ has %d messages, want 1", n)
 	}
+
+	// :tail follows a subject; new messages arrive in the pane
+	f.command("tail " + topic)
+	f.waitModel("tail running", func(m *Model) bool { return m.focus == paneTail && m.tail.tail != nil })
+	publishN(t, cl, topic, `{"a":3,"tail":"yes"}`)
+	f.waitScreen("tail shows it", `{"a":3,"tail":"yes"}`)
 }
