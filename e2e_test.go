@@ -357,3 +357,14 @@ read_only = true
 	s.assertNoLogOnScreen(scr)
 	s.quit()
 }
+
+// TestE2EDumbTerminal: TERM=dumb gets plain-ASCII borders without --ascii.
+func TestE2EDumbTerminal(t *testing.T) {
+	s := startSession(t, sessionOpts{width: 80, height: 24, env: map[string]string{"TERM": "dumb"}})
+	scr := s.waitText(45*time.Second, "demo-jetstream", "connected", "orders", "+-")
+	if strings.ContainsAny(scr, "╭╮╰╯─│") {
+		t.Errorf("box-drawing characters on a dumb terminal:\n%s", scr)
+	}
+	s.assertNoLogOnScreen(scr)
+	s.quit()
+}
