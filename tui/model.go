@@ -55,8 +55,9 @@ type Model struct {
 	panes   [numPanes]pane
 	focus   int
 
-	inspector *inspector
-	dialogs   []dialog
+	inspector  *inspector
+	inspectReq uint64 // only the last Enter's message opens
+	dialogs    []dialog
 	help      bool
 
 	mode  inputMode
@@ -252,7 +253,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, m.tail.Update(msg)
 	case recordMsg:
-		if msg.gen != m.com.Gen {
+		if msg.gen != m.com.Gen || msg.req != m.inspectReq {
 			return m, nil
 		}
 		if msg.err != nil {
@@ -301,13 +302,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.focus = paneTail
 		return m, m.tail.start(msg.pattern)
 	case inspectMsg:
+		m.inspectReq++ // a fetch still on its way must not replace this
 		m.openInspector(msg.rec, msg.meta)
 		return m, nil
 	case fetchInspectMsg:
-		gen := m.com.Gen
+		m.inspectReq++
+		gen, req := m.com.Gen, m.inspectReq
+		m.setStatus("loading message " + SanitizeString(msg.id) + "…")
 		return m, m.com.call(func(ctx context.Context, op *core.Operator) tea.Msg {
 			r, err := op.Get(ctx, msg.topic, msg.id)
-			return recordMsg{gen: gen, rec: r, meta: msg.meta, err: err}
+			return recordMsg{gen: gen, req: req, rec: r, meta: msg.meta, err: err}
 		})
 	case pushDialogMsg:
 		m.dialogs = append(m.dialogs, msg.d)

@@ -57,6 +57,7 @@ type (
 	}
 	recordMsg struct {
 		gen  uint64
+		req  uint64
 		rec  core.Record
 		meta inspectMeta
 		err  error

@@ -171,3 +171,33 @@ func TestNoColor(t *testing.T) {
 		t.Error("ASCII mode still draws box characters")
 	}
 }
+
+func TestTailEnterInspects(t *testing.T) {
+	p, tl := tailWith(t, 10, 10)
+	push(tl, 0, 3)
+	p.drain(fixedNow)
+	p.Update(tea.KeyPressMsg{Code: tea.KeyUp})
+	cmd := p.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	if cmd == nil {
+		t.Fatal("enter did nothing")
+	}
+	im, ok := cmd().(inspectMsg)
+	if !ok || im.rec.ID != "1" {
+		t.Errorf("enter gave %#v, want an inspector on record 1", im)
+	}
+}
+
+func TestInspectorStaleFetchDropped(t *testing.T) {
+	m := viewModel(t, false)
+	m.Update(fetchInspectMsg{topic: "orders", id: "a"})
+	first := m.inspectReq
+	m.Update(fetchInspectMsg{topic: "orders", id: "b"})
+	m.Update(recordMsg{gen: m.com.Gen, req: first, rec: core.Record{ID: "a"}})
+	if m.inspector != nil {
+		t.Fatal("a stale message fetch opened the inspector")
+	}
+	m.Update(recordMsg{gen: m.com.Gen, req: m.inspectReq, rec: core.Record{ID: "b"}})
+	if m.inspector == nil || m.inspector.rec.ID != "b" {
+		t.Fatal("the current fetch did not open the inspector")
+	}
+}
