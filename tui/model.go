@@ -58,7 +58,7 @@ type Model struct {
 	inspector  *inspector
 	inspectReq uint64 // only the last Enter's message opens
 	dialogs    []dialog
-	help      bool
+	help       bool
 
 	mode  inputMode
 	input textinput.Model
