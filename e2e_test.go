@@ -116,6 +116,7 @@ func startSession(t *testing.T, o sessionOpts) *session {
 	if out, err := exec.Command(tmux, args...).CombinedOutput(); err != nil {
 		t.Fatalf("tmux new-session: %v\n%s", err, out)
 	}
+	sockPath, _ := exec.Command(tmux, "-L", s.socket, "display-message", "-p", "#{socket_path}").Output()
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("last screen:\n%s", s.capture(false))
@@ -127,7 +128,11 @@ func startSession(t *testing.T, o sessionOpts) *session {
 				t.Logf("log tail:\n%s", strings.Join(lines, "\n"))
 			}
 		}
+		// SIGHUP: mqscope shuts the demo down and deletes its Redis keys.
 		_ = exec.Command(tmux, "-L", s.socket, "kill-server").Run()
+		if p := strings.TrimSpace(string(sockPath)); p != "" {
+			_ = os.Remove(p)
+		}
 	})
 	return s
 }

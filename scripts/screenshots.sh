@@ -27,8 +27,11 @@ SOCK="mqscope-shots-$$"
 WORK=$(mktemp -d)
 T() { tmux -L "$SOCK" "$@"; }
 cleanup() {
+	local sock
+	sock=$(T display-message -p '#{socket_path}' 2>/dev/null || true)
 	T kill-server 2>/dev/null || true # SIGHUP: mqscope cleans the demo up
 	sleep 1
+	[ -n "$sock" ] && rm -f "$sock"
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
