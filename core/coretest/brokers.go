@@ -1,9 +1,17 @@
 package coretest
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -63,6 +71,32 @@ func NATS(t *testing.T, d core.Driver) Harness {
 		h.Wildcard = ".*"
 	}
 	if d == core.DriverJetStream {
+		h.BatchRequests = func(t testing.TB, topic string) func() []int {
+			nc := n.Connect(t)
+			var mu sync.Mutex
+			var seen []int
+			// The stream is named after the topic (the suite's topics need
+			// no sanitising); pull requests go to
+			// $JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>.
+			sub, err := nc.Subscribe("$JS.API.CONSUMER.MSG.NEXT."+topic+".*", func(m *nats.Msg) {
+				var req struct {
+					Batch int `json:"batch"`
+				}
+				if json.Unmarshal(m.Data, &req) == nil {
+					mu.Lock()
+					seen = append(seen, req.Batch)
+					mu.Unlock()
+				}
+			})
+			if err != nil {
+				t.Fatalf("watch pull requests: %v", err)
+			}
+			if err := nc.Flush(); err != nil {
+				t.Fatalf("watch pull requests: %v", err)
+			}
+			t.Cleanup(func() { _ = sub.Unsubscribe() })
+			return func() []int { mu.Lock(); defer mu.Unlock(); return slices.Clone(seen) }
+		}
 		h.DeleteGroupRaw = func(ctx context.Context, topic, group string) error {
 			nc, err := nats.Connect(n.URL())
 			if err != nil {
@@ -158,6 +192,9 @@ func Redis(t *testing.T) Harness {
 			}
 			return c, disrupt, err
 		},
+		BatchRequests: func(t testing.TB, topic string) func() []int {
+			return monitorXReadGroup(t, url, topic)
+		},
 		DeleteGroupRaw: func(ctx context.Context, topic, group string) error {
 			return admin.XGroupDestroy(ctx, topic, group).Err()
 		},
@@ -168,4 +205,69 @@ func Redis(t *testing.T) Harness {
 			return admin.XTrimMaxLen(ctx, topic, 0).Err()
 		},
 	}
+}
+
+// monitorXReadGroup runs MONITOR on its own connection until t ends and
+// collects the COUNT of every XREADGROUP that reads topic.
+func monitorXReadGroup(t testing.TB, url, topic string) func() []int {
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("redis url %q: %v", url, err)
+	}
+	conn, err := net.DialTimeout("tcp", o.Addr, defaultWait)
+	if err != nil {
+		t.Fatalf("MONITOR: dial %s: %v", o.Addr, err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	if o.Password != "" {
+		fmt.Fprintf(conn, "AUTH %s %s\r\n", orDefaultUser(o.Username), o.Password)
+	}
+	fmt.Fprintf(conn, "MONITOR\r\n")
+	rd := bufio.NewReader(conn)
+	var mu sync.Mutex
+	var seen []int
+	ready := make(chan struct{})
+	go func() {
+		first := true
+		for {
+			line, err := rd.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if first && strings.HasPrefix(line, "+OK") {
+				first = false
+				close(ready)
+				continue
+			}
+			if !strings.Contains(line, `"XREADGROUP"`) && !strings.Contains(line, `"xreadgroup"`) {
+				continue
+			}
+			if !strings.Contains(line, `"`+topic+`"`) {
+				continue
+			}
+			fields := strings.Fields(line)
+			for i, f := range fields {
+				if strings.EqualFold(f, `"COUNT"`) && i+1 < len(fields) {
+					if n, err := strconv.Atoi(strings.Trim(fields[i+1], `"`)); err == nil {
+						mu.Lock()
+						seen = append(seen, n)
+						mu.Unlock()
+					}
+				}
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(defaultWait):
+		t.Fatalf("MONITOR did not start")
+	}
+	return func() []int { mu.Lock(); defer mu.Unlock(); return slices.Clone(seen) }
+}
+
+func orDefaultUser(u string) string {
+	if u == "" {
+		return "default"
+	}
+	return u
 }

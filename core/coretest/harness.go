@@ -47,6 +47,12 @@ type Harness struct {
 	// for Tail and Subscribe (NATS: ".*"). Empty skips the wildcard cases.
 	Wildcard string
 
+	// BatchRequests starts watching the broker for the fetches subscribers
+	// make on topic (Redis XREADGROUP COUNT via MONITOR; JetStream pull
+	// request batch) and returns what it has seen so far. Nil: the batch
+	// case checks only what handlers can see.
+	BatchRequests func(t testing.TB, topic string) func() []int
+
 	// Connect opens a connection owned by the test, to inject into New.
 	// Nil skips "injected connection survives Close" and "consumer killed
 	// mid-message".

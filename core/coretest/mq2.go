@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,6 +77,10 @@ func testBatchSize(t *testing.T, h *Harness) {
 	if history {
 		publishAll(t, c, topic, want) // so full batches are there to fetch
 	}
+	var requests func() []int
+	if h.BatchRequests != nil {
+		requests = h.BatchRequests(t, topic)
+	}
 	var s sink
 	var inFlight, maxInFlight atomic.Int32
 	handler := func(m core.Message) error {
@@ -100,6 +105,15 @@ func testBatchSize(t *testing.T, h *Harness) {
 	exactlyOnce(t, fmt.Sprintf("batch size %d", n), s.counts(), want)
 	if m := maxInFlight.Load(); m > n {
 		t.Errorf("%d handlers ran at once, more than the batch size %d", m, n)
+	}
+	if requests != nil {
+		reqs := requests()
+		t.Logf("fetch sizes asked of the broker: %v", reqs)
+		if len(reqs) == 0 {
+			t.Errorf("saw no fetch from the broker for %s", topic)
+		} else if slices.Max(reqs) != n {
+			t.Errorf("largest fetch asked for %d messages, want the batch size %d (all: %v)", slices.Max(reqs), n, reqs)
+		}
 	}
 	for _, g := range s.all() {
 		if g.Deliveries > 1 {
