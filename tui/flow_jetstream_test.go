@@ -59,6 +59,21 @@ func TestFlowJetStream(t *testing.T) {
 		t.Fatalf("after ack the broker still has %s pending: %v", ackID, ids)
 	}
 
+	// nak the next pending one (JetStream supports it): still pending after
+	f.waitModel("pending refreshed after ack", func(m *Model) bool {
+		_, still := m.pending.entryByID(ackID)
+		return !still && len(m.pending.entries) >= 1
+	})
+	var nakID string
+	f.probe(func(m *Model) { nakID = m.pending.list.selectedKey() })
+	f.key("n")
+	f.waitScreen("nak confirm", "Nak (redeliver) 1 message in "+topic+" / billing?")
+	f.key("y")
+	f.waitStatus("nak done", "nak: 1/1 done")
+	if ids := pendingIDs(t, op, topic, "billing"); !hasKey(ids, nakID) {
+		t.Errorf("after nak %s is no longer pending (a nak is not an ack): %v", nakID, ids)
+	}
+
 	// browse the stored messages (newest first) and move the newest to the DLQ
 	f.key("2")
 	f.key("b")

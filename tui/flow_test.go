@@ -273,3 +273,5 @@ func (f *flow) slow(what string, start time.Time) {
 		f.t.Logf("%s took %s", what, d.Round(time.Millisecond))
 	}
 }
+
+func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
