@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -292,6 +293,24 @@ func TestE2EDemo(t *testing.T) {
 	s.waitText(10*time.Second, "Help", "next pane", "tail")
 	s.keys("Escape")
 	s.waitFor("help closed", 10*time.Second, func(scr string) bool { return !strings.Contains(scr, "next pane") })
+
+	// :ctx switches to the demo's NATS Core context: the telemetry firehose
+	// shows up as observed subjects.
+	s.literal(":ctx demo-core")
+	s.keys("Enter")
+	s.waitText(30*time.Second, "ctx demo-core", "nats_core", "connected")
+	s.keys("1")
+	scr = s.waitText(30*time.Second, "telemetry.")
+	s.assertNoLogOnScreen(scr)
+	// ...and to the Redis one when the local Redis answers (the demo seeds it
+	// only then).
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:6379", time.Second); err == nil {
+		c.Close()
+		s.literal(":ctx demo-redis")
+		s.keys("Enter")
+		scr = s.waitText(30*time.Second, "ctx demo-redis", "redis_stream", "connected")
+		s.assertNoLogOnScreen(scr)
+	}
 
 	// `:q` quits cleanly, and the log went to the file, not the screen.
 	s.quit()
