@@ -1,0 +1,50 @@
+package tui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/internal/testbroker"
+)
+
+// TestFlowNATSCore: a wildcard tail of a broker that keeps nothing, and
+// actions it cannot do shown disabled with the backend's reason.
+func TestFlowNATSCore(t *testing.T) {
+	t.Parallel()
+	srv := testbroker.StartNATS(t)
+	cfg := core.Config{Driver: core.DriverNATSCore, NATSURL: srv.URL()}
+	cl := newClient(t, cfg)
+	prefix := shortName(t, "fire")
+
+	f := startFlow(t, Options{Contexts: []string{"core"}, Initial: "core", Open: openerFor(cfg)})
+	f.waitScreen("connected", "connected", "nats_core")
+	f.command("tail " + prefix + ".>")
+	f.waitModel("tail running", func(m *Model) bool { return m.tail.tail != nil })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for i := 0; ctx.Err() == nil; i++ {
+			_ = cl.Publish(ctx, prefix+".a"+itoa(i%3), []byte(`{"i":`+itoa(i)+`}`))
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	f.waitScreen("wildcard tail", prefix+".a0", prefix+".a1", prefix+".a2")
+
+	// browsing needs history: shown disabled, pressing it says why
+	f.key("1")
+	var ok bool
+	var reason string
+	f.probe(func(m *Model) { ok, reason = m.com.Keys.Browse.Available(m.com) })
+	if ok {
+		t.Fatal("NATS Core claims browse support")
+	}
+	f.waitScreen("browse disabled in the footer", "b browse✗")
+	f.key("b")
+	f.waitStatus("browse refused with the reason", "browse is disabled: "+reason)
+	if strings.TrimSpace(reason) == "" {
+		t.Error("no reason given for the missing capability")
+	}
+}
