@@ -459,20 +459,14 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-func firstDuration(d ...any) time.Duration {
-	for _, v := range d {
-		switch x := v.(type) {
-		case Duration:
-			if x > 0 {
-				return time.Duration(x)
-			}
-		case time.Duration:
-			if x > 0 {
-				return x
-			}
-		}
+func firstDuration(ctxD, topD Duration, def time.Duration) time.Duration {
+	switch {
+	case ctxD > 0:
+		return time.Duration(ctxD)
+	case topD > 0:
+		return time.Duration(topD)
 	}
-	return 0
+	return def
 }
 
 func firstInt(n ...int) int {
