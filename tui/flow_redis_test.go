@@ -127,6 +127,10 @@ func TestFlowRedis(t *testing.T) {
 		t.Fatalf("moved message still pending: %v", owners)
 	}
 
+	// :tail with a start position shows what is already stored
+	f.command("tail " + topic + " last:2")
+	f.waitModel("tail from last:2", func(m *Model) bool { return m.tail.tail != nil && len(m.tail.recs) == 2 })
+
 	// browse the DLQ, inspect the dead letter, redrive it
 	f.command("dlq")
 	f.waitModel("DLQ browse", func(m *Model) bool { return m.pending.dlq && len(m.pending.shownR) == 1 })

@@ -35,7 +35,7 @@ func KeysMarkdown() string {
 			fmt.Fprintf(&sb, "| %s | `%s` | %s |\n", s.title, strings.Join(b.Keys(), "`, `"), desc)
 		}
 	}
-	sb.WriteString("\nCommands: `:ctx NAME`, `:topic NAME`, `:tail PATTERN`, `:dlq [TOPIC]`, `:publish [TOPIC]`, `:q`.\n")
+	sb.WriteString("\nCommands: `:ctx NAME`, `:topic NAME`, `:tail PATTERN [FROM]` (FROM: `last:50`, `-5m`, `all`, `id:…`), `:dlq [TOPIC]`, `:publish [TOPIC]`, `:q`.\n")
 	sb.WriteString("Filters (`/`): text, `re:REGEX` or `/REGEX/`, `field=value` on JSON payloads (dotted paths).\n")
 	sb.WriteString("Dialogs: `tab` next field, `enter` next/OK, `ctrl+s` submit, `ctrl+e` payload in `$VISUAL`/`$EDITOR`, `esc` cancel; confirmations `y`/`n`.\n")
 	return sb.String()

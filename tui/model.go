@@ -569,7 +569,7 @@ func (m *Model) startInput(mode inputMode, value string) tea.Cmd {
 	m.input.Placeholder = "text, re:REGEX, /REGEX/ or field=value"
 	if mode == inputCommand {
 		m.input.Prompt = ":"
-		m.input.Placeholder = "ctx NAME | topic NAME | tail PATTERN | dlq | q"
+		m.input.Placeholder = "ctx NAME | topic NAME | tail PATTERN [last:N|-5m] | dlq | publish | q"
 	}
 	m.input.SetValue(value)
 	m.input.SetWidth(m.w - 4)
@@ -647,13 +647,23 @@ func (m *Model) command(line string) tea.Cmd {
 		if ok, cmd := m.com.guard(m.com.Keys.TailTopic); !ok {
 			return cmd
 		}
-		if arg == "" {
-			m.setErr(errors.New(":tail needs a topic or pattern"))
+		pattern, pos, _ := strings.Cut(arg, " ")
+		if pattern == "" {
+			m.setErr(errors.New(":tail needs a topic or pattern (and optionally a start: last:50, -5m, all)"))
 			return nil
+		}
+		from := core.StartNew()
+		if pos = strings.TrimSpace(pos); pos != "" {
+			p, err := core.ParsePosition(pos, m.com.Now())
+			if err != nil {
+				m.setErr(err)
+				return nil
+			}
+			from = p
 		}
 		m.customTail = true
 		m.focus = paneTail
-		return m.tail.start(arg)
+		return m.tail.startFrom(pattern, from)
 	case "dlq":
 		topic := arg
 		if topic == "" {
@@ -978,7 +988,7 @@ func (m *Model) helpLines() []string {
 	}
 	sec(m.focusedTitle(), m.focusedBindings())
 	sec("Everywhere", m.com.Keys.globalBindings())
-	ls = append(ls, "", st.Dim.Render("commands: :ctx NAME  :topic NAME  :tail PATTERN  :dlq [TOPIC]  :publish [TOPIC]  :q"),
+	ls = append(ls, "", st.Dim.Render("commands: :ctx NAME  :topic NAME  :tail PATTERN [FROM]  :dlq [TOPIC]  :publish [TOPIC]  :q"),
 		st.Dim.Render("filter: text  re:REGEX  /REGEX/  field=value (JSON payloads, dotted paths)"),
 		st.Dim.Render("any key closes this help"))
 	return ls

@@ -132,7 +132,10 @@ func (p *tailPane) clear() {
 }
 
 // start follows pattern (stopping any previous tail).
-func (p *tailPane) start(pattern string) tea.Cmd {
+func (p *tailPane) start(pattern string) tea.Cmd { return p.startFrom(pattern, core.StartNew()) }
+
+// startFrom follows pattern from a position (new, last:N, a time, ...).
+func (p *tailPane) startFrom(pattern string, from core.Position) tea.Cmd {
 	if pattern == "" || p.com.Op == nil {
 		return nil
 	}
@@ -153,7 +156,7 @@ func (p *tailPane) start(pattern string) tea.Cmd {
 		ch := make(chan res, 1)
 		go func() {
 			// the tail lives as long as the program context (Stop ends it)
-			t, err := op.Tail(base, core.TailQuery{Pattern: pattern, From: core.StartNew(), Buffer: capacity})
+			t, err := op.Tail(base, core.TailQuery{Pattern: pattern, From: from, Buffer: capacity})
 			ch <- res{t, err}
 		}()
 		select {
