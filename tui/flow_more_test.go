@@ -2,7 +2,9 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -156,4 +158,30 @@ func TestFlowRewindReplayResend(t *testing.T) {
 	if len(gs) != 1 || len(gs[0].Consumers) != 0 {
 		t.Errorf("after delete consumer: %+v", gs)
 	}
+}
+
+// TestFlowOpenRetried: a context that cannot be opened says so and is
+// retried; a failed switch does not leave the old context's data up.
+func TestFlowOpenRetried(t *testing.T) {
+	t.Parallel()
+	srv := testbroker.StartNATS(t)
+	cfg := core.Config{Driver: core.DriverJetStream, NATSURL: srv.URL(), CreateStreams: true}
+	topic := shortName(t, "late")
+	publishN(t, newClient(t, cfg), topic, "x")
+	var attempts atomic.Int32
+	open := openerFor(cfg)
+	f := startFlow(t, Options{Contexts: []string{"js", "bad"}, Initial: "js", Timeout: time.Second,
+		Open: func(ctx context.Context, name string) (*Target, error) {
+			if name == "bad" || attempts.Add(1) == 1 {
+				return nil, errors.New("dial tcp: connection refused")
+			}
+			return open(ctx, name)
+		}})
+	f.waitStatus("first attempt fails", "context js: dial tcp: connection refused (retrying every")
+	f.waitScreen("retried and connected", "● connected", topic)
+	f.command("ctx bad")
+	f.waitStatus("switch fails", "context bad: dial tcp: connection refused")
+	f.waitModel("old context's data gone", func(m *Model) bool {
+		return m.target == nil && len(m.topics.all) == 0 && !strings.Contains(m.headerLine(), "● connected")
+	})
 }

@@ -19,6 +19,14 @@ import (
 
 const tickEvery = 40 * time.Millisecond
 
+// reconnectEvery paces new attempts to open a context that failed to open.
+const reconnectEvery = 3 * time.Second
+
+type reconnectMsg struct {
+	gen  uint64
+	name string
+}
+
 const (
 	paneTopics = iota
 	paneGroups
@@ -141,7 +149,8 @@ func closeTarget(l interface{ Warn(string, ...any) }, t *Target) {
 }
 
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(m.connect(m.o.Initial), m.tickCmd(), m.refreshTick())
+	// the refresh loop starts once connected (one loop per connection)
+	return tea.Batch(m.connect(m.o.Initial), m.tickCmd())
 }
 
 // tickCmd schedules the next UI tick: every ~40 ms while a tail runs or
@@ -217,6 +226,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.refreshAll()
 	case connectedMsg:
 		return m, m.connected(msg)
+	case reconnectMsg:
+		if msg.gen != m.com.Gen || m.target != nil {
+			return m, nil // the operator moved on meanwhile
+		}
+		return m, m.connect(msg.name)
 	case serverInfoMsg:
 		if msg.gen != m.com.Gen {
 			return m, nil
@@ -378,8 +392,17 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 	if msg.err != nil {
 		m.info = core.ServerInfo{State: "down"}
 		m.infoErr = msg.err
-		m.setErr(fmt.Errorf("context %s: %w", msg.name, msg.err))
-		return nil
+		m.setErr(fmt.Errorf("context %s: %w (retrying every %s)", msg.name, msg.err, reconnectEvery))
+		gen, name := m.com.Gen, msg.name
+		cmds := []tea.Cmd{tea.Tick(reconnectEvery, func(time.Time) tea.Msg { return reconnectMsg{gen: gen, name: name} })}
+		if old := m.target; old != nil {
+			// the operator asked for another context: the old one's data
+			// must not stay on screen as if it were this one's
+			m.target, m.com.Op, m.com.Caps = nil, nil, core.Capabilities{}
+			m.resetPanes()
+			cmds = append(cmds, func() tea.Msg { closeTarget(m.com.Logger, old); return nil })
+		}
+		return tea.Batch(cmds...)
 	}
 	old := m.target
 	m.target = msg.target
@@ -389,18 +412,22 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 	m.com.ReadOnly = m.o.ReadOnly || m.com.Op.ReadOnly()
 	m.info, m.infoErr = msg.info, nil
 	m.infoFlight = false // a poll of the old context may never be answered here
-	m.topics.reset()
-	m.groups.reset()
-	m.pending.reset()
-	m.tail.reset()
-	m.customTail = false
-	m.inspector = nil
+	m.resetPanes()
 	m.setStatus("connected to " + SanitizeString(msg.name))
 	cmds := []tea.Cmd{m.topics.refresh(), m.refreshTick()}
 	if old != nil {
 		cmds = append(cmds, func() tea.Msg { closeTarget(m.com.Logger, old); return nil })
 	}
 	return tea.Batch(cmds...)
+}
+
+func (m *Model) resetPanes() {
+	m.topics.reset()
+	m.groups.reset()
+	m.pending.reset()
+	m.tail.reset()
+	m.customTail = false
+	m.inspector = nil
 }
 
 func (m *Model) refreshAll() tea.Cmd {
