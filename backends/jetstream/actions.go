@@ -149,7 +149,7 @@ func (o *operator) settle(ctx context.Context, op core.Op, r core.ActionRequest,
 }
 
 func (o *operator) Ack(ctx context.Context, r core.ActionRequest) (core.Result, error) {
-	return o.settle(ctx, core.OpAck, r, "acked", func(ctx context.Context, m jetstream.Msg) error { return m.DoubleAck(ctx) })
+	return o.settle(ctx, core.OpAck, r, "acked", func(ctx context.Context, m jetstream.Msg) error { return doubleAck(ctx, m) })
 }
 
 func (o *operator) Nak(ctx context.Context, r core.ActionRequest) (core.Result, error) {
@@ -241,7 +241,7 @@ func (o *operator) Replay(ctx context.Context, r core.ReplayRequest) (core.Resul
 			}
 			continue
 		}
-		if _, err := o.b.publishAck(ctx, subj, rec.Data, core.ReplayHeader(rec, now), ""); err != nil {
+		if _, err := o.publishAck(ctx, subj, rec.Data, core.ReplayHeader(rec, now), ""); err != nil {
 			addErr(&res, "replay %s: %v", rec.ID, err)
 		} else {
 			res.Done++
@@ -371,12 +371,12 @@ func (o *operator) MoveToDLQ(ctx context.Context, r core.MoveRequest) (core.Resu
 			continue
 		}
 		h := core.DeadLetterHeader(rec, r.Group, "", 0, r.Reason, now)
-		if _, err := o.b.publishAck(ctx, r.DLQ, rec.Data, h, dlqMsgID(stream, seq)); err != nil {
+		if _, err := o.publishAck(ctx, r.DLQ, rec.Data, h, dlqMsgID(stream, seq)); err != nil {
 			addErr(&res, "copy %d to %q: %v (original kept)", seq, r.DLQ, err)
 			progress(r.Progress, &res)
 			continue
 		}
-		if err := t.stream.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		if err := o.deleteMsg(ctx, t, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 			addErr(&res, "copied %d to %q but deleting the original failed: %v (it is now in both)", seq, r.DLQ, err)
 			progress(r.Progress, &res)
 			continue
@@ -416,13 +416,13 @@ func (o *operator) moveAsConsumer(ctx context.Context, t target, r core.MoveRequ
 			deliveries = int(md.NumDelivered)
 		}
 		h := core.DeadLetterHeader(rec, r.Group, "", deliveries, r.Reason, now)
-		if _, err := o.b.publishAck(ctx, r.DLQ, rec.Data, h, dlqMsgID(stream, seq)); err != nil {
+		if _, err := o.publishAck(ctx, r.DLQ, rec.Data, h, dlqMsgID(stream, seq)); err != nil {
 			_ = m.Nak()
 			addErr(&res, "copy %d to %q: %v (original naked back)", seq, r.DLQ, err)
 			progress(r.Progress, &res)
 			continue
 		}
-		if err := m.DoubleAck(ctx); err != nil {
+		if err := doubleAck(ctx, m); err != nil {
 			addErr(&res, "copied %d to %q but acking it as %q failed: %v (it is now in both)", seq, r.DLQ, ci.Name, err)
 			progress(r.Progress, &res)
 			continue
@@ -480,13 +480,13 @@ func (o *operator) Redrive(ctx context.Context, r core.RedriveRequest) (core.Res
 			continue
 		}
 		msgID := "mqscope-redrive-" + stream + "-" + strconv.FormatUint(seq, 10)
-		if _, err := o.b.publishAck(ctx, dst, rec.Data, core.RedriveHeader(rec, now), msgID); err != nil {
+		if _, err := o.publishAck(ctx, dst, rec.Data, core.RedriveHeader(rec, now), msgID); err != nil {
 			addErr(&res, "redrive %d to %q: %v (DLQ copy kept)", seq, dst, err)
 			progress(r.Progress, &res)
 			continue
 		}
 		if r.Remove {
-			if err := t.stream.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+			if err := o.deleteMsg(ctx, t, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 				addErr(&res, "redrove %d to %q but deleting it from %q failed: %v (it is now in both)", seq, dst, stream, err)
 				progress(r.Progress, &res)
 				continue
@@ -581,4 +581,22 @@ func (o *operator) EnsureDLQ(ctx context.Context, dlq string) error {
 	}
 	_, err := o.b.createStream(ctx, dlq)
 	return err
+}
+
+func (o *operator) publishAck(ctx context.Context, subject string, data []byte, h core.Header, msgID string) (*jetstream.PubAck, error) {
+	ctx, cancel := withOpTimeout(ctx)
+	defer cancel()
+	return o.b.publishAck(ctx, subject, data, h, msgID)
+}
+
+func (o *operator) deleteMsg(ctx context.Context, t target, seq uint64) error {
+	ctx, cancel := withOpTimeout(ctx)
+	defer cancel()
+	return t.stream.DeleteMsg(ctx, seq)
+}
+
+func doubleAck(ctx context.Context, m jetstream.Msg) error {
+	ctx, cancel := withOpTimeout(ctx)
+	defer cancel()
+	return m.DoubleAck(ctx)
 }

@@ -429,6 +429,16 @@ func (b *Backend) isClosed() bool {
 	return b.closed
 }
 
+// opTimeout bounds one broker round trip of an operator action, so a
+// request lost with a dying connection fails (and is retried or reported)
+// instead of using up the caller's whole deadline.
+const opTimeout = 3 * time.Second
+
+// withOpTimeout is ctx bounded by opTimeout.
+func withOpTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, opTimeout)
+}
+
 type msgGetRequest struct {
 	Seq     uint64 `json:"seq,omitempty"`
 	LastFor string `json:"last_by_subj,omitempty"`
@@ -456,11 +466,10 @@ type msgGetResponse struct {
 // get (replay, DLQ) would report the wrong sequence; this API returns the
 // stored headers exactly. It never creates a consumer.
 func (b *Backend) getMsg(ctx context.Context, stream string, req msgGetRequest) (*jetstream.RawStreamMsg, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-	}
+	// Bounded even under a long caller deadline: a request written just as
+	// the connection dies gets no answer, and the caller retries.
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
 	body, _ := json.Marshal(req)
 	m, err := b.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+stream, body)
 	if err != nil {
