@@ -68,6 +68,7 @@ func RunMQ(t *testing.T, h Harness) {
 
 func testPayloadAndHeaders(t *testing.T, h *Harness) {
 	c := h.client(t, core.Config{})
+	history := can(t, c, core.OpHistory)
 	topic := h.topic(t)
 	var s sink
 	subscribe(t, c, t.Context(), topic, s.handler("s"))
@@ -117,6 +118,12 @@ func testPayloadAndHeaders(t *testing.T, h *Harness) {
 		}
 		if g.ID == "" {
 			t.Errorf("%s: empty ID()", name)
+		}
+		if history && (g.Time.IsZero() || time.Since(g.Time).Abs() > time.Minute) {
+			t.Errorf("%s: Timestamp() = %v on a backend that stores messages, want about now", name, g.Time)
+		}
+		if g.Deliveries > 1 {
+			t.Errorf("%s: first delivery says Deliveries() = %d", name, g.Deliveries)
 		}
 	}
 	for name := range cases {

@@ -575,6 +575,11 @@ func testMetrics(t *testing.T, h *Harness) {
 	if n := metricValue(t, reg, "mq_publish_duration_seconds", map[string]string{"backend": d, "topic": topic}); n != 3 {
 		t.Errorf("publish latency histogram has %v samples, want 3", n)
 	}
+	if !s.all()[0].Time.IsZero() { // the backend stores a timestamp
+		if n := metricValue(t, reg, "mq_end_to_end_seconds", sub); n != 3 {
+			t.Errorf("end-to-end latency histogram has %v samples, want 3", n)
+		}
+	}
 }
 
 // metricValue reads a counter's value or a histogram's sample count.
