@@ -39,8 +39,15 @@ func (p *topicsPane) Title() string {
 	return t
 }
 
-func (p *topicsPane) SetSize(w, h int) { p.w, p.h = w, h; p.list.height = h - 1; p.list.clamp() }
-func (p *topicsPane) Filter() Filter   { return p.filter }
+func (p *topicsPane) SetSize(w, h int) {
+	p.w, p.h = w, h
+	p.list.height = h - 1 // the column header
+	if h >= 6 {
+		p.list.height-- // the selected topic's detail line
+	}
+	p.list.clamp()
+}
+func (p *topicsPane) Filter() Filter { return p.filter }
 func (p *topicsPane) SetFilter(f Filter) {
 	p.filter = f
 	p.rebuild()
@@ -245,7 +252,32 @@ func (p *topicsPane) View(focused bool) []string {
 			"SUBJECTS": SanitizeString(strings.Join(t.Subjects, ",")),
 		})
 	}
-	return append(lines, p.list.renderRows(st, rows, p.w, focused, func(int) *lipglossStyle { return nil })...)
+	lines = append(lines, p.list.renderRows(st, rows, p.w, focused, func(int) *lipglossStyle { return nil })...)
+	// the selected topic's details on the last line, when there is room
+	if t, ok := p.selected(); ok && p.h >= 6 && len(lines) < p.h {
+		for len(lines) < p.h-1 {
+			lines = append(lines, "")
+		}
+		lines = append(lines, st.Dim.Render(trunc(topicDetail(t), p.w)))
+	}
+	return lines
+}
+
+// topicDetail is one line about a topic: its id range and backend details.
+func topicDetail(t core.TopicInfo) string {
+	parts := []string{SanitizeString(t.Name) + ":"}
+	if t.FirstID != "" || t.LastID != "" {
+		parts = append(parts, "ids "+SanitizeString(t.FirstID)+".."+SanitizeString(t.LastID))
+	}
+	keys := make([]string, 0, len(t.Extra))
+	for k := range t.Extra {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	for _, k := range keys {
+		parts = append(parts, SanitizeString(k)+"="+SanitizeString(t.Extra[k]))
+	}
+	return strings.Join(parts, " ")
 }
 
 func fmtRate(r float64) string {

@@ -43,7 +43,8 @@ func viewModel(t *testing.T, readOnly bool) *Model {
 	m.target = &Target{Name: "prod-eu", Address: "redis://10.0.0.5:6379/0"}
 
 	m.topics.setTopics([]core.TopicInfo{
-		{Name: "orders", Messages: 18234, Bytes: 4 << 20, Rate: 41.5, Groups: 3, LastTime: fixedNow.Add(-2 * time.Second)},
+		{Name: "orders", Messages: 18234, Bytes: 4 << 20, Rate: 41.5, Groups: 3, LastTime: fixedNow.Add(-2 * time.Second),
+			FirstID: "1764100000000-0", LastID: "1764125999999-3", Extra: map[string]string{"length": "18234", "max_len": "~100000"}},
 		{Name: "orders.dlq", Messages: 17, Bytes: 9100, Groups: 0, LastTime: fixedNow.Add(-14 * time.Minute)},
 		{Name: "payments", Messages: 920, Bytes: 200 << 10, Rate: 2.25, Groups: 1, LastTime: fixedNow.Add(-3 * time.Hour)},
 		{Name: "evil\x1b[2Jname", Messages: 1, Groups: 0},
@@ -223,5 +224,22 @@ func TestStaleRepliesDropped(t *testing.T) {
 	m.Update(groupsMsg{gen: m.com.Gen, req: 5, groups: []core.GroupInfo{{Name: "aaa"}, {Name: "billing"}, {Name: "shipping"}}})
 	if g, _, _ := m.groups.selected(); g.Name != "shipping" {
 		t.Errorf("selection moved to %q after refresh", g.Name)
+	}
+}
+
+// TestTopicsManyRows: with more topics than rows, the cursor stays
+// visible, the detail line stays, and only visible rows are formatted.
+func TestTopicsManyRows(t *testing.T) {
+	m := viewModel(t, false)
+	var ts []core.TopicInfo
+	for i := 0; i < 5000; i++ {
+		ts = append(ts, core.TopicInfo{Name: "t" + itoa(10000+i), Messages: uint64(i)})
+	}
+	m.topics.setTopics(ts)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.topics.list.bottom()
+	s := ansi.Strip(m.render())
+	if !strings.Contains(s, "t14999") || !strings.Contains(s, "t14999:") {
+		t.Errorf("last topic or its detail line not shown:\n%s", s)
 	}
 }
