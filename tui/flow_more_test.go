@@ -158,6 +158,18 @@ func TestFlowRewindReplayResend(t *testing.T) {
 	if len(gs) != 1 || len(gs[0].Consumers) != 0 {
 		t.Errorf("after delete consumer: %+v", gs)
 	}
+
+	// delete the group itself
+	f.waitModel("consumer gone", func(m *Model) bool { return len(m.groups.rows) == 1 })
+	f.probe(func(m *Model) { m.groups.list.top() })
+	f.key("X")
+	f.waitScreen("delete group confirm", "Delete group workers of "+topic+"?", "cannot be undone")
+	f.key("y")
+	f.waitStatus("group deleted", "delete group workers: 1/1 done")
+	if gs, _ := op.Groups(context.Background(), topic); len(gs) != 0 {
+		t.Errorf("after delete group: %+v", gs)
+	}
+	f.waitModel("groups pane empty", func(m *Model) bool { return m.groups.loaded && len(m.groups.groups) == 0 })
 }
 
 // TestFlowOpenRetried: a context that cannot be opened says so and is
