@@ -1,0 +1,189 @@
+package jetstream_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/internal/testbroker"
+)
+
+// Core against raw nats.go jetstream on the same embedded server, in one run:
+//
+//	go test -run '^$' -bench . -benchtime 20000x ./backends/jetstream/
+//
+// Publish: one at a time (core Publish vs js.Publish) and many concurrent
+// publishers (core Publish from 64 goroutines vs raw PublishAsync + wait for
+// all acks). Consume+ack with batch 1, 10, 100: core Subscribe in a group vs
+// a raw pull consumer doing Fetch(batch) + Ack, and vs raw Consume with
+// PullMaxMessages(batch).
+
+func benchStream(b *testing.B, n *testbroker.NATS, js jetstream.JetStream) string {
+	b.Helper()
+	topic := testbroker.Name(b, "bench")
+	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: topic, Subjects: []string{topic}, Storage: jetstream.FileStorage}); err != nil {
+		b.Fatal(err)
+	}
+	return topic
+}
+
+func BenchmarkPublish(b *testing.B) {
+	n := testbroker.StartNATS(b)
+	_, js := rawJS(b, n)
+	c := newClient(b, n, core.Config{})
+	payload := make([]byte, 128)
+	ctx := context.Background()
+
+	b.Run("sync/core", func(b *testing.B) {
+		topic := benchStream(b, n, js)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := c.Publish(ctx, topic, payload); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("sync/raw", func(b *testing.B) {
+		topic := benchStream(b, n, js)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := js.Publish(ctx, topic, payload); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("concurrent/core", func(b *testing.B) {
+		topic := benchStream(b, n, js)
+		b.SetParallelism(benchParallelism) // × GOMAXPROCS goroutines
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := c.Publish(ctx, topic, payload); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("concurrent/raw-async", func(b *testing.B) {
+		topic := benchStream(b, n, js)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := js.PublishAsync(topic, payload); err != nil {
+				b.Fatal(err)
+			}
+		}
+		select {
+		case <-js.PublishAsyncComplete():
+		case <-time.After(30 * time.Second):
+			b.Fatal("async acks did not complete")
+		}
+	})
+}
+
+func fill(b *testing.B, js jetstream.JetStream, topic string, count int) {
+	b.Helper()
+	payload := make([]byte, 128)
+	for i := 0; i < count; i++ {
+		if _, err := js.PublishAsync(topic, payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(60 * time.Second):
+		b.Fatal("fill: acks did not complete")
+	}
+}
+
+func BenchmarkConsumeAck(b *testing.B) {
+	n := testbroker.StartNATS(b)
+	_, js := rawJS(b, n)
+	c := newClient(b, n, core.Config{})
+	for _, batch := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("batch=%d/core", batch), func(b *testing.B) {
+			topic := benchStream(b, n, js)
+			fill(b, js, topic, b.N)
+			var got atomic.Int64
+			done := make(chan struct{})
+			target := int64(b.N)
+			b.ResetTimer()
+			sub, err := c.Subscribe(context.Background(), topic, func(core.Message) error {
+				if got.Add(1) == target {
+					close(done)
+				}
+				return nil
+			}, core.WithQueueGroup("bench"), core.WithBatchSize(batch))
+			if err != nil {
+				b.Fatal(err)
+			}
+			select {
+			case <-done:
+			case <-time.After(120 * time.Second):
+				b.Fatalf("consumed %d of %d", got.Load(), b.N)
+			}
+			b.StopTimer()
+			_ = sub.Unsubscribe()
+		})
+		b.Run(fmt.Sprintf("batch=%d/raw-fetch", batch), func(b *testing.B) {
+			topic := benchStream(b, n, js)
+			fill(b, js, topic, b.N)
+			ctx := context.Background()
+			b.ResetTimer()
+			cons, err := js.CreateConsumer(ctx, topic, jetstream.ConsumerConfig{Durable: "bench", AckPolicy: jetstream.AckExplicitPolicy})
+			if err != nil {
+				b.Fatal(err)
+			}
+			got := 0
+			for got < b.N {
+				mb, err := cons.Fetch(batch, jetstream.FetchMaxWait(5*time.Second))
+				if err != nil {
+					b.Fatal(err)
+				}
+				for m := range mb.Messages() {
+					_ = m.Ack()
+					got++
+				}
+				if err := mb.Error(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("batch=%d/raw-consume", batch), func(b *testing.B) {
+			topic := benchStream(b, n, js)
+			fill(b, js, topic, b.N)
+			ctx := context.Background()
+			var got atomic.Int64
+			done := make(chan struct{})
+			target := int64(b.N)
+			b.ResetTimer()
+			cons, err := js.CreateConsumer(ctx, topic, jetstream.ConsumerConfig{Durable: "bench", AckPolicy: jetstream.AckExplicitPolicy})
+			if err != nil {
+				b.Fatal(err)
+			}
+			cc, err := cons.Consume(func(m jetstream.Msg) {
+				_ = m.Ack()
+				if got.Add(1) == target {
+					close(done)
+				}
+			}, jetstream.PullMaxMessages(batch))
+			if err != nil {
+				b.Fatal(err)
+			}
+			select {
+			case <-done:
+			case <-time.After(120 * time.Second):
+				b.Fatalf("consumed %d of %d", got.Load(), b.N)
+			}
+			b.StopTimer()
+			cc.Stop()
+		})
+	}
+}
+
+var benchParallelism = 64
