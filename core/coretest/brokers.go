@@ -27,23 +27,81 @@ import (
 func NATS(t *testing.T, d core.Driver) Harness {
 	t.Helper()
 	n := testbroker.StartNATS(t)
-	withURL := func(url string, cfg core.Config) core.Config {
-		cfg.Driver = d
-		cfg.NATSURL = url
-		if d == core.DriverJetStream {
-			cfg.CreateStreams = true
-		}
-		return cfg
+	h := natsHarness(d, n.URL, n.Connect)
+	h.NewDisruptable = func(t testing.TB, cfg core.Config, opts ...core.Option) (*core.Client, func(), error) {
+		// A private server, so restarting it disturbs no other test.
+		own := testbroker.StartNATS(t)
+		cfg = natsConfig(d, own.URL(), cfg)
+		c, err := core.New(&cfg, opts...)
+		return c, own.Restart, err
 	}
+	return h
+}
+
+// NATSAt returns the harness for a NATS driver on a server the test does
+// not own (for example the system nats-server, to cover an older server
+// version). The streams made for each test's topics are deleted when the
+// test ends; the server cannot be restarted, so that case is skipped. It
+// fails, saying so, when nothing answers at url.
+func NATSAt(t *testing.T, d core.Driver, url string) Harness {
+	t.Helper()
+	connect := func(t testing.TB) *nats.Conn {
+		nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond), nats.Timeout(5*time.Second))
+		if err != nil {
+			t.Fatalf("coretest: no nats-server at %s (%v): start one with JetStream (nats-server -js) or point MQSCOPE_TEST_NATS_URL at one", url, err)
+		}
+		t.Cleanup(nc.Close)
+		return nc
+	}
+	admin := connect(t)
+	h := natsHarness(d, func() string { return url }, connect)
+	h.MaxPayload = int(admin.MaxPayload())
+	if d == core.DriverJetStream {
+		js, err := jetstream.New(admin)
+		if err != nil {
+			t.Fatalf("jetstream: %v", err)
+		}
+		h.Topic = func(t testing.TB) string {
+			name := testbroker.Name(t, "ct")
+			t.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), defaultWait)
+				defer cancel()
+				names := js.StreamNames(ctx)
+				var doomed []string
+				for sn := range names.Name() {
+					if strings.HasPrefix(sn, name) { // the topic's stream and its DLQ's
+						doomed = append(doomed, sn)
+					}
+				}
+				for _, sn := range doomed {
+					_ = js.DeleteStream(ctx, sn)
+				}
+			})
+			return name
+		}
+	}
+	return h
+}
+
+func natsConfig(d core.Driver, url string, cfg core.Config) core.Config {
+	cfg.Driver = d
+	cfg.NATSURL = url
+	if d == core.DriverJetStream {
+		cfg.CreateStreams = true
+	}
+	return cfg
+}
+
+func natsHarness(d core.Driver, url func() string, connect func(testing.TB) *nats.Conn) Harness {
 	h := Harness{
 		Driver: d,
 		NewClient: func(_ testing.TB, cfg core.Config, opts ...core.Option) (*core.Client, error) {
-			cfg = withURL(n.URL(), cfg)
+			cfg = natsConfig(d, url(), cfg)
 			return core.New(&cfg, opts...)
 		},
 		InvalidTopics: []string{"has space", "a..b", ".lead", "trail.", "wild.*", "wild.>"},
 		Connect: func(t testing.TB) Conn {
-			nc := n.Connect(t)
+			nc := connect(t)
 			return Conn{
 				Option: core.WithNATSConnector(nc),
 				Alive: func(ctx context.Context) error {
@@ -57,13 +115,6 @@ func NATS(t *testing.T, d core.Driver) Harness {
 				Close: nc.Close,
 			}
 		},
-		NewDisruptable: func(t testing.TB, cfg core.Config, opts ...core.Option) (*core.Client, func(), error) {
-			// A private server, so restarting it disturbs no other test.
-			own := testbroker.StartNATS(t)
-			cfg = withURL(own.URL(), cfg)
-			c, err := core.New(&cfg, opts...)
-			return c, own.Restart, err
-		},
 	}
 	if d == core.DriverNATSCore {
 		// JetStream topics are streams created per subject, so a pattern
@@ -72,7 +123,7 @@ func NATS(t *testing.T, d core.Driver) Harness {
 	}
 	if d == core.DriverJetStream {
 		h.BatchRequests = func(t testing.TB, topic string) func() []int {
-			nc := n.Connect(t)
+			nc := connect(t)
 			var mu sync.Mutex
 			var seen []int
 			// The stream is named after the topic (the suite's topics need
@@ -98,7 +149,7 @@ func NATS(t *testing.T, d core.Driver) Harness {
 			return func() []int { mu.Lock(); defer mu.Unlock(); return slices.Clone(seen) }
 		}
 		h.DeleteGroupRaw = func(ctx context.Context, topic, group string) error {
-			nc, err := nats.Connect(n.URL())
+			nc, err := nats.Connect(url())
 			if err != nil {
 				return err
 			}
@@ -111,29 +162,18 @@ func NATS(t *testing.T, d core.Driver) Harness {
 			if err != nil {
 				return fmt.Errorf("stream for %q: %w", topic, err)
 			}
-			s, err := js.Stream(ctx, stream)
-			if err != nil {
-				return err
-			}
-			names := s.ConsumerNames(ctx)
-			var victims []string
-			for name := range names.Name() {
-				if name == group { // the suite's group names need no sanitising
-					victims = append(victims, name)
+			// nats-server 2.9 sometimes fails with "directory not empty" while
+			// the consumer is busy; a moment later it works.
+			for try := 0; ; try++ {
+				err := js.DeleteConsumer(ctx, stream, group) // the suite's group names need no sanitising
+				if err == nil {
+					return nil
 				}
-			}
-			if err := names.Err(); err != nil {
-				return err
-			}
-			if len(victims) == 0 {
-				return fmt.Errorf("no consumer of stream %q is named after group %q", stream, group)
-			}
-			for _, v := range victims {
-				if err := js.DeleteConsumer(ctx, stream, v); err != nil {
-					return fmt.Errorf("delete consumer %s/%s: %w", stream, v, err)
+				if try == 10 || !strings.Contains(err.Error(), "not empty") {
+					return fmt.Errorf("delete consumer %s/%s: %w", stream, group, err)
 				}
+				time.Sleep(100 * time.Millisecond)
 			}
-			return nil
 		}
 	}
 	return h

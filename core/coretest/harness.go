@@ -43,6 +43,10 @@ type Harness struct {
 	// refuses).
 	InvalidTopics []string
 
+	// MaxPayload is the broker's configured message size limit when it is
+	// below what the suite sends (1 MiB); 0 means no such limit.
+	MaxPayload int
+
 	// Wildcard, when set, turns a topic into a pattern matching topic+".x"
 	// for Tail and Subscribe (NATS: ".*"). Empty skips the wildcard cases.
 	Wildcard string
