@@ -33,7 +33,7 @@ func newInspector(c *Common, r core.Record, m inspectMeta) *inspector {
 }
 
 func (in *inspector) Title() string {
-	return "Message " + SanitizeString(in.rec.ID) + " · " + SanitizeString(orStr(in.rec.Subject, in.rec.Topic))
+	return "Message " + SanitizeString(in.rec.ID) + in.com.Styles.Dot + SanitizeString(orStr(in.rec.Subject, in.rec.Topic))
 }
 
 func (in *inspector) SetSize(w, h int) { in.w, in.h = w, h; in.clamp() }

@@ -791,7 +791,7 @@ func (m *Model) body() []string {
 		d := m.dialogs[len(m.dialogs)-1].View(m.w)
 		out = strings.Split(lipgloss.Place(m.w, bh, lipgloss.Center, lipgloss.Center, d), "\n")
 	case m.help:
-		out = strings.Split(box(st, "Help · "+m.focusedTitle(), m.helpLines(), m.w, bh, true), "\n")
+		out = strings.Split(box(st, "Help"+st.Dot+m.focusedTitle(), m.helpLines(), m.w, bh, true), "\n")
 	case m.inspector != nil:
 		out = strings.Split(box(st, m.inspector.Title(), m.inspector.View(), m.w, bh, true), "\n")
 	case m.wide():

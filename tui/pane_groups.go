@@ -39,7 +39,7 @@ func newGroupsPane(c *Common) *groupsPane { return &groupsPane{com: c} }
 func (p *groupsPane) Title() string {
 	t := "2 Groups"
 	if p.topic != "" {
-		t += " · " + SanitizeString(p.topic)
+		t += p.com.Styles.Dot + SanitizeString(p.topic)
 	}
 	if p.loaded {
 		t += fmt.Sprintf(" (%d)", len(p.groups))

@@ -48,13 +48,13 @@ func (p *pendingPane) Title() string {
 	var t string
 	switch {
 	case p.browse && p.dlq:
-		t = "3 DLQ · " + SanitizeString(p.topic)
+		t = "3 DLQ" + p.com.Styles.Dot + SanitizeString(p.topic)
 	case p.browse:
-		t = "3 Messages · " + SanitizeString(p.topic)
+		t = "3 Messages" + p.com.Styles.Dot + SanitizeString(p.topic)
 	default:
 		t = "3 Pending"
 		if p.group != "" {
-			t += " · " + SanitizeString(p.topic) + "/" + SanitizeString(p.group)
+			t += p.com.Styles.Dot + SanitizeString(p.topic) + "/" + SanitizeString(p.group)
 		}
 		if p.consumer != "" {
 			t += " @" + SanitizeString(p.consumer)

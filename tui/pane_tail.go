@@ -64,7 +64,7 @@ func newTailPane(c *Common, capacity int) *tailPane {
 func (p *tailPane) Title() string {
 	t := "4 Tail"
 	if p.pattern != "" {
-		t += " · " + SanitizeString(p.pattern)
+		t += p.com.Styles.Dot + SanitizeString(p.pattern)
 	}
 	state := []string{}
 	if p.paused {
@@ -79,7 +79,7 @@ func (p *tailPane) Title() string {
 		state = append(state, fmt.Sprintf("dropped %d", p.dropped))
 	}
 	if len(state) > 0 {
-		t += " [" + strings.Join(state, " · ") + "]"
+		t += " [" + strings.Join(state, p.com.Styles.Dot) + "]"
 	}
 	if !p.filter.Empty() {
 		t += " /" + SanitizeString(p.filter.Raw)

@@ -38,7 +38,7 @@ type Styles struct {
 	JSONKey     lipgloss.Style
 
 	// Glyphs: plain ASCII with --ascii or a dumb TERM.
-	Sep, Tree, Mark, Up, Down, Off string
+	Sep, Dot, Tree, Mark, Up, Down, Off string
 }
 
 // Theme builds the styles. With noColor no colour is set at all (bold,
@@ -104,10 +104,10 @@ func Theme(name string, noColor, ascii bool) Styles {
 		st.HelpOff = n().Faint(true)
 		st.Dim = n().Faint(true)
 	}
-	st.Sep, st.Tree, st.Mark, st.Up, st.Down, st.Off = " │ ", " └ ", "● ", "●", "✗", "✗"
+	st.Sep, st.Dot, st.Tree, st.Mark, st.Up, st.Down, st.Off = " │ ", " · ", " └ ", "● ", "●", "✗", "✗"
 	if ascii {
 		st.Border = lipgloss.ASCIIBorder()
-		st.Sep, st.Tree, st.Mark, st.Up, st.Down, st.Off = " | ", " `-", "* ", "*", "x", "(x)"
+		st.Sep, st.Dot, st.Tree, st.Mark, st.Up, st.Down, st.Off = " | ", " - ", " `-", "* ", "*", "x", "(x)"
 	}
 	st.Dialog = c(n().Border(st.Border).Padding(0, 1), accent)
 	if noColor {

@@ -130,6 +130,10 @@ func TestGoldenPanes(t *testing.T) {
 				m.openInspector(core.Record{Topic: "orders", ID: "7", Data: []byte("\x00\x01\x02binary\xff\x1b]52;c;AAAA\x07")}, inspectMeta{})
 			}},
 			{"help_readonly", func(m *Model) { m.focus = panePending; m.help = true }},
+			{"ascii_nocolor_light", func(m *Model) {
+				m.com.Styles = Theme("light", true, true)
+				m.focus = paneGroups
+			}},
 			{"publish_dialog", func(m *Model) {
 				m.dialogs = append(m.dialogs, resendDialog(m.com, core.Record{Topic: "orders", ID: "9-0",
 					Header: core.Header{"Trace": {"t1"}, core.HeaderMsgID: {"dedup"}}, Data: []byte("{\"id\":1}")}))
