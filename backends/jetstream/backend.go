@@ -504,3 +504,18 @@ func (b *Backend) getMsg(ctx context.Context, stream string, req msgGetRequest) 
 	}
 	return out, nil
 }
+
+// nextMsg is the first message at or after seq on subject filter. Older
+// servers (seen on 2.9.10) answer "not found" for next_by_subj when seq is
+// the stream's last sequence, so an exact get is tried before giving up.
+func (b *Backend) nextMsg(ctx context.Context, stream string, seq uint64, filter string) (*jetstream.RawStreamMsg, error) {
+	m, err := b.getMsg(ctx, stream, msgGetRequest{Seq: seq, NextFor: filter})
+	if !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return m, err
+	}
+	m, err2 := b.getMsg(ctx, stream, msgGetRequest{Seq: seq})
+	if err2 == nil && (filter == "" || subjectMatches(filter, m.Subject)) {
+		return m, nil
+	}
+	return nil, err
+}

@@ -434,7 +434,7 @@ func (o *operator) Pending(ctx context.Context, q core.PendingQuery) (core.Pendi
 	}
 	seq := from
 	for seq <= upTo && len(page.Entries) < limit {
-		m, err := o.b.getMsg(ctx, t.streamName(), msgGetRequest{Seq: seq, NextFor: nextFor})
+		m, err := o.b.nextMsg(ctx, t.streamName(), seq, nextFor)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			break
 		}
@@ -608,7 +608,7 @@ func (o *operator) seqForTime(ctx context.Context, t target, st jetstream.Stream
 	lo, hi := st.FirstSeq, st.LastSeq+1
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		m, err := o.b.getMsg(ctx, t.streamName(), msgGetRequest{Seq: mid, NextFor: t.nextFor()})
+		m, err := o.b.nextMsg(ctx, t.streamName(), mid, t.nextFor())
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			hi = mid
 			continue
@@ -632,7 +632,7 @@ func (o *operator) forward(ctx context.Context, t target, from, last uint64, lim
 		seq = 1
 	}
 	for len(recs) < limit && seq <= last {
-		m, err := o.b.getMsg(ctx, t.streamName(), msgGetRequest{Seq: seq, NextFor: t.nextFor()})
+		m, err := o.b.nextMsg(ctx, t.streamName(), seq, t.nextFor())
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return recs, 0, false, nil
 		}
