@@ -424,6 +424,12 @@ func (o *operator) Pending(ctx context.Context, q core.PendingQuery) (core.Pendi
 		}
 	}
 	upTo := ci.Delivered.Stream
+	// nats-server 2.9 moves delivered.stream_seq back when the last
+	// delivered message's AckWait expires with nobody pulling, while it
+	// stays ack-pending: the range must still hold that many sequences.
+	if n := ci.AckFloor.Stream + uint64(ci.NumAckPending); n > upTo {
+		upTo = n
+	}
 	nextFor := ">"
 	if f := filters(ci.Config); len(f) == 1 {
 		nextFor = f[0]
