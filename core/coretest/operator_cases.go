@@ -1,11 +1,13 @@
 package coretest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +31,7 @@ func operatorCases() []testCase {
 		{"Replay", testOpReplay},
 		{"Rewind", testOpRewind},
 		{"DeadLetterAndRedrive", testOpDeadLetterRedrive},
+		{"DeadLetterAndRedriveUnderFaults", testOpDLQUnderFaults},
 		{"ReadOnly", testReadOnly},
 		{"DeleteGroup", testOpDeleteGroup},
 		{"DeleteConsumer", testOpDeleteConsumer},
@@ -1083,4 +1086,172 @@ func orTopic(r core.Record) string {
 		return r.Subject
 	}
 	return r.Topic
+}
+
+// testOpDLQUnderFaults moves held messages to the DLQ and redrives them back
+// while the operator's connection is cut (Redis CLIENT KILL; embedded NATS
+// restarted). Afterwards every message is somewhere: nothing is lost;
+// duplicates (copy written, original not yet removed) are allowed and
+// counted.
+func testOpDLQUnderFaults(t *testing.T, h *Harness) {
+	if h.NewDisruptable == nil {
+		t.Skipf("%s: the harness cannot cut a connection (Harness.NewDisruptable is nil)", h.Driver)
+	}
+	c, disrupt, err := h.NewDisruptable(t, core.Config{Driver: h.Driver, Consumer: "owner"})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	requireOp(t, c, core.OpDeadLetter, core.OpRedrive, core.OpBrowse)
+	op := c.Operator()
+	topic := h.topic(t)
+	dlq := c.DeadLetterTopic(topic)
+	if can(t, c, core.OpCreateDLQ) {
+		if err := op.EnsureDLQ(t.Context(), dlq); err != nil {
+			t.Fatalf("EnsureDLQ: %v", err)
+		}
+	}
+	const n, chunk = 120, 10
+	// Hold n messages pending in group g.
+	var held sink
+	sub := subscribe(t, c, t.Context(), topic, held.handler("owner"), core.WithQueueGroup("g"), core.WithManualAck(),
+		core.WithClaimIdle(holdClaimIdle), core.WithBatchSize(50))
+	data := payloads("fault", n)
+	publishAll(t, c, topic, data)
+	held.waitCount(t, n)
+	if err := sub.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(holdClaimIdle + 200*time.Millisecond)
+	idOf := map[string]string{}
+	for _, g := range held.all() {
+		idOf[string(g.Data)] = g.ID
+	}
+
+	// withFault runs step over chunks of items, cutting the connection
+	// while the third chunk is in flight; a failed chunk is retried.
+	withFault := func(what string, items []string, step func(context.Context, []string) (core.Result, error)) {
+		t.Helper()
+		var once sync.Once
+		for i := 0; i < len(items); i += chunk {
+			part := items[i:min(i+chunk, len(items))]
+			if i/chunk == 2 {
+				go once.Do(disrupt)
+			}
+			// Retry while the call fails outright; a call that went through
+			// with some items failed is retried twice (a retry cannot tell
+			// which items the cut interrupted and which are already done).
+			var lastErr error
+			for try, partial := 0, 0; try < 50 && partial < 3; try++ {
+				// A caller's deadline: a request lost with the connection
+				// should not cost the backend's own (longer) bound.
+				ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+				res, err := step(ctx, part)
+				cancel()
+				if err == nil && res.Failed == 0 {
+					lastErr = nil
+					break
+				}
+				if err == nil {
+					partial++
+				}
+				lastErr = fmt.Errorf("%v (result %+v)", err, res)
+				t.Logf("%s chunk %d try %d: %v", what, i/chunk, try, lastErr)
+				time.Sleep(200 * time.Millisecond)
+			}
+			if lastErr != nil {
+				t.Logf("%s chunk %d: still failing after retries: %v", what, i/chunk, lastErr)
+			}
+		}
+	}
+	ids := make([]string, n)
+	for i, d := range data {
+		ids[i] = idOf[d]
+	}
+	withFault("move", ids, func(ctx context.Context, part []string) (core.Result, error) {
+		return op.MoveToDLQ(ctx, core.MoveRequest{Topic: topic, Group: "g", IDs: part, Reason: "fault test"})
+	})
+	// What is still pending comes back to a member; the rest is in the DLQ.
+	dead := browseAll(t, c, dlq)
+	var back sink
+	sub = subscribe(t, c, t.Context(), topic, back.handler("back"), core.WithQueueGroup("g"), core.WithClaimIdle(holdClaimIdle))
+	time.Sleep(3 * holdClaimIdle)
+	if err := sub.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	inDLQ := map[string]int{}
+	var dlqIDs []string
+	for _, r := range dead {
+		inDLQ[string(r.Data)]++
+		dlqIDs = append(dlqIDs, r.ID)
+	}
+	pending := back.counts()
+	lost, dup := 0, 0
+	for _, d := range data {
+		switch {
+		case inDLQ[d] == 0 && pending[d] == 0:
+			lost++
+		case inDLQ[d]+pending[d] > 1:
+			dup++
+		}
+	}
+	t.Logf("move %d to the DLQ with the connection cut: %d in the DLQ, %d still pending, lost %d, duplicated %d", n, len(dead), len(pending), lost, dup)
+	if lost > 0 {
+		t.Errorf("move to DLQ under faults lost %d of %d messages", lost, n)
+	}
+
+	withFault("redrive", dlqIDs, func(ctx context.Context, part []string) (core.Result, error) {
+		return op.Redrive(ctx, core.RedriveRequest{DLQ: dlq, IDs: part, Remove: true})
+	})
+	left := map[string]int{}
+	for _, r := range browseAll(t, c, dlq) {
+		left[string(r.Data)]++
+	}
+	redriven := map[string]int{}
+	for _, r := range browseAll(t, c, topic) {
+		if r.Header.Get(core.HeaderRedrivenFrom) != "" {
+			redriven[string(r.Data)]++
+		}
+	}
+	lost, dup = 0, 0
+	for d := range inDLQ {
+		switch {
+		case left[d] == 0 && redriven[d] == 0:
+			lost++
+		case left[d]+redriven[d] > 1:
+			dup++
+		}
+	}
+	t.Logf("redrive %d with the connection cut: %d back in the origin, %d left in the DLQ, lost %d, duplicated %d", len(inDLQ), len(redriven), len(left), lost, dup)
+	if lost > 0 {
+		t.Errorf("redrive under faults lost %d of %d messages", lost, len(inDLQ))
+	}
+}
+
+// browseAll reads every stored record of topic, retrying while the
+// connection recovers.
+func browseAll(t testing.TB, c *core.Client, topic string) []core.Record {
+	t.Helper()
+	var out []core.Record
+	q := core.BrowseQuery{Topic: topic, From: core.StartAll(), Limit: 500}
+	for page := 0; page < 100; page++ {
+		var p core.BrowsePage
+		var err error
+		for try := 0; try < 50; try++ {
+			if p, err = c.Operator().Browse(t.Context(), q); err == nil {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatalf("Browse(%s): %v", topic, err)
+		}
+		out = append(out, p.Records...)
+		if !p.More {
+			return out
+		}
+		q.From = p.Next
+	}
+	t.Fatalf("Browse(%s): more than 100 pages", topic)
+	return nil
 }
