@@ -274,6 +274,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setErr(fmt.Errorf("get message: %w", msg.err))
 			return m, nil
 		}
+		m.setStatus("") // the "loading message …" line is answered
 		m.openInspector(msg.rec, msg.meta)
 		return m, nil
 	case statusMsg:

@@ -45,6 +45,8 @@ type tailPane struct {
 	frozen int // with paused: records at or after this absolute index are hidden
 	wrap   bool
 	stamps bool
+	// subjW is the widest subject seen (capped), so payloads line up.
+	subjW int
 
 	received  uint64 // shown
 	dropped   uint64
@@ -194,6 +196,9 @@ func (p *tailPane) appendRecords(rs []core.Record) {
 		p.received++
 		abs := p.base + len(p.recs)
 		p.recs = append(p.recs, r)
+		if w := ansi.StringWidth(SanitizeString(recordSubject(r))); w > p.subjW {
+			p.subjW = min(w, maxSubjectWidth)
+		}
 		if p.filter.MatchRecord(r) {
 			p.matches = append(p.matches, abs)
 		}
@@ -360,16 +365,29 @@ func (p *tailPane) line(r core.Record) string {
 		sb.WriteString(stamp(r.Time))
 		sb.WriteByte(' ')
 	}
-	subj := r.Subject
-	if subj == "" {
-		subj = r.Topic
+	subj := SanitizeString(recordSubject(r))
+	sb.WriteString(subj)
+	if pad := p.subjW - ansi.StringWidth(subj); pad > 0 {
+		sb.WriteString(strings.Repeat(" ", pad))
 	}
-	sb.WriteString(SanitizeString(subj))
-	sb.WriteByte(' ')
-	sb.WriteString(SanitizeString(r.ID))
+	if r.ID != "" {
+		sb.WriteByte(' ')
+		sb.WriteString(SanitizeString(r.ID))
+	}
 	sb.WriteString("  ")
 	sb.WriteString(payloadPreview(r.Data))
 	return sb.String()
+}
+
+// maxSubjectWidth caps the subject column; longer subjects push their
+// payload right rather than widening every line.
+const maxSubjectWidth = 32
+
+func recordSubject(r core.Record) string {
+	if r.Subject != "" {
+		return r.Subject
+	}
+	return r.Topic
 }
 
 func stamp(t time.Time) string {
