@@ -13,6 +13,7 @@ import (
 // TestConformance runs the one conformance suite (core/coretest) against
 // this backend on a real broker, with the capabilities it declares.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	h := coretest.NATS(t, core.DriverJetStream)
 	coretest.RunMQ(t, h)
 	coretest.RunOperator(t, h)
@@ -23,6 +24,7 @@ func TestConformance(t *testing.T) {
 // reset, for one), or MQSCOPE_TEST_NATS_URL, so the backend is held to what
 // it declares on both versions.
 func TestConformanceSystemServer(t *testing.T) {
+	t.Parallel()
 	url := os.Getenv("MQSCOPE_TEST_NATS_URL")
 	if url == "" {
 		url = "nats://127.0.0.1:4222"
