@@ -215,16 +215,16 @@ func TestAckWaitNotBurntByPrefetch(t *testing.T) {
 	got := newCounter()
 	var handled atomic.Int32
 	sub, err := c.Subscribe(ctx, topic, func(m core.Message) error {
-		time.Sleep(250 * time.Millisecond) // 10 × 250ms = 2.5s ≫ AckWait 1s
+		time.Sleep(400 * time.Millisecond) // 10 × 400ms = 4s ≫ AckWait 2s
 		handled.Add(1)
 		return got.handle(m)
-	}, core.WithQueueGroup("slow"), core.WithBatchSize(total), core.WithClaimIdle(time.Second))
+	}, core.WithQueueGroup("slow"), core.WithBatchSize(total), core.WithClaimIdle(2*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sub.Unsubscribe()
 	eventually(t, 20*time.Second, func() string { return fmt.Sprintf("%d handled", handled.Load()) }, func() bool { return handled.Load() >= total })
-	time.Sleep(1500 * time.Millisecond) // a redelivery would show up here
+	time.Sleep(2500 * time.Millisecond) // a redelivery would show up here
 	got.mu.Lock()
 	defer got.mu.Unlock()
 	for k, v := range got.seen {
@@ -424,4 +424,36 @@ func TestOperatorJetStreamSpecifics(t *testing.T) {
 	if r := tl.Drain(0); r[0].Subject != live+".x" || string(r[0].Data) != "hello" {
 		t.Errorf("tail record %+v", r[0])
 	}
+}
+
+func TestStreamDeletedUnderSubscriber(t *testing.T) {
+	t.Parallel()
+	n := testbroker.StartNATS(t)
+	c := newClient(t, n, core.Config{CreateStreams: true})
+	_, js := rawJS(t, n)
+	ctx := t.Context()
+	topic := testbroker.Name(t, "gone")
+	got := newCounter()
+	sub, err := c.Subscribe(ctx, topic, got.handle, core.WithQueueGroup("g"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := c.Publish(ctx, topic, []byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, func() string { return "first message not delivered" }, func() bool { return got.distinct() == 1 })
+	stream, err := js.StreamNameBySubject(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteStream(ctx, stream); err != nil {
+		t.Fatal(err)
+	}
+	// Publish recreates the stream (CreateStreams); the subscriber follows.
+	if err := c.Publish(ctx, topic, []byte("after")); err != nil {
+		t.Fatalf("publish after the stream was deleted: %v", err)
+	}
+	eventually(t, 20*time.Second, func() string { return fmt.Sprintf("after deleting the stream: %v", got.seen) },
+		func() bool { got.mu.Lock(); defer got.mu.Unlock(); return got.seen["after"] == 1 })
 }

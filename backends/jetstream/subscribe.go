@@ -62,6 +62,7 @@ type subscription struct {
 	stopped      bool
 	unsettled    map[uint64]struct{}
 	lastSeq      uint64
+	streamBorn   time.Time // the stream's creation time: a new stream restarts sequences
 }
 
 type queued struct {
@@ -102,6 +103,9 @@ func (b *Backend) Subscribe(ctx context.Context, spec *core.SubscribeSpec) (core
 		wake:      make(chan struct{}, 1),
 		ready:     make(chan struct{}, 1),
 		unsettled: map[uint64]struct{}{},
+	}
+	if st, err := b.js.Stream(ctx, stream); err == nil {
+		s.streamBorn = st.CachedInfo().Created
 	}
 	cfg, err := b.consumerConfig(ctx, stream, spec, ackWait)
 	if err != nil {
@@ -396,10 +400,7 @@ func (s *subscription) puller() {
 		s.mu.Unlock()
 
 		var err error
-		switch {
-		case deleted:
-			err = s.recreate()
-		case stale:
+		if deleted || stale {
 			err = s.checkConsumer()
 		}
 		if err == nil && need {
@@ -431,6 +432,12 @@ func resetTimer(t *time.Timer, d time.Duration) {
 	t.Reset(d)
 }
 
+func (s *subscription) streamName() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stream
+}
+
 func (s *subscription) currentName() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -447,19 +454,19 @@ func (s *subscription) pull() error {
 	s.mu.Lock()
 	s.reqID++
 	id := s.reqID
-	name := s.name
+	name, stream := s.name, s.stream
 	s.reqOpen = true
 	s.reqGot = 0
 	s.reqSent = time.Now()
 	s.lastActivity = s.reqSent
 	s.mu.Unlock()
 	body, _ := json.Marshal(pullReq{Batch: s.batch, Expires: pullExpires, Heartbeat: pullHeartbeat})
-	subj := "$JS.API.CONSUMER.MSG.NEXT." + s.stream + "." + name
+	subj := "$JS.API.CONSUMER.MSG.NEXT." + stream + "." + name
 	if err := s.b.nc.PublishRequest(subj, s.inboxPrefix+"."+strconv.FormatUint(id, 10), body); err != nil {
 		s.mu.Lock()
 		s.reqOpen = false
 		s.mu.Unlock()
-		return fmt.Errorf("jetstream: pull from consumer %q on stream %q: %w", name, s.stream, err)
+		return fmt.Errorf("jetstream: pull from consumer %q on stream %q: %w", name, stream, err)
 	}
 	return nil
 }
@@ -469,13 +476,50 @@ func (s *subscription) pull() error {
 func (s *subscription) checkConsumer() error {
 	ctx, cancel := context.WithTimeout(s.ctx, 2*time.Second)
 	defer cancel()
-	_, err := s.b.js.Consumer(ctx, s.stream, s.currentName())
+	if st, serr := s.b.js.Stream(ctx, s.streamName()); serr == nil {
+		born := st.CachedInfo().Created
+		s.mu.Lock()
+		if !born.Equal(s.streamBorn) {
+			// Deleted and created again: its sequences start over.
+			s.streamBorn = born
+			s.lastSeq = 0
+			s.unsettled = map[uint64]struct{}{}
+		}
+		s.mu.Unlock()
+	}
+	_, err := s.b.js.Consumer(ctx, s.streamName(), s.currentName())
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		// The stream went away: find (or, with CreateStreams, create) the
+		// one that stores the topic now, then put the consumer back.
+		s.b.forgetStreamName(s.streamName())
+		stream, serr := s.b.streamFor(ctx, s.topic, s.b.cfg.CreateStreams)
+		if serr != nil {
+			return serr
+		}
+		s.mu.Lock()
+		if stream != s.stream {
+			s.stream = stream
+		}
+		s.lastSeq = 0 // sequences of the old stream mean nothing here
+		s.unsettled = map[uint64]struct{}{}
+		s.streamBorn = time.Time{}
+		s.mu.Unlock()
+		if st, serr := s.b.js.Stream(ctx, stream); serr == nil {
+			s.mu.Lock()
+			s.streamBorn = st.CachedInfo().Created
+			s.mu.Unlock()
+		}
+		return s.recreate()
+	}
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return s.recreate()
 	}
 	if err != nil {
-		return fmt.Errorf("jetstream: check consumer %q on stream %q: %w", s.currentName(), s.stream, err)
+		return fmt.Errorf("jetstream: check consumer %q on stream %q: %w", s.currentName(), s.streamName(), err)
 	}
+	s.mu.Lock()
+	s.deleted = false // another member brought it back already
+	s.mu.Unlock()
 	return nil
 }
 
@@ -488,6 +532,7 @@ func (s *subscription) recreate() error {
 	cfg := s.cfg
 	s.mu.Lock()
 	resume := s.resumeSeqLocked()
+	stream := s.stream
 	s.mu.Unlock()
 	if resume > 0 {
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
@@ -496,25 +541,25 @@ func (s *subscription) recreate() error {
 	}
 	var name string
 	if s.durable {
-		c, err := s.b.js.Consumer(ctx, s.stream, cfg.Durable)
+		c, err := s.b.js.Consumer(ctx, stream, cfg.Durable)
 		if errors.Is(err, jetstream.ErrConsumerNotFound) {
-			c, err = s.b.js.CreateConsumer(ctx, s.stream, cfg)
+			c, err = s.b.js.CreateConsumer(ctx, stream, cfg)
 			if errors.Is(err, jetstream.ErrConsumerExists) {
-				c, err = s.b.js.Consumer(ctx, s.stream, cfg.Durable)
+				c, err = s.b.js.Consumer(ctx, stream, cfg.Durable)
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("jetstream: recreate durable consumer %q on stream %q: %w", cfg.Durable, s.stream, err)
+			return fmt.Errorf("jetstream: recreate durable consumer %q on stream %q: %w", cfg.Durable, stream, err)
 		}
 		name = c.CachedInfo().Name
 	} else {
-		c, err := s.b.js.CreateConsumer(ctx, s.stream, cfg)
+		c, err := s.b.js.CreateConsumer(ctx, stream, cfg)
 		if err != nil {
-			return fmt.Errorf("jetstream: recreate ephemeral consumer on stream %q for %q: %w", s.stream, s.topic, err)
+			return fmt.Errorf("jetstream: recreate ephemeral consumer on stream %q for %q: %w", stream, s.topic, err)
 		}
 		name = c.CachedInfo().Name
 	}
-	s.b.logger.Info("jetstream: consumer recreated", "stream", s.stream, "consumer", name, "from_seq", resume)
+	s.b.logger.Info("jetstream: consumer recreated", "stream", stream, "consumer", name, "from_seq", resume)
 	s.mu.Lock()
 	s.name = name
 	s.deleted = false
@@ -615,7 +660,7 @@ func (s *subscription) deleteEphemeral() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_ = s.b.js.DeleteConsumer(ctx, s.stream, s.currentName())
+	_ = s.b.js.DeleteConsumer(ctx, s.streamName(), s.currentName())
 }
 
 // Unsubscribe implements core.Subscription: it stops pulling, waits for the
@@ -707,7 +752,7 @@ func (d *delivery) respond(body []byte, done bool) error {
 	}
 	if err := d.s.b.nc.Publish(d.msg.Reply, body); err != nil {
 		d.settled.Store(false)
-		return fmt.Errorf("jetstream: %s message %d of stream %q: %w", strings.TrimLeft(string(body[:4]), "+-"), d.md.seq, d.s.stream, err)
+		return fmt.Errorf("jetstream: %s message %d of stream %q: %w", strings.TrimLeft(string(body[:4]), "+-"), d.md.seq, d.md.stream, err)
 	}
 	s := d.s
 	s.mu.Lock()
