@@ -174,11 +174,20 @@ func testStartPosition(t *testing.T, h *Harness) {
 	t.Run("AtSequence", func(t *testing.T) {
 		seq, err := strconv.ParseUint(id2, 10, 64)
 		if err != nil {
-			t.Skipf("%s: ids are not sequences (%q)", c.Driver(), id2)
+			// Ids are not sequences here: the backend must say it cannot
+			// start from one.
+			sub, err := c.Subscribe(t.Context(), topic, func(core.Message) error { return nil }, core.WithStartPosition(core.AtSequence(3)))
+			if err == nil {
+				_ = sub.Unsubscribe()
+				t.Fatalf("%s: ids are not sequences (%q), yet Subscribe from sequence 3 was accepted", c.Driver(), id2)
+			}
+			skipUnsupported(t, "subscribe from a sequence", err)
+			t.Fatalf("subscribe from a sequence: %v, want an *UnsupportedError", err)
 		}
 		check(t, core.AtSequence(seq), "", old[3:], old[2])
 	})
 	t.Run("AtTime", func(t *testing.T) { check(t, core.AtTime(mark), "", old[3:], "") })
+	t.Run("LastN", func(t *testing.T) { check(t, core.LastN(2), "", old[3:], "") })
 	t.Run("NewGroupDefaultsToAll", func(t *testing.T) {
 		var s sink
 		subscribe(t, c, t.Context(), topic, s.handler("s"), core.WithQueueGroup("default-start"))

@@ -431,6 +431,10 @@ func testBrowse(t *testing.T, h *Harness) {
 	if seq, err := strconv.ParseUint(recs[5].ID, 10, 64); err == nil {
 		p = browse(core.BrowseQuery{From: core.AtSequence(seq), Limit: 2})
 		checkRecords(t, "forward from sequence of #5", p.Records, data[5:7])
+	} else if _, err := c.Operator().Browse(ctx, core.BrowseQuery{Topic: topic, From: core.AtSequence(3)}); err == nil {
+		t.Errorf("ids are not sequences (%q), yet Browse from sequence 3 was accepted", recs[5].ID)
+	} else {
+		t.Logf("browse from a sequence: %v", err)
 	}
 }
 
