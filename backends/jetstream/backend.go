@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -45,11 +46,12 @@ type Backend struct {
 	js     jetstream.JetStream
 	logger *slog.Logger
 
-	mu      sync.Mutex
-	streams map[string]string // topic -> stream name (positive lookups only)
-	subs    map[*subscription]struct{}
-	tails   map[*tailHandle]struct{}
-	closed  bool
+	streams sync.Map // topic -> stream name (positive lookups only); read on every publish
+
+	mu     sync.Mutex
+	subs   map[*subscription]struct{}
+	tails  map[*tailHandle]struct{}
+	closed bool
 
 	createMu sync.Mutex // serialises stream creation for CreateStreams
 
@@ -77,13 +79,12 @@ func New(ctx context.Context, deps core.Deps) (core.Backend, error) {
 		return nil, fmt.Errorf("jetstream: new context: %w", err)
 	}
 	b := &Backend{
-		cfg:     deps.Config,
-		nc:      deps.NATS,
-		js:      js,
-		logger:  logger,
-		streams: map[string]string{},
-		subs:    map[*subscription]struct{}{},
-		tails:   map[*tailHandle]struct{}{},
+		cfg:    deps.Config,
+		nc:     deps.NATS,
+		js:     js,
+		logger: logger,
+		subs:   map[*subscription]struct{}{},
+		tails:  map[*tailHandle]struct{}{},
 	}
 	b.op = &operator{b: b}
 	// Fail early, and say so, when the server has no JetStream.
@@ -111,26 +112,39 @@ func validateSubject(topic string, wildcard bool) error {
 	if topic == "" {
 		return fmt.Errorf("%w: empty subject", core.ErrInvalidTopic)
 	}
-	for _, r := range topic {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return fmt.Errorf("%w: subject %q contains whitespace or a control character %q", core.ErrInvalidTopic, topic, r)
+	// Runs on every publish: one pass, no allocation.
+	start, pos := 0, 1
+	for i := 0; i <= len(topic); i++ {
+		if i < len(topic) {
+			c := topic[i]
+			if c <= ' ' || c == 0x7f {
+				return fmt.Errorf("%w: subject %q contains whitespace or a control character %q", core.ErrInvalidTopic, topic, rune(c))
+			}
+			if c >= 0x80 {
+				if r, _ := utf8.DecodeRuneInString(topic[i:]); unicode.IsSpace(r) || unicode.IsControl(r) {
+					return fmt.Errorf("%w: subject %q contains whitespace or a control character %q", core.ErrInvalidTopic, topic, r)
+				}
+			}
+			if c != '.' {
+				continue
+			}
 		}
-	}
-	tokens := strings.Split(topic, ".")
-	for i, tok := range tokens {
+		tok := topic[start:i]
+		last := i == len(topic)
 		switch {
 		case tok == "":
-			return fmt.Errorf("%w: subject %q has an empty token at position %d (tokens are separated by single dots)", core.ErrInvalidTopic, topic, i+1)
+			return fmt.Errorf("%w: subject %q has an empty token at position %d (tokens are separated by single dots)", core.ErrInvalidTopic, topic, pos)
 		case tok == "*" || tok == ">":
 			if !wildcard {
 				return fmt.Errorf("%w: subject %q contains the wildcard %q, which is only allowed when subscribing or tailing", core.ErrInvalidTopic, topic, tok)
 			}
-			if tok == ">" && i != len(tokens)-1 {
+			if tok == ">" && !last {
 				return fmt.Errorf("%w: subject %q: the wildcard > must be the last token", core.ErrInvalidTopic, topic)
 			}
 		case strings.ContainsAny(tok, "*>"):
 			return fmt.Errorf("%w: subject %q: token %q mixes a wildcard character with other characters (a wildcard must be a whole token)", core.ErrInvalidTopic, topic, tok)
 		}
+		start, pos = i+1, pos+1
 	}
 	return nil
 }
@@ -239,11 +253,8 @@ func (b *Backend) errNoStream(subject string) error {
 // streamFor finds the stream capturing subject (cached), creating one when
 // create is set and none does.
 func (b *Backend) streamFor(ctx context.Context, subject string, create bool) (string, error) {
-	b.mu.Lock()
-	name, ok := b.streams[subject]
-	b.mu.Unlock()
-	if ok {
-		return name, nil
+	if name, ok := b.streams.Load(subject); ok {
+		return name.(string), nil
 	}
 	name, err := b.lookupStream(ctx, subject)
 	if err == nil {
@@ -256,28 +267,19 @@ func (b *Backend) streamFor(ctx context.Context, subject string, create bool) (s
 	return b.createStream(ctx, subject)
 }
 
-func (b *Backend) cacheStream(subject, name string) {
-	b.mu.Lock()
-	b.streams[subject] = name
-	b.mu.Unlock()
-}
+func (b *Backend) cacheStream(subject, name string) { b.streams.Store(subject, name) }
 
-func (b *Backend) forgetStream(subject string) {
-	b.mu.Lock()
-	delete(b.streams, subject)
-	b.mu.Unlock()
-}
+func (b *Backend) forgetStream(subject string) { b.streams.Delete(subject) }
 
 // forgetStreamName drops every cached topic of a stream (after deleting or
 // when it went away).
 func (b *Backend) forgetStreamName(stream string) {
-	b.mu.Lock()
-	for k, v := range b.streams {
-		if v == stream {
-			delete(b.streams, k)
+	b.streams.Range(func(k, v any) bool {
+		if v.(string) == stream {
+			b.streams.Delete(k)
 		}
-	}
-	b.mu.Unlock()
+		return true
+	})
 }
 
 func (b *Backend) lookupStream(ctx context.Context, subject string) (string, error) {
