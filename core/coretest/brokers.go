@@ -148,6 +148,26 @@ func natsHarness(d core.Driver, url func() string, connect func(testing.TB) *nat
 			t.Cleanup(func() { _ = sub.Unsubscribe() })
 			return func() []int { mu.Lock(); defer mu.Unlock(); return slices.Clone(seen) }
 		}
+		h.TrimTopicRaw = func(ctx context.Context, topic string) error {
+			nc, err := nats.Connect(url())
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			js, err := jetstream.New(nc)
+			if err != nil {
+				return err
+			}
+			stream, err := js.StreamNameBySubject(ctx, topic)
+			if err != nil {
+				return fmt.Errorf("stream for %q: %w", topic, err)
+			}
+			s, err := js.Stream(ctx, stream)
+			if err != nil {
+				return err
+			}
+			return s.Purge(ctx)
+		}
 		h.DeleteGroupRaw = func(ctx context.Context, topic, group string) error {
 			nc, err := nats.Connect(url())
 			if err != nil {
@@ -244,6 +264,7 @@ func Redis(t *testing.T) Harness {
 		TrimTopicRaw: func(ctx context.Context, topic string) error {
 			return admin.XTrimMaxLen(ctx, topic, 0).Err()
 		},
+		TrimLogged: true,
 	}
 }
 

@@ -79,9 +79,13 @@ type Harness struct {
 	DeleteTopicRaw func(ctx context.Context, topic string) error
 
 	// TrimTopicRaw removes every stored message of topic but keeps the topic
-	// and its groups (Redis XTRIM MAXLEN 0), so pending entries point at
+	// and its groups (Redis XTRIM MAXLEN 0; JetStream stream purge), so pending entries point at
 	// trimmed messages. Nil skips "trimmed pending entry".
 	TrimTopicRaw func(ctx context.Context, topic string) error
+	// TrimLogged says the library itself finds and settles pending entries
+	// whose messages were trimmed, so it must log each (Redis). False where
+	// the broker drops them from the pending list itself (JetStream purge).
+	TrimLogged bool
 }
 
 // Conn is a connection owned by the test.
