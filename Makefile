@@ -4,7 +4,7 @@ GO       ?= go
 PKGS     ?= ./...
 BENCHTIME ?= 2s
 
-.PHONY: all build run test test-short bench lint e2e screenshots clean
+.PHONY: all build run test test-nats-system test-short bench lint e2e screenshots clean
 
 all: build
 
@@ -17,6 +17,11 @@ run:
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+# The conformance suite against an external nats-server (MQSCOPE_TEST_NATS_URL,
+# default the machine's own on :4222, e.g. Debian's 2.9).
+test-nats-system:
+	$(GO) test -race -count=1 -tags natssystem -run TestConformanceSystemServer ./backends/jetstream/
 
 test-short:
 	$(GO) test -count=1 -short $(PKGS)
