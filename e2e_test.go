@@ -102,7 +102,10 @@ func startSession(t *testing.T, o sessionOpts) *session {
 	for k, v := range o.env {
 		env[k] = v
 	}
-	cmd := []string{"env", "-u", "NO_COLOR", "-u", "TMUX"}
+	// timeout: if this test process dies without its cleanup (killed, timed
+	// out), the console still ends (SIGTERM: it cleans the demo up) and the
+	// tmux server with it.
+	cmd := []string{"timeout", "--foreground", "-s", "TERM", "300", "env", "-u", "NO_COLOR", "-u", "TMUX"}
 	for k, v := range env {
 		if k == "NO_COLOR" && v == "" {
 			continue
@@ -111,7 +114,7 @@ func startSession(t *testing.T, o sessionOpts) *session {
 	}
 	cmd = append(cmd, bin, "--log-file", s.log)
 	cmd = append(cmd, o.args...)
-	script := shellJoin(cmd) + `; echo "mqscope exited $?"; sleep 600`
+	script := shellJoin(cmd) + `; echo "mqscope exited $?"; sleep 60`
 	args := []string{"-L", s.socket, "-f", "/dev/null", "new-session", "-d", "-s", "e2e",
 		"-x", strconv.Itoa(o.width), "-y", strconv.Itoa(o.height), "sh", "-c", script}
 	if out, err := exec.Command(tmux, args...).CombinedOutput(); err != nil {

@@ -27,11 +27,9 @@ SOCK="mqscope-shots-$$"
 WORK=$(mktemp -d)
 T() { tmux -L "$SOCK" "$@"; }
 cleanup() {
-	local sock
-	sock=$(T display-message -p '#{socket_path}' 2>/dev/null || true)
 	T kill-server 2>/dev/null || true # SIGHUP: mqscope cleans the demo up
 	sleep 1
-	[ -n "$sock" ] && rm -f "$sock"
+	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -43,7 +41,7 @@ start() {
 	T kill-server 2>/dev/null || true
 	sleep 0.5
 	T -f /dev/null new-session -d -s shots -x "$w" -y "$h" \
-		env HOME="$WORK" XDG_CONFIG_HOME="$WORK/config" XDG_STATE_HOME="$WORK/state" \
+		timeout --foreground -s TERM 600 env HOME="$WORK" XDG_CONFIG_HOME="$WORK/config" XDG_STATE_HOME="$WORK/state" \
 		TERM=xterm-256color COLORTERM=truecolor MQSCOPE_DEMO_PREFIX="demo:" \
 		"$BIN" --log-file "$WORK/mqscope.log" "$@"
 }
