@@ -67,6 +67,7 @@ type Model struct {
 	inspectReq uint64 // only the last Enter's message opens
 	dialogs    []dialog
 	help       bool
+	helpOff    int // first help line shown (help scrolls on small screens)
 
 	mode  inputMode
 	input textinput.Model
@@ -342,7 +343,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.Button == tea.MouseWheelUp {
 			k = tea.KeyPressMsg{Code: tea.KeyUp}
 		}
-		if len(m.dialogs) == 0 && m.mode == inputNone && !m.help {
+		if len(m.dialogs) == 0 && m.mode == inputNone {
 			return m, m.key(k)
 		}
 		return m, nil
@@ -521,16 +522,16 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.inputKey(msg)
 	}
 	k := m.com.Keys
-	// 3. full help
+	// 3. full help: navigation keys scroll it, any other key closes it
 	if m.help {
-		m.help = false
+		m.helpKey(msg)
 		return nil
 	}
 	switch {
 	case msg.String() == "ctrl+c":
 		return m.quit()
 	case matches(msg, k.Help):
-		m.help = true
+		m.help, m.helpOff = true, 0
 		return nil
 	case matches(msg, k.Command):
 		return m.startInput(inputCommand, "")
@@ -792,7 +793,7 @@ func (m *Model) body() []string {
 		d := m.dialogs[len(m.dialogs)-1].View(m.w)
 		out = strings.Split(lipgloss.Place(m.w, bh, lipgloss.Center, lipgloss.Center, d), "\n")
 	case m.help:
-		out = strings.Split(box(st, "Help"+st.Dot+m.focusedTitle(), m.helpLines(), m.w, bh, true), "\n")
+		out = strings.Split(box(st, "Help"+st.Dot+m.focusedTitle(), m.helpView(bh-2), m.w, bh, true), "\n")
 	case m.inspector != nil:
 		out = strings.Split(box(st, m.inspector.Title(), m.inspector.View(), m.w, bh, true), "\n")
 	case m.wide():
@@ -1015,9 +1016,71 @@ func (m *Model) helpLines() []string {
 		}
 	}
 	sec(m.focusedTitle(), m.focusedBindings())
-	sec("Everywhere", m.com.Keys.globalBindings())
-	ls = append(ls, "", st.Dim.Render("commands: :ctx NAME  :topic NAME  :tail PATTERN [FROM]  :dlq [TOPIC]  :publish [TOPIC]  :q"),
-		st.Dim.Render("filter: text  re:REGEX  /REGEX/  field=value (JSON payloads, dotted paths)"),
-		st.Dim.Render("any key closes this help"))
+	k := m.com.Keys
+	sec("Moving", []Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Back})
+	sec("Everywhere", k.globalBindings())
+	ls = append(ls, "", st.ColHeader.Render("Commands"),
+		st.Dim.Render("  :ctx NAME  :topic NAME  :dlq [TOPIC]  :publish [TOPIC]  :q"),
+		st.Dim.Render("  :tail PATTERN [FROM]   FROM: last:50, -5m, all, id:ID"),
+		st.Dim.Render("Filter (/)"),
+		st.Dim.Render("  text  re:REGEX  /REGEX/  field=value (JSON payloads, dotted paths)"),
+		"", st.Dim.Render("j/k pgup/pgdn g/G scroll this help; any other key closes it"))
 	return ls
+}
+
+// helpView is the window of help lines that fits in h rows. When the help
+// is longer, the last row says where the window is and how to move it, so
+// every binding stays reachable on a small terminal (80×24).
+func (m *Model) helpView(h int) []string {
+	ls := m.helpLines()
+	if h < 2 || len(ls) <= h {
+		m.helpOff = 0
+		return ls
+	}
+	rows := h - 1 // the position line
+	m.helpOff = clampInt(m.helpOff, 0, len(ls)-rows)
+	out := append([]string(nil), ls[m.helpOff:m.helpOff+rows]...)
+	more := ""
+	switch {
+	case m.helpOff == 0:
+		more = " - more below (j/pgdn)"
+	case m.helpOff+rows >= len(ls):
+		more = " - end (k/pgup for more above)"
+	default:
+		more = " - more above and below (j/k)"
+	}
+	pos := fmt.Sprintf("lines %d-%d of %d%s", m.helpOff+1, m.helpOff+rows, len(ls), more)
+	return append(out, m.com.Styles.HelpKey.Render(pos))
+}
+
+// helpKey scrolls the help with navigation keys; any other key closes it.
+func (m *Model) helpKey(msg tea.KeyPressMsg) {
+	k := m.com.Keys
+	page := m.bodyHeight() - 3
+	if page < 1 {
+		page = 1
+	}
+	switch {
+	case matches(msg, k.Down):
+		m.helpOff++
+	case matches(msg, k.Up):
+		m.helpOff--
+	case matches(msg, k.PageDown), msg.String() == "space":
+		m.helpOff += page
+	case matches(msg, k.PageUp):
+		m.helpOff -= page
+	case matches(msg, k.Top):
+		m.helpOff = 0
+	case matches(msg, k.Bottom):
+		m.helpOff = 1 << 20 // clamped when drawn
+	default:
+		m.help = false
+		return
+	}
+	if m.helpOff < 0 {
+		m.helpOff = 0
+	}
+	if n := len(m.helpLines()); m.helpOff > n {
+		m.helpOff = n
+	}
 }

@@ -130,6 +130,11 @@ func TestGoldenPanes(t *testing.T) {
 				m.openInspector(core.Record{Topic: "orders", ID: "7", Data: []byte("\x00\x01\x02binary\xff\x1b]52;c;AAAA\x07")}, inspectMeta{})
 			}},
 			{"help_readonly", func(m *Model) { m.focus = panePending; m.help = true }},
+			{"help_end", func(m *Model) {
+				m.focus = panePending
+				m.Update(tea.KeyPressMsg{Code: '?', Text: "?"})
+				m.Update(tea.KeyPressMsg{Code: 'G', Text: "G"})
+			}},
 			{"ascii_nocolor_light", func(m *Model) {
 				m.com.Styles = Theme("light", true, true)
 				m.focus = paneGroups
@@ -245,5 +250,52 @@ func TestTopicsManyRows(t *testing.T) {
 	s := ansi.Strip(m.render())
 	if !strings.Contains(s, "t14999") || !strings.Contains(s, "t14999:") {
 		t.Errorf("last topic or its detail line not shown:\n%s", s)
+	}
+}
+
+// TestHelpReachesEveryBinding: at 80×24 the full help does not fit, so it
+// scrolls; scrolling with j through it shows every binding of every pane
+// and the global ones ("q quit" included), and a key that is not a
+// scrolling key closes it.
+func TestHelpReachesEveryBinding(t *testing.T) {
+	for _, focus := range []int{paneTopics, paneGroups, panePending, paneTail, -1} {
+		m := viewModel(t, false)
+		m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+		if focus >= 0 {
+			m.focus = focus
+		} else {
+			m.openInspector(core.Record{Topic: "orders", ID: "1", Data: []byte("x")}, inspectMeta{})
+		}
+		k := m.com.Keys
+		want := append(m.focusedBindings(), k.globalBindings()...)
+		want = append(want, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Back)
+		m.Update(tea.KeyPressMsg{Code: '?', Text: "?"})
+		seen := map[string]bool{}
+		for i := 0; i < 60; i++ {
+			for _, l := range strings.Split(ansi.Strip(screen(t, m, 80, 24)), "\n") {
+				seen[strings.Join(strings.Fields(strings.Trim(l, "|│ ")), " ")] = true
+			}
+			m.Update(tea.KeyPressMsg{Code: 'j', Text: "j"})
+			if !m.help {
+				t.Fatal("j closed the help instead of scrolling it")
+			}
+		}
+		for _, b := range want {
+			h := b.Help()
+			found := false
+			for l := range seen {
+				found = found || strings.HasPrefix(l, h.Key+" "+h.Desc)
+			}
+			if !found {
+				t.Errorf("focus %d: help never showed %q %q at 80x24", focus, h.Key, h.Desc)
+			}
+		}
+		if !seen["q quit"] {
+			t.Errorf("focus %d: \"q quit\" not reachable in help", focus)
+		}
+		m.Update(tea.KeyPressMsg{Code: 'x', Text: "x"})
+		if m.help {
+			t.Error("a non-scrolling key did not close the help")
+		}
 	}
 }
