@@ -702,3 +702,32 @@ func newSaveDialog(c *Common, recs []core.Record, path string) dialog {
 			return saveJSONL(p, recs), nil
 		}).addInput("file", path, "")
 }
+
+// purgeConfirmLabel is the purge dialog's only field.
+const purgeConfirmLabel = "type the topic name to confirm"
+
+// newPurgeDialog guards a purge the way consoles guard deleting a whole
+// repository or database: it states what goes (the topic and how many
+// messages) and runs only once the operator has typed the topic's name.
+func newPurgeDialog(c *Common, t core.TopicInfo) dialog {
+	topic := t.Name
+	lines := []string{
+		fmt.Sprintf("This deletes all %s stored in %s", plural(int(t.Messages), "message"), SanitizeString(topic)),
+		"(count as of the last refresh). Groups stay; their pending entries go.",
+		"This cannot be undone.",
+	}
+	if len(t.Subjects) > 0 {
+		lines = append(lines, "subjects: "+SanitizeString(strings.Join(t.Subjects, ", ")))
+	}
+	d := newForm(c, fmt.Sprintf("Purge %s (%s)?", topic, plural(int(t.Messages), "message")), lines,
+		func(d *formDialog) (tea.Cmd, error) {
+			if got := d.val(purgeConfirmLabel); got != topic {
+				return nil, fmt.Errorf("%q is not the topic name: nothing purged (esc cancels)", got)
+			}
+			return runAction(c, "purge "+topic, 0, func(ctx context.Context, o *core.Operator, _ func(int, int)) (core.Result, error) {
+				return o.Purge(ctx, topic)
+			}, nil), nil
+		})
+	d.addInput(purgeConfirmLabel, "", "") // no placeholder: it would look typed already
+	return d
+}

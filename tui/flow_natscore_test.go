@@ -47,4 +47,16 @@ func TestFlowNATSCore(t *testing.T) {
 	if strings.TrimSpace(reason) == "" {
 		t.Error("no reason given for the missing capability")
 	}
+
+	// purge likewise: nothing is stored, so nothing can be purged
+	f.probe(func(m *Model) { ok, reason = m.com.Keys.Purge.Available(m.com) })
+	if ok || strings.TrimSpace(reason) == "" {
+		t.Fatalf("NATS Core purge: available=%v reason=%q", ok, reason)
+	}
+	f.key("P")
+	f.waitStatus("purge refused with the reason", "purge topic is disabled: "+reason)
+	f.probe(func(m *Model) { ok = len(m.dialogs) == 0 })
+	if !ok {
+		t.Error("a purge dialog opened on NATS Core")
+	}
 }

@@ -23,8 +23,9 @@ const waitLong = 20 * time.Second
 // flow drives a real program (teatest v2) and looks at the model through
 // probes run on the event loop.
 type flow struct {
-	t  *testing.T
-	tm *teatest.TestModel
+	t   *testing.T
+	tm  *teatest.TestModel
+	pub *core.Client // optional: the test's own client
 }
 
 func startFlow(t *testing.T, o Options) *flow {

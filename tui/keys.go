@@ -50,6 +50,7 @@ type KeyMap struct {
 
 	Publish, EditResend, Ack, Nak, Term, Claim, Replay, ReplayRange, Rewind Binding
 	MoveDLQ, Redrive, DeleteGroup, DeleteConsumer, Browse, DLQ, TailTopic   Binding
+	Purge                                                                   Binding
 
 	TailPause, TailFollow, TailWrap, TailTime, TailClear, TailSave Binding
 	CopyPayload, CopyID                                            Binding
@@ -94,6 +95,7 @@ func DefaultKeyMap() KeyMap {
 		Redrive:        bind([]string{"R"}, "R", "redrive").op(core.OpRedrive),
 		DeleteGroup:    bind([]string{"X"}, "X", "delete group").op(core.OpDeleteGroup),
 		DeleteConsumer: bind([]string{"x"}, "x", "delete consumer").op(core.OpDeleteConsumer),
+		Purge:          bind([]string{"P"}, "P", "purge topic").op(core.OpPurge),
 		Browse:         bind([]string{"b"}, "b", "browse").op(core.OpBrowse),
 		DLQ:            bind([]string{"L"}, "L", "browse DLQ").op(core.OpBrowse),
 		TailTopic:      bind([]string{"t"}, "t", "tail topic").op(core.OpTail),

@@ -15,7 +15,7 @@ func KeysMarkdown() string {
 	}{
 		{"Everywhere", k.globalBindings()},
 		{"Lists", []Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Enter, k.Back, k.Select, k.SelectAll}},
-		{"Topics", []Binding{k.Publish, k.TailTopic, k.Browse, k.DLQ}},
+		{"Topics", []Binding{k.Publish, k.TailTopic, k.Browse, k.DLQ, k.Purge}},
 		{"Groups", []Binding{k.Rewind, k.DeleteGroup, k.DeleteConsumer}},
 		{"Pending / messages / DLQ", []Binding{k.Ack, k.Nak, k.Term, k.Claim, k.MoveDLQ, k.Replay, k.ReplayRange, k.Redrive, k.EditResend, k.NextPage, k.FirstPage}},
 		{"Tail", []Binding{k.TailPause, k.TailFollow, k.TailWrap, k.TailTime, k.TailClear, k.TailSave}},

@@ -55,7 +55,7 @@ func (p *topicsPane) SetFilter(f Filter) {
 
 func (p *topicsPane) Bindings() []Binding {
 	k := p.com.Keys
-	return []Binding{k.Enter, k.Up, k.Down, k.Publish, k.TailTopic, k.Browse, k.DLQ}
+	return []Binding{k.Enter, k.Up, k.Down, k.Publish, k.TailTopic, k.Browse, k.DLQ, k.Purge}
 }
 
 // reset forgets everything (context switch).
@@ -166,6 +166,13 @@ func (p *topicsPane) Update(msg tea.Msg) tea.Cmd {
 			}
 			if ok {
 				return msgCmd(browseTopicMsg{topic: dlqOf(p.com, t.Name), dlq: true})
+			}
+		case matches(msg, k.Purge):
+			if allowed, cmd := p.com.guard(k.Purge); !allowed {
+				return cmd
+			}
+			if ok {
+				return msgCmd(pushDialogMsg{d: newPurgeDialog(p.com, t)})
 			}
 		}
 	}

@@ -146,6 +146,10 @@ func TestGoldenPanes(t *testing.T) {
 			{"resend_binary_dialog", func(m *Model) {
 				m.dialogs = append(m.dialogs, resendDialog(m.com, core.Record{Topic: "orders", ID: "9-1", Data: []byte("\x1b]52;c;AAAA\x07")}))
 			}},
+			{"purge_dialog", func(m *Model) {
+				t, _ := m.topics.selected()
+				m.dialogs = append(m.dialogs, newPurgeDialog(m.com, t))
+			}},
 			{"filter_tail", func(m *Model) {
 				m.focus = paneTail
 				f, _ := ParseFilter("id=1003")
