@@ -26,6 +26,13 @@ type Client struct {
 
 	dataPub DataPublisher // the backend's fast path, when it has one
 
+	// PublishAsync (publish_async.go)
+	asyncPub AsyncPublisher // the backend's, when it has one
+	gen      atomic.Pointer[asyncGen]
+	genMu    sync.Mutex // serialises Flush's generation switch
+	poolOnce sync.Once
+	pool     atomic.Pointer[asyncPool] // fallback when asyncPub is nil
+
 	ownedNATS  *nats.Conn
 	ownedRedis redis.UniversalClient
 
@@ -69,6 +76,9 @@ func New(cfg *Config, opts ...Option) (*Client, error) {
 	}
 	if c.DialTimeout <= 0 {
 		c.DialTimeout = DefaultDialTimeout
+	}
+	if c.CloseTimeout == 0 {
+		c.CloseTimeout = DefaultCloseTimeout
 	}
 	if c.Consumer == "" {
 		host, _ := os.Hostname()
@@ -134,6 +144,8 @@ func New(cfg *Config, opts ...Option) (*Client, error) {
 	}
 	cl.backend = b
 	cl.dataPub, _ = b.(DataPublisher)
+	cl.asyncPub, _ = b.(AsyncPublisher)
+	cl.gen.Store(newAsyncGen())
 	cl.op = newOperator(cl, b.Operator(), o.stuck)
 	return cl, nil
 }
@@ -271,7 +283,10 @@ func (s *clientSub) Unsubscribe() error {
 }
 
 // Close implements MQ: it stops every subscription (waiting for in-flight
-// handlers), closes the backend, and closes only connections New dialled.
+// handlers), waits up to Config.CloseTimeout for outstanding PublishAsync
+// futures, closes the backend (which fails the futures still outstanding
+// with an error wrapping ErrClosed), and closes only connections New
+// dialled.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -292,8 +307,20 @@ func (c *Client) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	if c.cfg.CloseTimeout > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CloseTimeout)
+		_ = c.Flush(ctx) // what is left is failed below
+		cancel()
+	}
+	pool := c.pool.Load()
+	if pool != nil {
+		pool.signal()
+	}
 	if err := c.backend.Close(); err != nil {
 		errs = append(errs, err)
+	}
+	if pool != nil {
+		pool.finish()
 	}
 	c.closeOwned()
 	return errors.Join(errs...)

@@ -49,6 +49,11 @@ type Config struct {
 	// ReadOnly makes every mutating operator call fail with ErrReadOnly.
 	// Publish and Subscribe are not affected.
 	ReadOnly bool
+
+	// CloseTimeout bounds how long Close waits for outstanding PublishAsync
+	// futures to be confirmed before the backend fails the rest with an
+	// error wrapping ErrClosed (default 5s; negative: do not wait).
+	CloseTimeout time.Duration
 }
 
 // Defaults applied by New.
@@ -57,6 +62,8 @@ const (
 	DefaultRedisURL    = "redis://127.0.0.1:6379/0"
 	DefaultDLQSuffix   = ".dlq"
 	DefaultDialTimeout = 5 * time.Second
+	// DefaultCloseTimeout is Config.CloseTimeout's default.
+	DefaultCloseTimeout = 5 * time.Second
 )
 
 // Deps is what New hands a backend factory: the resolved config, the
@@ -95,6 +102,8 @@ type Backend interface {
 type DataPublisher interface {
 	PublishData(ctx context.Context, topic string, data []byte) error
 }
+
+// AsyncPublisher (optional, for Client.PublishAsync) is in publish_async.go.
 
 // Factory builds a Backend.
 type Factory func(ctx context.Context, deps Deps) (Backend, error)
