@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -102,37 +103,40 @@ func (b *Backend) ServerInfo(ctx context.Context) (core.ServerInfo, error) {
 
 const scanCount = 1000
 
-// scanStreams lists stream keys with SCAN … TYPE stream (every master of a
-// cluster).
+// scanStreams lists stream keys with SCAN … TYPE stream (on a cluster, on
+// every master, concurrently: SCAN only sees the node it runs on).
 func (b *Backend) scanStreams(ctx context.Context) ([]string, error) {
-	var keys []string
-	scan := func(ctx context.Context, c redis.Cmdable) error {
+	scan := func(ctx context.Context, c redis.Cmdable) ([]string, error) {
+		var keys []string
 		var cursor uint64
 		for {
 			ks, next, err := c.ScanType(ctx, cursor, "*", scanCount, "stream").Result()
 			if err != nil {
-				return fmt.Errorf("redis stream: scan type stream: %w", err)
+				return keys, fmt.Errorf("redis stream: scan type stream: %w", err)
 			}
 			keys = append(keys, ks...)
 			if next == 0 {
-				return nil
+				return keys, nil
 			}
 			cursor = next
 		}
 	}
 	if cc, ok := b.rdb.(*redis.ClusterClient); ok {
+		var mu sync.Mutex
 		var all []string
 		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			keys = nil
-			if err := scan(ctx, c); err != nil {
-				return err
+			keys, err := scan(ctx, c)
+			if err != nil {
+				return fmt.Errorf("%w (node %s)", err, c.Options().Addr)
 			}
+			mu.Lock()
 			all = append(all, keys...)
+			mu.Unlock()
 			return nil
 		})
 		return all, err
 	}
-	return keys, scan(ctx, b.rdb)
+	return scan(ctx, b.rdb)
 }
 
 // Topics implements core.OperatorBackend.
