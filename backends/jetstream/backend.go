@@ -56,6 +56,8 @@ type Backend struct {
 	createMu sync.Mutex // serialises stream creation for CreateStreams
 
 	op *operator
+
+	apub *asyncPublisher // PublishAsync (publish_async.go)
 }
 
 var (
@@ -87,6 +89,9 @@ func New(ctx context.Context, deps core.Deps) (core.Backend, error) {
 		tails:  map[*tailHandle]struct{}{},
 	}
 	b.op = &operator{b: b}
+	if b.apub, err = newAsyncPublisher(b); err != nil {
+		return nil, err
+	}
 	// Fail early, and say so, when the server has no JetStream.
 	if _, err := js.AccountInfo(ctx); err != nil {
 		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
@@ -422,6 +427,7 @@ func (b *Backend) Close() error {
 	for _, t := range tails {
 		t.stop()
 	}
+	b.apub.close()
 	return errors.Join(errs...)
 }
 
