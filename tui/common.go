@@ -27,6 +27,8 @@ type Common struct {
 	// Gen counts connections; replies of an older connection are dropped.
 	Gen     uint64
 	Timeout time.Duration
+	// PageSize is how many pending entries or stored messages a page holds.
+	PageSize int
 	// Ctx is the program's context; every broker call derives from it.
 	Ctx context.Context
 	// Now is the clock (fixed in tests so views are deterministic).
@@ -42,7 +44,12 @@ func newCommon(o Options) *Common {
 	if t <= 0 {
 		t = 5 * time.Second
 	}
+	ps := o.PageSize
+	if ps <= 0 {
+		ps = defaultPageSize
+	}
 	return &Common{
+		PageSize:  ps,
 		Styles:    Theme(o.Theme, o.NoColor, o.ASCII),
 		Keys:      DefaultKeyMap(),
 		Logger:    l,

@@ -27,6 +27,7 @@ type Options struct {
 	TailBuffer int           // tail ring buffer size (default 10000)
 	Refresh    time.Duration // polling interval of topics/groups/pending (default 2s)
 	Timeout    time.Duration // per broker call (default 5s)
+	PageSize   int           // pending entries / stored messages per page (default 200)
 	Theme      string        // "dark" (default), "light"
 	Logger     *slog.Logger  // never the terminal; main.go points it at a file
 }

@@ -11,7 +11,9 @@ import (
 	"github.com/mqscope/mqscope/core"
 )
 
-const pendingPageSize = 200
+// defaultPageSize is how many pending entries or stored messages one page
+// holds (Options.PageSize overrides it).
+const defaultPageSize = 200
 
 // pendingPane shows a group's pending list, or — in browse mode — stored
 // messages of a topic (the DLQ included) read without side effects.
@@ -35,6 +37,10 @@ type pendingPane struct {
 	recs    []core.Record
 	more    bool
 	shownR  []int
+	// browse paging: the page shown starts at bfrom (nil = the newest);
+	// bnext is where the next (older) page starts.
+	bfrom *core.Position
+	bnext core.Position
 
 	inflight bool
 	req      uint64
@@ -67,6 +73,12 @@ func (p *pendingPane) Title() string {
 				t += "+"
 			}
 			t += ")"
+			if p.pageNo > 0 || p.more {
+				t += fmt.Sprintf(" page %d", p.pageNo+1)
+				if p.more {
+					t += " ]more"
+				}
+			}
 		} else {
 			t += fmt.Sprintf(" (%d of %d)", len(p.entries), p.page.Total)
 			if p.pageNo > 0 || p.page.Next != "" {
@@ -102,9 +114,11 @@ func (p *pendingPane) Bindings() []Binding {
 	if p.browse {
 		b := []Binding{k.Enter, k.Select, k.SelectAll, k.Replay, k.ReplayRange, k.EditResend, k.Publish}
 		if p.dlq {
-			return append(b, k.Redrive)
+			b = append(b, k.Redrive)
+		} else {
+			b = append(b, k.MoveDLQ)
 		}
-		return append(b, k.MoveDLQ)
+		return append(b, k.NextPage, k.FirstPage)
 	}
 	return []Binding{k.Enter, k.Select, k.SelectAll, k.Ack, k.Nak, k.Term, k.Claim, k.MoveDLQ, k.Replay, k.DLQ, k.NextPage, k.FirstPage}
 }
@@ -116,6 +130,7 @@ func (p *pendingPane) reset() {
 func (p *pendingPane) clearData() {
 	p.page, p.recs, p.entries, p.shownR, p.more = core.PendingPage{}, nil, nil, nil, false
 	p.cursor, p.pageNo = "", 0
+	p.bfrom, p.bnext = nil, core.Position{}
 	p.loaded, p.err, p.inflight = false, nil, false
 	p.list = listState{height: p.list.height}
 }
@@ -142,14 +157,19 @@ func (p *pendingPane) refresh() tea.Cmd {
 	p.req++
 	req, gen := p.req, p.com.Gen
 	if p.browse {
-		topic := p.topic
+		topic, from := p.topic, core.StartAll()
+		if p.bfrom != nil {
+			from = *p.bfrom
+		}
+		limit := p.com.PageSize
 		return p.com.call(func(ctx context.Context, op *core.Operator) tea.Msg {
-			// newest first: an operator looks at what just happened
-			pg, err := op.Browse(ctx, core.BrowseQuery{Topic: topic, From: core.StartAll(), Reverse: true, Limit: pendingPageSize})
+			// newest first: an operator looks at what just happened; older
+			// pages follow with ]
+			pg, err := op.Browse(ctx, core.BrowseQuery{Topic: topic, From: from, Reverse: true, Limit: limit})
 			return browseMsg{gen: gen, req: req, page: pg, err: err}
 		})
 	}
-	q := core.PendingQuery{Topic: p.topic, Group: p.group, Consumer: p.consumer, Cursor: p.cursor, Limit: pendingPageSize}
+	q := core.PendingQuery{Topic: p.topic, Group: p.group, Consumer: p.consumer, Cursor: p.cursor, Limit: p.com.PageSize}
 	return p.com.call(func(ctx context.Context, op *core.Operator) tea.Msg {
 		pg, err := op.Pending(ctx, q)
 		return pendingMsg{gen: gen, req: req, page: pg, err: err}
@@ -204,6 +224,10 @@ func (p *pendingPane) Update(msg tea.Msg) tea.Cmd {
 			return msgCmd(statusMsg{err: fmt.Errorf("browse %s: %w", p.topic, msg.err)})
 		}
 		p.recs, p.more, p.loaded, p.err = msg.page.Records, msg.page.More, true, nil
+		p.bnext = msg.page.Next
+		if p.bnext == (core.Position{}) {
+			p.more = false // nowhere to continue from
+		}
 		p.rebuild()
 	case keyMsg:
 		return p.key(msg)
@@ -246,18 +270,32 @@ func (p *pendingPane) key(msg keyMsg) tea.Cmd {
 		return ok, cmd
 	}
 	switch {
+	case matches(msg, k.NextPage) && p.browse:
+		if !p.more {
+			return msgCmd(statusMsg{text: "browse: this is the last (oldest) page"})
+		}
+		next := p.bnext
+		p.bfrom, p.pageNo = &next, p.pageNo+1
+		p.inflight = false
+		p.list.cursor, p.list.offset, p.list.marked = 0, 0, nil // the rows stay until the page arrives
+		return p.refresh()
+	case matches(msg, k.FirstPage) && p.browse:
+		p.bfrom, p.pageNo = nil, 0
+		p.inflight = false
+		p.list.cursor, p.list.offset, p.list.marked = 0, 0, nil // the rows stay until the page arrives
+		return p.refresh()
 	case matches(msg, k.NextPage) && !p.browse:
 		if p.page.Next == "" {
 			return msgCmd(statusMsg{text: "pending: this is the last page"})
 		}
 		p.cursor, p.pageNo = p.page.Next, p.pageNo+1
 		p.inflight = false
-		p.list = listState{height: p.list.height}
+		p.list.cursor, p.list.offset, p.list.marked = 0, 0, nil // the rows stay until the page arrives
 		return p.refresh()
 	case matches(msg, k.FirstPage) && !p.browse:
 		p.cursor, p.pageNo = "", 0
 		p.inflight = false
-		p.list = listState{height: p.list.height}
+		p.list.cursor, p.list.offset, p.list.marked = 0, 0, nil // the rows stay until the page arrives
 		return p.refresh()
 	case matches(msg, k.Select):
 		p.list.toggleMark()

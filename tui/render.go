@@ -314,6 +314,9 @@ func (l *listState) renderRows(st Styles, rows []string, width int, focused bool
 	if end > len(rows) {
 		end = len(rows)
 	}
+	if end > len(l.keys) {
+		end = len(l.keys) // rows and keys out of step must not panic
+	}
 	for i := l.offset; i < end; i++ {
 		mark := "  "
 		if l.marked[l.keys[i]] {

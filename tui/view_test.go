@@ -303,3 +303,25 @@ func TestHelpReachesEveryBinding(t *testing.T) {
 		}
 	}
 }
+
+// TestNextPageKeepsRendering: ] resets the cursor while the rows of the
+// old page stay on screen until the new page arrives; rendering in between
+// must not fail (it used to index an emptied key list).
+func TestNextPageKeepsRendering(t *testing.T) {
+	for _, browse := range []bool{false, true} {
+		m := viewModel(t, false)
+		m.focus = panePending
+		if browse {
+			m.pending.browse, m.pending.loaded, m.pending.more = true, true, true
+			m.pending.bnext = core.AtID("1-0")
+			m.pending.recs = []core.Record{{ID: "3-0"}, {ID: "2-0"}}
+			m.pending.rebuild()
+		}
+		m.pending.list.move(1)
+		m.Update(tea.KeyPressMsg{Code: ']', Text: "]"})
+		if m.pending.pageNo != 1 || m.pending.list.cursor != 0 {
+			t.Errorf("browse=%v: after ] page %d cursor %d", browse, m.pending.pageNo, m.pending.list.cursor)
+		}
+		screen(t, m, 80, 24)
+	}
+}
