@@ -10,9 +10,17 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/mqscope/mqscope/core"
 )
+
+// TailConsumerPrefix starts the name of every ordered consumer a tail
+// creates, so consoles can tell their own tails from the application's
+// consumers. A random part follows (two tails must never share a name:
+// the second would update the first's consumer), then nats.go's serial:
+// "mqscope-tail-<nuid>_1".
+const TailConsumerPrefix = "mqscope-tail-"
 
 type tailHandle struct {
 	once sync.Once
@@ -41,7 +49,7 @@ func (o *operator) Tail(ctx context.Context, q core.TailQuery, sink func(core.Re
 	if t.filter != "" && q.From.Kind == core.PosNew && !streamCaptures(t.stream.CachedInfo().Config.Subjects, t.filter) {
 		return o.tailCore(ctx, q, sink)
 	}
-	cfg := jetstream.OrderedConsumerConfig{InactiveThreshold: 30 * time.Second}
+	cfg := jetstream.OrderedConsumerConfig{InactiveThreshold: 30 * time.Second, NamePrefix: TailConsumerPrefix + nuid.Next()}
 	if t.filter != "" {
 		cfg.FilterSubjects = []string{t.filter}
 	}
