@@ -187,3 +187,78 @@ func BenchmarkConsumeAck(b *testing.B) {
 }
 
 var benchParallelism = 64
+
+// BenchmarkPublishAsync: one goroutine publishing without waiting, acks
+// awaited at the end of each chunk: core PublishAsync + Flush (every
+// future checked) vs raw js.PublishAsync + PublishAsyncComplete, on the
+// same server, alternating in chunks of asyncChunk messages so that the
+// shared machine's load swings hit both alike. Reports both rates and
+// core/raw.
+//
+//	go test -run '^$' -bench PublishAsync -benchtime 100000x ./backends/jetstream/
+func BenchmarkPublishAsync(b *testing.B) {
+	n := testbroker.StartNATS(b)
+	_, js := rawJS(b, n)
+	c := newClient(b, n, core.Config{})
+	payload := make([]byte, 128)
+	ctx := context.Background()
+	rawTopic, coreTopic := benchStream(b, n, js), benchStream(b, n, js)
+	futs := make([]*core.PublishFuture, 0, asyncChunk)
+	run := [2]func(k int){
+		func(k int) { // raw
+			for i := 0; i < k; i++ {
+				if _, err := js.PublishAsync(rawTopic, payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+			select {
+			case <-js.PublishAsyncComplete():
+			case <-time.After(30 * time.Second):
+				b.Fatal("raw: async acks did not complete")
+			}
+		},
+		func(k int) { // core
+			futs = futs[:0]
+			for i := 0; i < k; i++ {
+				f, err := c.PublishAsync(ctx, coreTopic, payload)
+				if err != nil {
+					b.Fatal(err)
+				}
+				futs = append(futs, f)
+			}
+			fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			if err := c.Flush(fctx); err != nil {
+				b.Fatal("core: async acks did not complete: ", err)
+			}
+			for _, f := range futs {
+				if err := f.Err(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		},
+	}
+	var spent [2]time.Duration
+	var done [2]int
+	b.ResetTimer()
+	for i, left := 0, b.N; left > 0; i++ {
+		k := min(asyncChunk, left)
+		side := i % 2
+		t0 := time.Now()
+		run[side](k)
+		spent[side] += time.Since(t0)
+		done[side] += k
+		left -= k
+	}
+	b.StopTimer()
+	if done[0] == 0 || done[1] == 0 {
+		return // b.N too small to measure both
+	}
+	raw := float64(done[0]) / spent[0].Seconds()
+	cor := float64(done[1]) / spent[1].Seconds()
+	b.ReportMetric(raw, "raw-msg/s")
+	b.ReportMetric(cor, "core-msg/s")
+	b.ReportMetric(cor/raw, "core/raw")
+}
+
+const asyncChunk = 10000

@@ -33,7 +33,8 @@ type asyncPublisher struct {
 	js      jetstream.JetStream
 	sem     chan struct{} // one token per publish in flight
 	quit    chan struct{}
-	pending sync.Map // *nats.Msg -> *asyncMsg
+	pmu     sync.Mutex
+	pending map[*nats.Msg]*asyncMsg
 
 	mu     sync.RWMutex // PublishAsync holds it shared while sending; close exclusively
 	closed bool
@@ -45,7 +46,7 @@ type asyncMsg struct {
 }
 
 func newAsyncPublisher(b *Backend) (*asyncPublisher, error) {
-	p := &asyncPublisher{b: b, sem: make(chan struct{}, asyncMaxPending), quit: make(chan struct{})}
+	p := &asyncPublisher{b: b, sem: make(chan struct{}, asyncMaxPending), quit: make(chan struct{}), pending: make(map[*nats.Msg]*asyncMsg, asyncMaxPending)}
 	js, err := jetstream.New(b.nc,
 		// Never stalls: our semaphore, released after nats.go forgets a
 		// message, keeps its count at or below ours.
@@ -103,7 +104,9 @@ func (b *Backend) PublishAsync(ctx context.Context, topic string, m *core.Outgoi
 		<-p.sem
 		return fmt.Errorf("jetstream: publish to %q: %w", topic, core.ErrClosed)
 	}
-	p.pending.Store(&am.msg, am)
+	p.pmu.Lock()
+	p.pending[&am.msg] = am
+	p.pmu.Unlock()
 	var err error
 	if m.MsgID != "" {
 		_, err = p.js.PublishMsgAsync(&am.msg, jetstream.WithMsgID(m.MsgID))
@@ -112,7 +115,7 @@ func (b *Backend) PublishAsync(ctx context.Context, topic string, m *core.Outgoi
 	}
 	p.mu.RUnlock()
 	if err != nil {
-		if _, mine := p.pending.LoadAndDelete(&am.msg); mine {
+		if p.take(&am.msg) != nil {
 			<-p.sem
 			return fmt.Errorf("jetstream: publish to %q: %w", topic, err)
 		}
@@ -123,16 +126,27 @@ func (b *Backend) PublishAsync(ctx context.Context, topic string, m *core.Outgoi
 
 // resolve is called by nats.go's handlers, once per message.
 func (p *asyncPublisher) resolve(m *nats.Msg, err error) {
-	v, ok := p.pending.LoadAndDelete(m)
-	if !ok {
+	am := p.take(m)
+	if am == nil {
 		return // failed at send time, or already failed by close
 	}
-	am := v.(*asyncMsg)
 	<-p.sem
 	if err != nil {
 		err = p.wrapErr(m.Subject, err)
 	}
 	am.done(err)
+}
+
+// take removes and returns m's entry (nil if gone): whoever takes it
+// resolves it.
+func (p *asyncPublisher) take(m *nats.Msg) *asyncMsg {
+	p.pmu.Lock()
+	am := p.pending[m]
+	if am != nil {
+		delete(p.pending, m)
+	}
+	p.pmu.Unlock()
+	return am
 }
 
 func (p *asyncPublisher) wrapErr(subject string, err error) error {
@@ -159,8 +173,13 @@ func (p *asyncPublisher) close() {
 	close(p.quit)
 	p.mu.Unlock()
 	p.js.CleanupPublisher() // calls the error handler for each pending ack
-	p.pending.Range(func(k, _ any) bool {
-		p.resolve(k.(*nats.Msg), jetstream.ErrJetStreamPublisherClosed)
-		return true
-	})
+	p.pmu.Lock()
+	left := make([]*nats.Msg, 0, len(p.pending))
+	for m := range p.pending {
+		left = append(left, m)
+	}
+	p.pmu.Unlock()
+	for _, m := range left {
+		p.resolve(m, jetstream.ErrJetStreamPublisherClosed)
+	}
 }
