@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	jsb "github.com/mqscope/mqscope/backends/jetstream"
 	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/internal/testbroker"
 )
@@ -40,6 +41,12 @@ func TestFlowJetStream(t *testing.T) {
 	f.key("enter")
 	f.waitScreen("groups of the topic", "2 Groups · "+topic, "billing")
 	f.waitModel("tail started on the topic", func(m *Model) bool { return m.tail.tail != nil })
+	// the console's own tail (an ordered consumer) is listed last, as such
+	f.waitModel("own tail listed last", func(m *Model) bool {
+		n := len(m.groups.groups)
+		return n == 2 && isMQScopeTail(m.groups.groups[n-1]) && m.groups.groups[0].Name == "billing"
+	})
+	f.waitScreen("own tail named", "tail (mqscope)")
 	f.filter("billing") // the tail's own ordered consumer is listed too
 	f.waitModel("groups filtered", func(m *Model) bool { return len(m.groups.rows) == 2 })
 	f.key("enter")
@@ -164,4 +171,12 @@ func TestFlowJetStreamNoDLQStream(t *testing.T) {
 	f.waitModel("tail running", func(m *Model) bool { return m.focus == paneTail && m.tail.tail != nil })
 	publishN(t, cl, topic, `{"a":3,"tail":"yes"}`)
 	f.waitScreen("tail shows it", `{"a":3,"tail":"yes"}`)
+}
+
+// TestTailPrefixMatchesBackend keeps the console's idea of a tail consumer
+// name equal to what the JetStream backend creates.
+func TestTailPrefixMatchesBackend(t *testing.T) {
+	if tailConsumerPrefix != jsb.TailConsumerPrefix {
+		t.Fatalf("tui %q != jetstream %q", tailConsumerPrefix, jsb.TailConsumerPrefix)
+	}
 }

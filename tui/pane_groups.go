@@ -12,6 +12,13 @@ import (
 	"github.com/mqscope/mqscope/core"
 )
 
+// tailConsumerPrefix starts the names of the ordered consumers mqscope's
+// own JetStream tails create (jetstream.TailConsumerPrefix; a test keeps
+// the two equal). They are shown dimmed as "tail (mqscope)", last.
+const tailConsumerPrefix = "mqscope-tail-"
+
+func isMQScopeTail(g core.GroupInfo) bool { return strings.HasPrefix(g.Name, tailConsumerPrefix) }
+
 // groupRow is a group or one of its consumers (shown under it).
 type groupRow struct {
 	g        int // index in groups
@@ -93,9 +100,11 @@ func (p *groupsPane) refresh() tea.Cmd {
 
 func (p *groupsPane) setGroups(gs []core.GroupInfo) {
 	// stuck first (core sorts so; keep it even if a backend did not), then
-	// durable groups, then ephemeral consumers (a tail's own, for one).
+	// durable groups, then ephemeral consumers, then mqscope's own tails.
 	rank := func(g core.GroupInfo) int {
 		switch {
+		case isMQScopeTail(g):
+			return 3
 		case len(g.Stuck) > 0:
 			return 0
 		case g.Extra["kind"] == "ephemeral":
@@ -222,6 +231,10 @@ func (p *groupsPane) Update(msg tea.Msg) tea.Cmd {
 func (p *groupsPane) columns() []column {
 	nameW := 8
 	for _, g := range p.groups {
+		if isMQScopeTail(g) {
+			nameW = max(nameW, len("tail (mqscope)")+2) // its long name is in STATUS
+			continue
+		}
 		if w := len(SanitizeString(g.Name)) + 2; w > nameW {
 			nameW = w
 		}
@@ -273,6 +286,9 @@ func (p *groupsPane) View(focused bool) []string {
 			if g.Extra["kind"] == "ephemeral" {
 				status = "ephemeral"
 			}
+			if isMQScopeTail(g) {
+				name, status = "tail (mqscope)", "watch only, "+g.Name
+			}
 			if len(g.Stuck) > 0 {
 				status = "STUCK: " + strings.Join(g.Stuck, "; ")
 				name = "! " + name
@@ -306,7 +322,7 @@ func (p *groupsPane) View(focused bool) []string {
 		if stuck[i] {
 			return &st.Stuck
 		}
-		if p.rows[i].consumer >= 0 || p.groups[p.rows[i].g].Extra["kind"] == "ephemeral" {
+		if g := p.groups[p.rows[i].g]; p.rows[i].consumer >= 0 || g.Extra["kind"] == "ephemeral" || isMQScopeTail(g) {
 			return &st.Dim
 		}
 		return nil

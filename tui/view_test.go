@@ -146,6 +146,13 @@ func TestGoldenPanes(t *testing.T) {
 			{"resend_binary_dialog", func(m *Model) {
 				m.dialogs = append(m.dialogs, resendDialog(m.com, core.Record{Topic: "orders", ID: "9-1", Data: []byte("\x1b]52;c;AAAA\x07")}))
 			}},
+			{"groups_tail", func(m *Model) {
+				m.focus = paneGroups
+				gs := append([]core.GroupInfo{{Topic: "orders", Name: tailConsumerPrefix + "Xq3vKp9cE2_1", Redelivered: -1,
+					Extra: map[string]string{"kind": "ephemeral"}}}, m.groups.groups...)
+				gs = append(gs, core.GroupInfo{Topic: "orders", Name: "adhoc", Redelivered: -1, Extra: map[string]string{"kind": "ephemeral"}})
+				m.groups.setGroups(gs)
+			}},
 			{"purge_dialog", func(m *Model) {
 				t, _ := m.topics.selected()
 				m.dialogs = append(m.dialogs, newPurgeDialog(m.com, t))
