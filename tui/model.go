@@ -759,7 +759,7 @@ func (m *Model) layout() {
 func (m *Model) View() tea.View {
 	v := tea.NewView(m.render())
 	v.AltScreen = true
-	v.WindowTitle = "mqscope · " + SanitizeString(m.ctxName)
+	v.WindowTitle = m.com.Styles.Glyphs("mqscope · " + SanitizeString(m.ctxName))
 	if m.o.Mouse {
 		v.MouseMode = tea.MouseModeCellMotion
 	}
@@ -781,7 +781,7 @@ func (m *Model) render() string {
 	if len(lines) > m.h {
 		lines = lines[:m.h]
 	}
-	return strings.Join(lines, "\n")
+	return m.com.Styles.Glyphs(strings.Join(lines, "\n"))
 }
 
 func (m *Model) body() []string {
@@ -925,7 +925,7 @@ func (m *Model) stateText() string {
 var spinFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 
 func (m *Model) spin() string {
-	if m.o.ASCII {
+	if m.o.ASCII || m.com.Styles.ASCII {
 		return string(`|/-\`[(m.ticks/3)%4])
 	}
 	return spinFrames[(m.ticks/3)%len(spinFrames)]

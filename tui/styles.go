@@ -2,6 +2,7 @@ package tui
 
 import (
 	"image/color"
+	"strings"
 
 	"charm.land/lipgloss/v2"
 )
@@ -39,6 +40,26 @@ type Styles struct {
 
 	// Glyphs: plain ASCII with --ascii or a dumb TERM.
 	Sep, Dot, Tree, Mark, Up, Down, Off string
+	// ASCII: every frame goes through ASCIIGlyphs before it is drawn.
+	ASCII bool
+}
+
+// asciiGlyphs maps every non-ASCII glyph the console draws (truncation
+// mark, markers, arrows, tree and box lines, bullets, dashes) to one ASCII
+// cell, so widths stay the same. Text of messages is not touched.
+var asciiGlyphs = strings.NewReplacer(
+	"…", "~", "✗", "x", "✓", "v", "●", "*", "•", "*", "·", "-", "—", "-", "×", "x",
+	"↑", "^", "↓", "v", "←", "<", "→", ">", "▸", ">",
+	"└", "`", "│", "|", "┃", "|", "─", "-", "╭", "+", "╮", "+", "╰", "+", "╯", "+",
+	"┌", "+", "┐", "+", "┘", "+", "├", "+", "┤", "+",
+)
+
+// Glyphs returns s with the console's glyphs made ASCII in ASCII mode.
+func (st Styles) Glyphs(s string) string {
+	if !st.ASCII {
+		return s
+	}
+	return asciiGlyphs.Replace(s)
 }
 
 // Theme builds the styles. With noColor no colour is set at all (bold,
@@ -106,6 +127,7 @@ func Theme(name string, noColor, ascii bool) Styles {
 	}
 	st.Sep, st.Dot, st.Tree, st.Mark, st.Up, st.Down, st.Off = " │ ", " · ", " └ ", "● ", "●", "✗", "✗"
 	if ascii {
+		st.ASCII = true
 		st.Border = lipgloss.ASCIIBorder()
 		st.Sep, st.Dot, st.Tree, st.Mark, st.Up, st.Down, st.Off = " | ", " - ", " `-", "* ", "*", "x", "(x)"
 	}

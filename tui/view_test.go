@@ -332,3 +332,44 @@ func TestNextPageKeepsRendering(t *testing.T) {
 		screen(t, m, 80, 24)
 	}
 }
+
+// TestGoldenASCII: with Options.ASCII every screen at 80×24 is plain ASCII
+// — truncation marks, markers, arrows, tree lines, bullets and borders
+// included (the fixtures' message texts are ASCII after sanitising).
+func TestGoldenASCII(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(m *Model)
+	}{
+		{"topics", func(m *Model) { m.focus = paneTopics }},
+		{"groups", func(m *Model) { m.focus = paneGroups }},
+		{"pending", func(m *Model) { m.focus = panePending; m.pending.list.toggleMark() }},
+		{"tail", func(m *Model) { m.focus = paneTail }},
+		{"help", func(m *Model) { m.focus = panePending; m.Update(tea.KeyPressMsg{Code: '?', Text: "?"}) }},
+		{"publish_dialog", func(m *Model) {
+			m.dialogs = append(m.dialogs, resendDialog(m.com, core.Record{Topic: "orders", ID: "9-0", Data: []byte("{\"id\":1}")}))
+		}},
+		{"purge_dialog", func(m *Model) {
+			tp, _ := m.topics.selected()
+			m.dialogs = append(m.dialogs, newPurgeDialog(m.com, tp))
+		}},
+		{"connecting", func(m *Model) { m.connecting = true; m.setStatus("connecting to prod-eu…") }},
+	} {
+		t.Run(tc.name+"_80x24", func(t *testing.T) {
+			m := viewModel(t, tc.name == "help")
+			m.o.ASCII = true
+			m.com.Styles = Theme("dark", false, true)
+			tc.setup(m)
+			out := screen(t, m, 80, 24)
+			for i, r := range ansi.Strip(out) {
+				if r > 0x7e || (r < 0x20 && r != '\n') {
+					t.Fatalf("non-ASCII %q at byte %d:\n%s", r, i, ansi.Strip(out))
+				}
+			}
+			if v := m.View(); strings.ContainsFunc(v.WindowTitle, func(r rune) bool { return r > 0x7e }) {
+				t.Errorf("window title %q is not ASCII", v.WindowTitle)
+			}
+			golden.RequireEqual(t, out)
+		})
+	}
+}
