@@ -26,6 +26,8 @@ func (b *Backend) Publish(ctx context.Context, topic string, m *core.OutgoingMes
 	return nil
 }
 
+var _ core.AsyncPublisher = (*Backend)(nil)
+
 // xaddNow is an XADD outside the pipeliner returning the new id (operator
 // copies, which must know the id they wrote).
 func (b *Backend) xaddNow(ctx context.Context, stream string, vals []any) (string, error) {
@@ -36,12 +38,32 @@ func (b *Backend) xaddNow(ctx context.Context, stream string, vals []any) (strin
 	return id, nil
 }
 
+// PublishAsync implements core.AsyncPublisher: the XADD is queued for the
+// auto-pipeliner and done gets its reply. All of one topic's requests go
+// through one flusher, which sends one pipeline at a time, so a
+// publisher's messages to a topic are stored in call order. ctx bounds
+// only the wait for room: at most pubQueue requests wait per flusher, and
+// PublishAsync blocks beyond that until ctx is done; a queued request is
+// sent even if ctx is cancelled afterwards.
+func (b *Backend) PublishAsync(ctx context.Context, topic string, m *core.OutgoingMessage, done func(error)) error {
+	vals, err := encodeValues(m)
+	if err != nil {
+		return fmt.Errorf("redis stream %q: xadd: %w", topic, err)
+	}
+	if err := b.pub.xaddAsync(ctx, topic, vals, len(m.Data), done); err != nil {
+		return fmt.Errorf("redis stream %q: xadd: %w", topic, err)
+	}
+	return nil
+}
+
 // Publisher tuning: at most pubFlushers pipelines in flight, each with at
-// most pubMaxBatch commands or pubMaxBytes of payload.
+// most pubMaxBatch commands or pubMaxBytes of payload; each flusher has a
+// queue of pubQueue ordered (PublishAsync) requests.
 const (
 	pubFlushers   = 2
 	pubMaxBatch   = 256
 	pubMaxBytes   = 1 << 20
+	pubQueue      = 2 * pubMaxBatch
 	pubExecBudget = 30 * time.Second
 )
 
@@ -50,15 +72,20 @@ const (
 // bound) and send it as one pipeline, then hand every caller its own reply.
 // One caller alone pays a channel hand-off on top of the round trip; many
 // callers share round trips, so throughput grows with concurrency instead of
-// being capped at one XADD per round trip per connection.
+// being capped at one XADD per round trip per connection. PublishAsync
+// requests go to the queue of the flusher their stream hashes to (order).
 type publisher struct {
-	rdb    redis.UniversalClient
-	logger *slog.Logger
-	reqs   chan *pubReq
-	quit   chan struct{}
-	wg     sync.WaitGroup
-	once   sync.Once
-	pool   sync.Pool
+	rdb     redis.UniversalClient
+	logger  *slog.Logger
+	reqs    chan *pubReq
+	ordered [pubFlushers]chan *pubReq
+	quit    chan struct{}
+	wg      sync.WaitGroup
+	once    sync.Once
+	pool    sync.Pool
+
+	mu     sync.RWMutex // held shared while queueing; close takes it to stop queueing
+	closed bool
 
 	callers atomic.Int64 // Publish calls in progress
 }
@@ -70,6 +97,7 @@ type pubReq struct {
 	size   int
 	id     string
 	done   chan error
+	cb     func(error) // PublishAsync: called instead of sending on done
 }
 
 func newPublisher(rdb redis.UniversalClient, logger *slog.Logger) *publisher {
@@ -77,9 +105,33 @@ func newPublisher(rdb redis.UniversalClient, logger *slog.Logger) *publisher {
 	p.pool.New = func() any { return &pubReq{done: make(chan error, 1)} }
 	p.wg.Add(pubFlushers)
 	for i := 0; i < pubFlushers; i++ {
-		go p.flusher()
+		p.ordered[i] = make(chan *pubReq, pubQueue)
+		go p.flusher(p.ordered[i])
 	}
 	return p
+}
+
+// enqueue hands r to a flusher, waiting for room until ctx is done or the
+// publisher closes.
+func (p *publisher) enqueue(ctx context.Context, q chan *pubReq, r *pubReq) error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		return core.ErrClosed
+	}
+	select {
+	case q <- r:
+		return nil
+	default:
+	}
+	select {
+	case q <- r:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.quit:
+		return core.ErrClosed
+	}
 }
 
 func (p *publisher) xadd(ctx context.Context, stream string, vals []any, size int) (string, error) {
@@ -97,14 +149,9 @@ func (p *publisher) xadd(ctx context.Context, stream string, vals []any, size in
 	defer p.callers.Add(-1)
 	r := p.pool.Get().(*pubReq)
 	r.ctx, r.stream, r.vals, r.size = ctx, stream, vals, size
-	select {
-	case p.reqs <- r:
-	case <-ctx.Done():
+	if err := p.enqueue(ctx, p.reqs, r); err != nil {
 		p.put(r)
-		return "", ctx.Err()
-	case <-p.quit:
-		p.put(r)
-		return "", core.ErrClosed
+		return "", err
 	}
 	select {
 	case err := <-r.done:
@@ -118,39 +165,95 @@ func (p *publisher) xadd(ctx context.Context, stream string, vals []any, size in
 	}
 }
 
+func (p *publisher) xaddAsync(ctx context.Context, stream string, vals []any, size int, cb func(error)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(stream); i++ {
+		h = (h ^ uint32(stream[i])) * 16777619
+	}
+	r := p.pool.Get().(*pubReq)
+	// ctx bounds only the wait for room: once queued, the XADD is sent
+	// (core's contract: a returned future is not recalled by ctx).
+	r.ctx, r.stream, r.vals, r.size, r.cb = context.Background(), stream, vals, size, cb
+	if err := p.enqueue(ctx, p.ordered[h%pubFlushers], r); err != nil {
+		p.put(r)
+		return err
+	}
+	return nil
+}
+
+// finish gives r its outcome.
+func (p *publisher) finish(r *pubReq, err error) {
+	if r.cb == nil {
+		r.done <- err
+		return
+	}
+	cb := r.cb
+	if err != nil {
+		err = fmt.Errorf("redis stream %q: xadd: %w", r.stream, err)
+	}
+	p.put(r)
+	cb(err)
+}
+
 func (p *publisher) put(r *pubReq) {
-	r.ctx, r.vals, r.stream, r.id = nil, nil, "", ""
+	r.ctx, r.vals, r.stream, r.id, r.cb = nil, nil, "", "", nil
 	p.pool.Put(r)
 }
 
+// close stops the flushers (each finishes the pipeline it is sending) and
+// fails what is still queued with ErrClosed.
 func (p *publisher) close() {
-	p.once.Do(func() { close(p.quit) })
-	p.wg.Wait()
+	p.once.Do(func() {
+		close(p.quit)
+		p.mu.Lock() // nothing is being queued from here on
+		p.closed = true
+		p.mu.Unlock()
+		p.wg.Wait()
+		for _, q := range append([]chan *pubReq{p.reqs}, p.ordered[:]...) {
+			for {
+				select {
+				case r := <-q:
+					p.finish(r, core.ErrClosed)
+					continue
+				default:
+				}
+				break
+			}
+		}
+	})
 }
 
-func (p *publisher) flusher() {
+func (p *publisher) flusher(own chan *pubReq) {
 	defer p.wg.Done()
 	batch := make([]*pubReq, 0, pubMaxBatch)
 	cmds := make([]*redis.StringCmd, 0, pubMaxBatch)
 	for {
+		select {
+		case <-p.quit:
+			return // do not start another pipeline once closing
+		default:
+		}
 		var first *pubReq
 		select {
+		case first = <-own:
 		case first = <-p.reqs:
 		case <-p.quit:
-			// Fail what is still queued; callers see ErrClosed.
-			for {
-				select {
-				case r := <-p.reqs:
-					r.done <- core.ErrClosed
-				default:
-					return
-				}
-			}
+			return // close fails what is queued
 		}
 		batch = append(batch[:0], first)
 		size := first.size
 	fill:
 		for len(batch) < pubMaxBatch && size < pubMaxBytes {
+			select {
+			case r := <-own:
+				batch = append(batch, r)
+				size += r.size
+				continue
+			default:
+			}
 			select {
 			case r := <-p.reqs:
 				batch = append(batch, r)
@@ -167,7 +270,7 @@ func (p *publisher) exec(batch []*pubReq, cmds []*redis.StringCmd) []*redis.Stri
 	live := batch[:0:len(batch)]
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
-			r.done <- err
+			p.finish(r, err)
 			continue
 		}
 		live = append(live, r)
@@ -181,7 +284,7 @@ func (p *publisher) exec(batch []*pubReq, cmds []*redis.StringCmd) []*redis.Stri
 		r := live[0]
 		id, err := p.rdb.XAdd(ctx, &redis.XAddArgs{Stream: r.stream, Values: r.vals}).Result()
 		r.id = id
-		r.done <- err
+		p.finish(r, err)
 		return cmds
 	}
 	pipe := p.rdb.Pipeline()
@@ -192,7 +295,7 @@ func (p *publisher) exec(batch []*pubReq, cmds []*redis.StringCmd) []*redis.Stri
 	for i, r := range live {
 		id, err := cmds[i].Result()
 		r.id = id
-		r.done <- err
+		p.finish(r, err)
 	}
 	return cmds
 }
