@@ -53,8 +53,9 @@ type Backend struct {
 }
 
 var (
-	_ core.Backend       = (*Backend)(nil)
-	_ core.DataPublisher = (*Backend)(nil)
+	_ core.Backend        = (*Backend)(nil)
+	_ core.DataPublisher  = (*Backend)(nil)
+	_ core.AsyncPublisher = (*Backend)(nil)
 )
 
 // New is the driver's factory; it uses deps.NATS and never closes it.
@@ -165,6 +166,19 @@ func (b *Backend) PublishData(ctx context.Context, topic string, data []byte) er
 	if err := b.nc.Publish(topic, data); err != nil {
 		return fmt.Errorf("nats core: publish to %q: %w", topic, err)
 	}
+	return nil
+}
+
+// PublishAsync implements core.AsyncPublisher. NATS Core has no
+// confirmation, so it is fire-and-forget: the message is written to the
+// connection (as Publish does) and done(nil) is called before it returns;
+// a message the server drops (slow consumer, no subscriber) is not
+// reported. Order is the connection's, so call order is kept.
+func (b *Backend) PublishAsync(ctx context.Context, topic string, m *core.OutgoingMessage, done func(error)) error {
+	if err := b.Publish(ctx, topic, m); err != nil {
+		return err
+	}
+	done(nil)
 	return nil
 }
 
