@@ -266,7 +266,9 @@ func (p *asyncPool) work(q chan asyncJob) {
 	for {
 		select {
 		case j := <-q:
-			j.done(p.backend.Publish(j.ctx, j.topic, j.m))
+			// The caller's ctx bounded the wait for room; once queued the
+			// message is sent whatever happens to ctx (values are kept).
+			j.done(p.backend.Publish(context.WithoutCancel(j.ctx), j.topic, j.m))
 		case <-p.quit:
 			return
 		}
