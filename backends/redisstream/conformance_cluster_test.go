@@ -1,9 +1,21 @@
 package redisstream_test
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/core/coretest"
+	"github.com/mqscope/mqscope/internal/testbroker"
 )
 
 // TestConformanceCluster runs the conformance suite against a real Redis
@@ -14,4 +26,327 @@ func TestConformanceCluster(t *testing.T) {
 	h := coretest.RedisCluster(t)
 	coretest.RunMQ(t, h)
 	coretest.RunOperator(t, h)
+}
+
+// ctopic returns a unique stream name on the cluster, deleted (with every
+// key starting with it) when t ends.
+func ctopic(t testing.TB, cc *redis.ClusterClient, prefix string) string {
+	name := testbroker.Name(t, prefix)
+	testbroker.CleanupRedisClusterKeys(t, cc, name+"*")
+	return name
+}
+
+// onOtherNode returns the first of base+".dlq", base+".dlq1", … whose master
+// is not key's.
+func onOtherNode(t testing.TB, cc *redis.ClusterClient, key, base string) string {
+	t.Helper()
+	m, err := cc.MasterForKey(t.Context(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		k := base + ".dlq"
+		if i > 0 {
+			k += fmt.Sprint(i)
+		}
+		o, err := cc.MasterForKey(t.Context(), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Options().Addr != m.Options().Addr {
+			return k
+		}
+	}
+	t.Fatalf("no key %s.dlq* on another master than %s", base, key)
+	return ""
+}
+
+// Topics lists streams from every master, not only the node SCAN happens
+// to reach.
+func TestClusterTopicsOnEveryMaster(t *testing.T) {
+	t.Parallel()
+	cc := testbroker.RedisCluster(t)
+	ctx := t.Context()
+	base := ctopic(t, cc, "cl")
+	byNode := map[string][]string{}
+	var names []string
+	for i := 0; len(byNode) < testbroker.ClusterMasters || len(names) < 9; i++ {
+		if i == 200 {
+			t.Fatalf("200 keys landed on only %d masters", len(byNode))
+		}
+		k := fmt.Sprintf("%s_%d", base, i)
+		m, err := cc.MasterForKey(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cc.XAdd(ctx, &redis.XAddArgs{Stream: k, Values: []any{"data", "x"}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		byNode[m.Options().Addr] = append(byNode[m.Options().Addr], k)
+		names = append(names, k)
+	}
+	c := newClient(t, cc, core.Config{})
+	ts, err := c.Operator().Topics(ctx)
+	if err != nil {
+		t.Fatalf("Topics: %v", err)
+	}
+	got := map[string]core.TopicInfo{}
+	for _, ti := range ts {
+		got[ti.Name] = ti
+	}
+	for node, ks := range byNode {
+		for _, k := range ks {
+			if ti, ok := got[k]; !ok {
+				t.Errorf("Topics misses %s (on master %s)", k, node)
+			} else if ti.Messages != 1 {
+				t.Errorf("%s: %d messages, want 1", k, ti.Messages)
+			}
+		}
+	}
+	t.Logf("%d streams over %d masters, all listed", len(names), len(byNode))
+}
+
+// ServerInfo and the capabilities say it is a cluster, with the lowest
+// version of the masters, and how dead-letter moves work there.
+func TestClusterServerInfo(t *testing.T) {
+	t.Parallel()
+	cc := testbroker.RedisCluster(t)
+	c := newClient(t, cc, core.Config{})
+	si, err := c.Operator().ServerInfo(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !si.Connected || si.Extra["mode"] != "cluster" || !strings.HasPrefix(si.Version, "7.") || si.Extra["masters"] != fmt.Sprint(testbroker.ClusterMasters) {
+		t.Fatalf("ServerInfo = %+v, want a connected cluster of %d masters on Redis 7", si, testbroker.ClusterMasters)
+	}
+	caps := c.Operator().Capabilities(t.Context())
+	if caps.ServerVersion != si.Version {
+		t.Errorf("Capabilities.ServerVersion %q, ServerInfo.Version %q", caps.ServerVersion, si.Version)
+	}
+	if r := caps.Ops[core.OpDeadLetter].Reason; !strings.Contains(r, "hash slot") {
+		t.Errorf("dead-letter capability on a cluster does not say when it is one MULTI: %q", r)
+	}
+	t.Logf("%+v; dead letter: %s", si, caps.Ops[core.OpDeadLetter].Reason)
+}
+
+// A topic and a DLQ sharing a hash tag are moved and redriven in one
+// MULTI/EXEC on the node owning the slot; without a shared slot the copies
+// are confirmed first. Both say which in the result.
+func TestClusterDeadLetterSlots(t *testing.T) {
+	t.Parallel()
+	cc := testbroker.RedisCluster(t)
+	ctx := t.Context()
+	base := ctopic(t, cc, "cl")
+	for _, v := range []struct {
+		name, topic, dlq, how string
+	}{
+		{"same-slot", "{" + base + "}.orders", "{" + base + "}.orders.dlq", "one MULTI/EXEC"},
+		{"cross-slot", base + ".a", onOtherNode(t, cc, base+".a", base+".a"), "copied, then"},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			m1, _ := cc.MasterForKey(ctx, v.topic)
+			m2, _ := cc.MasterForKey(ctx, v.dlq)
+			t.Logf("topic on %s, DLQ on %s", m1.Options().Addr, m2.Options().Addr)
+			if v.how == "copied, then" && m1.Options().Addr == m2.Options().Addr {
+				t.Fatalf("test setup: %s and %s landed on one node; pick other names", v.topic, v.dlq)
+			}
+			var ids []string
+			for i := 0; i < 5; i++ {
+				id, err := cc.XAdd(ctx, &redis.XAddArgs{Stream: v.topic, Values: []any{"data", fmt.Sprint("m", i)}}).Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, id)
+			}
+			if err := cc.XGroupCreate(ctx, v.topic, "g", "0").Err(); err != nil {
+				t.Fatal(err)
+			}
+			if err := cc.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "w", Streams: []string{v.topic, ">"}, Count: 5}).Err(); err != nil {
+				t.Fatal(err)
+			}
+			c := newClient(t, cc, core.Config{})
+			res, err := c.Operator().MoveToDLQ(ctx, core.MoveRequest{Topic: v.topic, Group: "g", DLQ: v.dlq, IDs: ids, Reason: "test"})
+			if err != nil || res.Done != 5 || !strings.Contains(res.Detail, v.how) {
+				t.Fatalf("MoveToDLQ = %+v, %v; want 5 done, detail saying %q", res, err, v.how)
+			}
+			if n := cc.XLen(ctx, v.dlq).Val(); n != 5 {
+				t.Fatalf("DLQ holds %d, want 5", n)
+			}
+			if p := cc.XPending(ctx, v.topic, "g").Val(); p.Count != 0 {
+				t.Fatalf("%d still pending after the move", p.Count)
+			}
+			dl, _ := cc.XRange(ctx, v.dlq, "-", "+").Result()
+			var dids []string
+			for _, m := range dl {
+				dids = append(dids, m.ID)
+			}
+			res, err = c.Operator().Redrive(ctx, core.RedriveRequest{DLQ: v.dlq, IDs: dids, Remove: true})
+			if err != nil || res.Done != 5 || !strings.Contains(res.Detail, v.how) {
+				t.Fatalf("Redrive = %+v, %v; want 5 done, detail saying %q", res, err, v.how)
+			}
+			if n := cc.XLen(ctx, v.dlq).Val(); n != 0 {
+				t.Fatalf("DLQ holds %d after the redrive, want 0", n)
+			}
+			if n := cc.XLen(ctx, v.topic).Val(); n != 10 {
+				t.Fatalf("topic holds %d after the redrive, want 10 (5 originals, 5 redriven)", n)
+			}
+		})
+	}
+}
+
+// TestClusterFaultInjectionDLQRoundTrip moves pending messages to a DLQ on
+// another node and redrives them back while the operator's connections to
+// every node are killed at random moments and after every chunk: nothing
+// may be lost. With go-redis' own retries off, a call that returns no error
+// must also leave no duplicate (copies confirmed before a lost reply are
+// found and not written again); go-redis' cluster client resends a
+// pipeline after a network error (MaxRedirects), which may duplicate, so
+// with its defaults duplicates are only counted.
+func TestClusterFaultInjectionDLQRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, v := range []struct {
+		name    string
+		library bool
+	}{{"library-recovery", true}, {"go-redis-retries", false}} {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			clusterFaultRoundTrip(t, v.library)
+		})
+	}
+}
+
+func clusterFaultRoundTrip(t *testing.T, libraryOnly bool) {
+	const n = 300
+	cc := testbroker.RedisCluster(t)
+	tp := ctopic(t, cc, "clf")
+	dlq := onOtherNode(t, cc, tp, tp)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	m1, _ := cc.MasterForKey(ctx, tp)
+	m2, _ := cc.MasterForKey(ctx, dlq)
+	t.Logf("topic on %s, DLQ on %s", m1.Options().Addr, m2.Options().Addr)
+
+	pipe := cc.Pipeline()
+	for i := 0; i < n; i++ {
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: tp, Values: []any{"data", fmt.Sprintf("f-%04d", i)}})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cc.XGroupCreate(ctx, tp, "g", "0")
+	if err := cc.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "w", Streams: []string{tp, ">"}, Count: n}).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	name := testbroker.Name(t, "cfault")
+	o := testbroker.RedisClusterOptions(t, name)
+	if libraryOnly {
+		o.MaxRetries, o.MaxRedirects = -1, -1 // let the library see the faults
+	}
+	victim := redis.NewClusterClient(o)
+	t.Cleanup(func() { victim.Close() })
+	logs := &logBuffer{}
+	c := newClient(t, victim, core.Config{}, core.WithLogger(slog.New(logs)))
+	op := c.Operator()
+
+	var kills atomic.Int64
+	kill := func() {
+		k, _ := testbroker.KillRedisClusterClients(ctx, cc, name)
+		kills.Add(int64(k))
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Duration(rand.IntN(2000)) * time.Microsecond):
+				kill()
+			}
+		}
+	}()
+	onStep := func(done, total int) { kill() }
+
+	var moveCalls, redriveCalls, callErrs int
+	for attempt := 0; attempt < 50; attempt++ {
+		p, err := cc.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: tp, Group: "g", Start: "-", End: "+", Count: n}).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p) == 0 {
+			break
+		}
+		ids := make([]string, len(p))
+		for i, e := range p {
+			ids[i] = e.ID
+		}
+		moveCalls++
+		if _, err := op.MoveToDLQ(ctx, core.MoveRequest{Topic: tp, Group: "g", DLQ: dlq, IDs: ids, Reason: "fault test", Progress: onStep}); err != nil {
+			callErrs++
+		}
+	}
+	dlqAfterMove := cc.XLen(ctx, dlq).Val()
+	for attempt := 0; attempt < 50; attempt++ {
+		ms, err := cc.XRange(ctx, dlq, "-", "+").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) == 0 {
+			break
+		}
+		ids := make([]string, len(ms))
+		for i, m := range ms {
+			ids[i] = m.ID
+		}
+		redriveCalls++
+		if _, err := op.Redrive(ctx, core.RedriveRequest{DLQ: dlq, IDs: ids, Remove: true, Progress: onStep}); err != nil {
+			callErrs++
+		}
+	}
+	close(stop)
+	wg.Wait()
+
+	copies := map[string]int{}
+	origin, _ := cc.XRange(ctx, tp, "-", "+").Result()
+	for _, m := range origin {
+		data, h := decodeForTest(m.Values)
+		if h.Get(core.HeaderRedrivenFrom) != "" {
+			copies[data]++
+		}
+	}
+	left, _ := cc.XRange(ctx, dlq, "-", "+").Result()
+	for _, m := range left {
+		data, _ := decodeForTest(m.Values)
+		copies[data]++
+	}
+	lost, dup := 0, 0
+	for i := 0; i < n; i++ {
+		k := copies[fmt.Sprintf("f-%04d", i)]
+		if k == 0 {
+			lost++
+		}
+		if k > 1 {
+			dup += k - 1
+		}
+	}
+	pending, _ := cc.XPending(ctx, tp, "g").Result()
+	retried := strings.Count(logs.String(), "failed; checking what landed") + strings.Count(logs.String(), "read failed; retrying")
+	dedup := strings.Count(logs.String(), "already landed")
+	t.Logf("%d connections killed on the cluster, %d chunk writes retried inside a call (%d found copies already landed); move: %d calls, DLQ held %d after it (of %d); redrive: %d calls; %d calls failed; %d left in DLQ, %d pending; lost=%d duplicated=%d",
+		kills.Load(), retried, dedup, moveCalls, dlqAfterMove, n, redriveCalls, callErrs, len(left), pending.Count, lost, dup)
+	if kills.Load() == 0 {
+		t.Fatal("no connection was killed: the test proved nothing")
+	}
+	if lost != 0 {
+		t.Fatalf("%d messages lost", lost)
+	}
+	if libraryOnly && callErrs == 0 && dup != 0 {
+		t.Errorf("every call succeeded, yet %d copies were written twice", dup)
+	}
+	if pending.Count != 0 || len(left) != 0 {
+		t.Fatalf("not finished: %d pending, %d in DLQ", pending.Count, len(left))
+	}
 }

@@ -57,9 +57,15 @@ func (b *Backend) Capabilities(ctx context.Context) core.Capabilities {
 	if !v.hasLag() {
 		ops[core.OpGroups] = yes("XINFO GROUPS and XINFO CONSUMERS; Redis " + ver + " < 7.0 reports no lag (shown as unknown)")
 	}
-	if _, ok := b.rdb.(*redis.Client); !ok {
-		ops[core.OpDeadLetter] = yes("XADD to the DLQ stream, confirmed, then XACK / XDEL (not one MULTI: the keys may live on different cluster nodes)")
-		ops[core.OpRedrive] = yes("XADD to the origin, confirmed, then XDEL from the DLQ (not one MULTI: the keys may live on different cluster nodes)")
+	switch b.rdb.(type) {
+	case *redis.Client:
+	case *redis.ClusterClient:
+		const lost = "; after a lost reply the copies already written are found and not written again"
+		ops[core.OpDeadLetter] = yes("one MULTI/EXEC when the topic and the DLQ share a hash slot (hash tags: {orders} and {orders}.dlq); otherwise XADD to the DLQ, confirmed, then XACK / XDEL" + lost)
+		ops[core.OpRedrive] = yes("one MULTI/EXEC when the DLQ and the origin share a hash slot; otherwise XADD to the origin, confirmed, then XDEL from the DLQ" + lost)
+	default:
+		ops[core.OpDeadLetter] = yes("XADD to the DLQ stream, confirmed, then XACK / XDEL (not one MULTI: the keys may live on different shards)")
+		ops[core.OpRedrive] = yes("XADD to the origin, confirmed, then XDEL from the DLQ (not one MULTI: the keys may live on different shards)")
 	}
 	return core.Capabilities{Driver: core.DriverRedisStream, ServerVersion: v.raw, Ops: ops}
 }
@@ -95,6 +101,9 @@ func (b *Backend) ServerInfo(ctx context.Context) (core.ServerInfo, error) {
 		case "redis_mode", "uptime_in_seconds", "os", "tcp_port":
 			si.Extra[k] = v
 		}
+	}
+	if cc, ok := b.rdb.(*redis.ClusterClient); ok {
+		clusterServerInfo(ctx, cc, &si)
 	}
 	return si, nil
 }
@@ -711,19 +720,16 @@ func (b *Backend) Rewind(ctx context.Context, r core.RewindRequest) (core.Result
 
 // ---- dead letter ----
 
-// atomic says whether MULTI/EXEC may span two streams (a single node).
-func (b *Backend) atomic() bool {
-	_, ok := b.rdb.(*redis.Client)
-	return ok
-}
-
 // MoveToDLQ implements core.OperatorBackend. For each chunk: read the
 // entries (and, with a group, their pending owner and count), then XADD the
 // copies to the DLQ and XACK (group) or XDEL (stored messages) the
 // originals in one MULTI/EXEC. When EXEC's reply is lost, the originals'
 // state tells whether it ran; only those still in place are retried, so a
-// dropped connection neither loses nor duplicates. Without one node (a
-// cluster), copies are confirmed before originals are acked/deleted.
+// dropped connection neither loses nor duplicates. When the topic and the
+// DLQ are in different cluster hash slots (see oneTx), copies are confirmed
+// before originals are acked/deleted; after a lost reply the DLQ is read
+// from where it ended before the first write, and copies found there are
+// not written again (so a retry duplicates only if that read is cut short).
 func (b *Backend) MoveToDLQ(ctx context.Context, r core.MoveRequest) (core.Result, error) {
 	res := core.Result{Requested: len(r.IDs)}
 	if err := validIDs(r.IDs); err != nil {
@@ -740,6 +746,11 @@ func (b *Backend) MoveToDLQ(ctx context.Context, r core.MoveRequest) (core.Resul
 		}
 	}
 	res.Detail = fmt.Sprintf("moved %d of %d to %s", res.Done, res.Requested, r.DLQ)
+	if b.oneTx(r.Topic, r.DLQ) {
+		res.Detail += " (one MULTI/EXEC per chunk)"
+	} else {
+		res.Detail += " (copied, then settled: the topic and the DLQ are in different cluster hash slots)"
+	}
 	if res.Failed > 0 {
 		return res, fmt.Errorf("redis stream %q: move to %q: %d of %d failed: %s", r.Topic, r.DLQ, res.Failed, res.Requested, res.Errors[0])
 	}
@@ -757,6 +768,9 @@ func (b *Backend) moveChunk(ctx context.Context, r core.MoveRequest, ids []strin
 	bo := newBackoff()
 	todo := ids
 	var lastErr error
+	split := !b.oneTx(r.Topic, r.DLQ)
+	mark := ""   // split: the DLQ's last id before the first write
+	cut := false // split: a write failed, copies may have landed
 	for attempt := 0; attempt < 8; attempt++ {
 		if attempt > 0 && !sleepCtx(ctx, bo.next()) {
 			lastErr = orErr(ctx.Err(), lastErr)
@@ -782,12 +796,44 @@ func (b *Backend) moveChunk(ctx context.Context, r core.MoveRequest, ids []strin
 		if len(items) == 0 {
 			return
 		}
-		if err := b.moveWrite(ctx, r, items); err != nil {
+		retry := func(err error) {
 			lastErr = err
-			b.logger.Debug("redis stream: dead-letter write failed; checking what landed and retrying", "topic", r.Topic, "dlq", r.DLQ, "n", len(items), "attempt", attempt+1, "err", err)
 			for _, it := range items {
 				todo = append(todo, it.id)
 			}
+		}
+		var landed map[string]bool
+		if split {
+			if mark == "" {
+				if mark, err = b.lastID(ctx, r.DLQ); err != nil {
+					retry(err)
+					continue
+				}
+			}
+			if cut {
+				want := make(map[string]bool, len(items))
+				for _, it := range items {
+					want[it.id] = true
+				}
+				landed, err = b.landedSince(ctx, r.DLQ, mark, want, func(h core.Header) string {
+					if h.Get(core.HeaderOriginTopic) != r.Topic || h.Get(core.HeaderOriginGroup) != r.Group {
+						return ""
+					}
+					return h.Get(core.HeaderOriginID)
+				})
+				if err != nil {
+					retry(err)
+					continue
+				}
+				if len(landed) > 0 {
+					b.logger.Debug("redis stream: dead-letter copies already landed before a lost reply; settling them without a second copy", "topic", r.Topic, "dlq", r.DLQ, "n", len(landed))
+				}
+			}
+		}
+		if err := b.moveWrite(ctx, r, items, split, landed); err != nil {
+			cut = true
+			b.logger.Debug("redis stream: dead-letter write failed; checking what landed and retrying", "topic", r.Topic, "dlq", r.DLQ, "n", len(items), "attempt", attempt+1, "err", err)
+			retry(err)
 			continue
 		}
 		res.Done += len(items)
@@ -883,7 +929,10 @@ func (b *Backend) mustBeStream(ctx context.Context, key string) error {
 	return nil
 }
 
-func (b *Backend) moveWrite(ctx context.Context, r core.MoveRequest, items []moveItem) error {
+// moveWrite writes the copies and settles the originals: in one MULTI/EXEC,
+// or (split) copies first, confirmed, then the settle; copies in landed are
+// already in the DLQ and are not written again.
+func (b *Backend) moveWrite(ctx context.Context, r core.MoveRequest, items []moveItem, split bool, landed map[string]bool) error {
 	ids := make([]string, len(items))
 	for i, it := range items {
 		ids[i] = it.id
@@ -895,7 +944,7 @@ func (b *Backend) moveWrite(ctx context.Context, r core.MoveRequest, items []mov
 			p.XDel(ctx, r.Topic, ids...)
 		}
 	}
-	if b.atomic() {
+	if !split {
 		tx := b.rdb.TxPipeline()
 		for _, it := range items {
 			tx.XAdd(ctx, &redis.XAddArgs{Stream: r.DLQ, Values: it.vals})
@@ -908,10 +957,14 @@ func (b *Backend) moveWrite(ctx context.Context, r core.MoveRequest, items []mov
 	}
 	pipe := b.rdb.Pipeline()
 	for _, it := range items {
-		pipe.XAdd(ctx, &redis.XAddArgs{Stream: r.DLQ, Values: it.vals})
+		if !landed[it.id] {
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: r.DLQ, Values: it.vals})
+		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("redis stream %q: xadd copies: %w", r.DLQ, err)
+	if pipe.Len() > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("redis stream %q: xadd copies: %w", r.DLQ, err)
+		}
 	}
 	pipe = b.rdb.Pipeline()
 	settle(pipe)
@@ -925,20 +978,32 @@ func (b *Backend) moveWrite(ctx context.Context, r core.MoveRequest, items []mov
 // origin (or r.Target) with core.RedriveHeader and, with r.Remove, XDEL it
 // from the DLQ in the same MULTI/EXEC. A lost EXEC reply is resolved by
 // whether the DLQ entry is still there (with Remove; without it a retry
-// after a lost reply may write a second copy).
+// after a lost reply may write a second copy). When the DLQ and the targets
+// are in different cluster hash slots, the copies are confirmed before the
+// XDEL; after a lost reply each target is read from where it ended before
+// the first write, and copies found there (by Mq-Redriven-From) are not
+// written again.
 func (b *Backend) Redrive(ctx context.Context, r core.RedriveRequest) (core.Result, error) {
 	res := core.Result{Requested: len(r.IDs)}
 	if err := validIDs(r.IDs); err != nil {
 		return res, err
 	}
+	split := false
 	for _, part := range chunks(r.IDs, 100) {
-		b.redriveChunk(ctx, r, part, &res)
+		if b.redriveChunk(ctx, r, part, &res) {
+			split = true
+		}
 		progress(r.Progress, res.Done+res.Failed+res.Skipped, res.Requested)
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
 	}
 	res.Detail = fmt.Sprintf("redrove %d of %d from %s", res.Done, res.Requested, r.DLQ)
+	if split {
+		res.Detail += " (copied, then removed: the DLQ and the target are in different cluster hash slots)"
+	} else if res.Done > 0 {
+		res.Detail += " (one MULTI/EXEC per chunk)"
+	}
 	if res.Failed > 0 {
 		return res, fmt.Errorf("redis stream %q: redrive: %d of %d failed: %s", r.DLQ, res.Failed, res.Requested, res.Errors[0])
 	}
@@ -951,11 +1016,15 @@ type redriveItem struct {
 	vals   []any
 }
 
-func (b *Backend) redriveChunk(ctx context.Context, r core.RedriveRequest, ids []string, res *core.Result) {
+// redriveChunk redrives ids; it reports whether any write was split
+// (copies and XDEL not in one MULTI/EXEC).
+func (b *Backend) redriveChunk(ctx context.Context, r core.RedriveRequest, ids []string, res *core.Result) (split bool) {
 	bo := newBackoff()
 	checked := map[string]bool{}
 	todo := ids
 	var lastErr error
+	marks := map[string]string{} // split: each target's last id before the first write
+	cut := false                 // split: a write failed, copies may have landed
 	for attempt := 0; attempt < 8; attempt++ {
 		if attempt > 0 && !sleepCtx(ctx, bo.next()) {
 			lastErr = orErr(ctx.Err(), lastErr)
@@ -1008,12 +1077,29 @@ func (b *Backend) redriveChunk(ctx context.Context, r core.RedriveRequest, ids [
 		}
 		todo = nil
 		if len(items) == 0 {
-			return
+			return split
 		}
-		if err := b.redriveWrite(ctx, r, items); err != nil {
+		keys := []string{r.DLQ}
+		for _, it := range items {
+			keys = append(keys, it.target)
+		}
+		one := b.oneTx(keys...)
+		split = split || !one
+		var landed map[string]bool
+		if !one {
+			if landed, err = b.redriveLanded(ctx, r, items, marks, cut); err != nil {
+				lastErr = err
+				for _, it := range items {
+					todo = append(todo, it.id)
+				}
+				continue
+			}
+		}
+		if err := b.redriveWrite(ctx, r, items, one, landed); err != nil {
 			lastErr = err
+			cut = cut || !one
 			b.logger.Debug("redis stream: redrive write failed; checking what landed and retrying", "dlq", r.DLQ, "n", len(items), "attempt", attempt+1, "err", err)
-			if !r.Remove || !b.atomic() {
+			if one && !r.Remove {
 				// Whether the copies were written cannot be told from the
 				// DLQ: do not retry blindly (that could duplicate).
 				for range items {
@@ -1032,14 +1118,57 @@ func (b *Backend) redriveChunk(ctx context.Context, r core.RedriveRequest, ids [
 	for range todo {
 		addErr(res, fmt.Errorf("redrive: %w", lastErr))
 	}
+	return split
 }
 
-func (b *Backend) redriveWrite(ctx context.Context, r core.RedriveRequest, items []redriveItem) error {
+// redriveLanded takes each target's mark before its first split write and,
+// once a write was cut, reads what landed in the targets since: the DLQ ids
+// whose redriven copy is already there.
+func (b *Backend) redriveLanded(ctx context.Context, r core.RedriveRequest, items []redriveItem, marks map[string]string, cut bool) (map[string]bool, error) {
+	want := map[string]map[string]bool{} // target -> "<dlq>/<id>"
+	for _, it := range items {
+		if want[it.target] == nil {
+			want[it.target] = map[string]bool{}
+		}
+		want[it.target][r.DLQ+"/"+it.id] = true
+	}
+	landed := map[string]bool{}
+	for target, w := range want {
+		mark, ok := marks[target]
+		if !ok {
+			m, err := b.lastID(ctx, target)
+			if err != nil {
+				return nil, err
+			}
+			marks[target] = m
+			continue // nothing written there yet
+		}
+		if !cut {
+			continue
+		}
+		got, err := b.landedSince(ctx, target, mark, w, func(h core.Header) string { return h.Get(core.HeaderRedrivenFrom) })
+		if err != nil {
+			return nil, err
+		}
+		for k := range got {
+			landed[strings.TrimPrefix(k, r.DLQ+"/")] = true
+		}
+	}
+	if len(landed) > 0 {
+		b.logger.Debug("redis stream: redriven copies already landed before a lost reply; not writing them again", "dlq", r.DLQ, "n", len(landed))
+	}
+	return landed, nil
+}
+
+// redriveWrite writes the copies and, with Remove, deletes the DLQ entries:
+// in one MULTI/EXEC (one), or copies first, confirmed, then the XDEL;
+// copies in landed (by DLQ id) are already there and not written again.
+func (b *Backend) redriveWrite(ctx context.Context, r core.RedriveRequest, items []redriveItem, one bool, landed map[string]bool) error {
 	ids := make([]string, len(items))
 	for i, it := range items {
 		ids[i] = it.id
 	}
-	if b.atomic() {
+	if one {
 		tx := b.rdb.TxPipeline()
 		for _, it := range items {
 			tx.XAdd(ctx, &redis.XAddArgs{Stream: it.target, Values: it.vals})
@@ -1054,10 +1183,14 @@ func (b *Backend) redriveWrite(ctx context.Context, r core.RedriveRequest, items
 	}
 	pipe := b.rdb.Pipeline()
 	for _, it := range items {
-		pipe.XAdd(ctx, &redis.XAddArgs{Stream: it.target, Values: it.vals})
+		if !landed[it.id] {
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: it.target, Values: it.vals})
+		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("redis stream %q: xadd redriven copies: %w", r.DLQ, err)
+	if pipe.Len() > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("redis stream %q: xadd redriven copies: %w", r.DLQ, err)
+		}
 	}
 	if r.Remove {
 		if err := b.rdb.XDel(ctx, r.DLQ, ids...).Err(); err != nil {
@@ -1065,6 +1198,52 @@ func (b *Backend) redriveWrite(ctx context.Context, r core.RedriveRequest, items
 		}
 	}
 	return nil
+}
+
+// lastID is the id of stream's last entry ("0-0" when it is empty or
+// missing): copies written later have greater ids.
+func (b *Backend) lastID(ctx context.Context, stream string) (string, error) {
+	ms, err := b.rdb.XRevRangeN(ctx, stream, "+", "-", 1).Result()
+	if err != nil {
+		return "", fmt.Errorf("redis stream %q: xrevrange (mark before copying): %w", stream, err)
+	}
+	if len(ms) == 0 {
+		return "0-0", nil
+	}
+	return ms[0].ID, nil
+}
+
+// landedScanMax bounds how many entries landedSince reads: a stream that
+// took more than that since the mark (a busy origin) is not searched to the
+// end, and copies beyond are written again (duplicated, never lost).
+const landedScanMax = 20000
+
+// landedSince reads stream after mark and returns the keys in want that
+// key finds in an entry's headers.
+func (b *Backend) landedSince(ctx context.Context, stream, mark string, want map[string]bool, key func(core.Header) string) (map[string]bool, error) {
+	got := map[string]bool{}
+	from := nextID(mark)
+	for read := 0; read < landedScanMax && len(got) < len(want); {
+		ms, err := b.rdb.XRangeN(ctx, stream, from, "+", 1000).Result()
+		if err != nil {
+			return nil, fmt.Errorf("redis stream %q: xrange (what landed since %s): %w", stream, mark, err)
+		}
+		for _, m := range ms {
+			_, h := decodeValues(m.Values)
+			if k := key(h); k != "" && want[k] {
+				got[k] = true
+			}
+		}
+		if len(ms) < 1000 {
+			return got, nil
+		}
+		read += len(ms)
+		from = nextID(ms[len(ms)-1].ID)
+	}
+	if len(got) < len(want) {
+		b.logger.Debug("redis stream: stopped looking for copies that landed before a lost reply; the rest are written again", "stream", stream, "since", mark, "read", landedScanMax)
+	}
+	return got, nil
 }
 
 // ---- deletion ----

@@ -161,6 +161,9 @@ type serverVersion struct {
 }
 
 func detectVersion(ctx context.Context, rdb redis.UniversalClient) serverVersion {
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		return clusterVersion(ctx, cc) // the lowest of the masters'
+	}
 	info, err := rdb.Info(ctx, "server").Result()
 	if err != nil {
 		return serverVersion{err: err, major: 7}
