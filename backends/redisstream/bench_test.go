@@ -250,3 +250,78 @@ func idTimeOf(id string) time.Time {
 	fmt.Sscanf(id, "%d-", &ms)
 	return time.UnixMilli(ms)
 }
+
+// BenchmarkPublishAsync: one goroutine publishing without waiting: core
+// PublishAsync + Flush (every future checked) vs raw go-redis pipelines of
+// rawPipeBatch XADDs sent one after another, on the same Redis, alternating
+// in chunks of asyncChunk messages. Reports both rates and core/raw.
+//
+//	go test -run '^$' -bench PublishAsync -benchtime 100000x ./backends/redisstream/
+func BenchmarkPublishAsync(b *testing.B) {
+	admin := testbroker.Redis(b)
+	ctx := context.Background()
+	rawTopic, coreTopic := benchTopic(b, admin), benchTopic(b, admin)
+	c := newClient(b, admin, core.Config{})
+	futs := make([]*core.PublishFuture, 0, asyncChunk)
+	run := [2]func(k int){
+		func(k int) { // raw
+			for done := 0; done < k; {
+				pipe := admin.Pipeline()
+				n := min(rawPipeBatch, k-done)
+				for i := 0; i < n; i++ {
+					pipe.XAdd(ctx, &redis.XAddArgs{Stream: rawTopic, Values: []any{"data", benchPayload}})
+				}
+				if _, err := pipe.Exec(ctx); err != nil {
+					b.Fatal(err)
+				}
+				done += n
+			}
+		},
+		func(k int) { // core
+			futs = futs[:0]
+			for i := 0; i < k; i++ {
+				f, err := c.PublishAsync(ctx, coreTopic, benchPayload)
+				if err != nil {
+					b.Fatal(err)
+				}
+				futs = append(futs, f)
+			}
+			fctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			if err := c.Flush(fctx); err != nil {
+				b.Fatal(err)
+			}
+			for _, f := range futs {
+				if err := f.Err(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		},
+	}
+	var spent [2]time.Duration
+	var done [2]int
+	b.ResetTimer()
+	for i, left := 0, b.N; left > 0; i++ {
+		k := min(asyncChunk, left)
+		side := i % 2
+		t0 := time.Now()
+		run[side](k)
+		spent[side] += time.Since(t0)
+		done[side] += k
+		left -= k
+	}
+	b.StopTimer()
+	if done[0] == 0 || done[1] == 0 {
+		return // b.N too small to measure both
+	}
+	raw := float64(done[0]) / spent[0].Seconds()
+	cor := float64(done[1]) / spent[1].Seconds()
+	b.ReportMetric(raw, "raw-msg/s")
+	b.ReportMetric(cor, "core-msg/s")
+	b.ReportMetric(cor/raw, "core/raw")
+}
+
+const (
+	asyncChunk   = 10000
+	rawPipeBatch = 256 // the same batch bound as core's auto-pipeliner
+)
