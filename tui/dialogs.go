@@ -15,6 +15,7 @@ import (
 	"charm.land/bubbles/v2/textarea"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mqscope/mqscope/core"
 )
@@ -730,4 +731,41 @@ func newPurgeDialog(c *Common, t core.TopicInfo) dialog {
 		})
 	d.addInput(purgeConfirmLabel, "", "") // no placeholder: it would look typed already
 	return d
+}
+
+// errorsDialog lists the per-item errors of a bulk action (core.Result
+// Errors: the first few the backend kept), wrapped, not cut. Any key
+// closes it.
+type errorsDialog struct {
+	com   *Common
+	title string
+	errs  []string
+}
+
+func newErrorsDialog(c *Common, label string, errs []string) *errorsDialog {
+	return &errorsDialog{com: c, title: "Errors of " + label, errs: append([]string(nil), errs...)}
+}
+
+func (d *errorsDialog) Update(msg tea.Msg) (tea.Cmd, bool) {
+	_, ok := msg.(keyMsg)
+	return nil, ok
+}
+
+func (d *errorsDialog) View(width int) string {
+	st := d.com.Styles
+	w := dialogWidth(width)
+	ls := []string{st.DialogTitle.Render(trunc(SanitizeString(d.title), w))}
+	for i, e := range d.errs {
+		prefix := fmt.Sprintf("%d. ", i+1)
+		wrapped := strings.Split(ansi.Wrap(SanitizeString(e), w-len(prefix), " "), "\n")
+		for j, l := range wrapped {
+			if j == 0 {
+				ls = append(ls, st.Error.Render(prefix)+l)
+			} else {
+				ls = append(ls, strings.Repeat(" ", len(prefix))+l)
+			}
+		}
+	}
+	ls = append(ls, "", st.HelpDesc.Render("the backend keeps the first few; details are in the log · any key closes"))
+	return st.Dialog.Width(w + 4).Render(strings.Join(ls, "\n"))
 }

@@ -55,6 +55,7 @@ type KeyMap struct {
 	TailPause, TailFollow, TailWrap, TailTime, TailClear, TailSave Binding
 	CopyPayload, CopyID                                            Binding
 	NextPage, FirstPage                                            Binding
+	LastErrors                                                     Binding
 }
 
 // DefaultKeyMap is the console's key map.
@@ -107,6 +108,8 @@ func DefaultKeyMap() KeyMap {
 		TailClear:  bind([]string{"C"}, "C", "clear"),
 		TailSave:   bind([]string{"s"}, "s", "save .jsonl"),
 
+		LastErrors: bind([]string{"E"}, "E", "errors of last action"),
+
 		NextPage:  bind([]string{"]"}, "]", "next page"),
 		FirstPage: bind([]string{"["}, "[", "first page"),
 
@@ -117,5 +120,5 @@ func DefaultKeyMap() KeyMap {
 
 // globalBindings are shown in full help for every pane.
 func (k KeyMap) globalBindings() []Binding {
-	return []Binding{k.NextPane, k.PrevPane, k.Pane1, k.Pane2, k.Pane3, k.Pane4, k.Filter, k.Command, k.Refresh, k.Help, k.Quit}
+	return []Binding{k.NextPane, k.PrevPane, k.Pane1, k.Pane2, k.Pane3, k.Pane4, k.Filter, k.Command, k.Refresh, k.LastErrors, k.Help, k.Quit}
 }

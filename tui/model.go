@@ -75,6 +75,9 @@ type Model struct {
 	status    string
 	statusErr bool
 	jobs      []*job
+	// the per-item errors of the last action that had any (E shows them)
+	lastErrs      []string
+	lastErrsLabel string
 
 	customTail bool // the tail pattern was chosen with :tail
 	w, h       int
@@ -466,6 +469,11 @@ func (m *Model) actionDone(msg actionDoneMsg) tea.Cmd {
 	if r.Detail != "" {
 		count += " — " + r.Detail
 	}
+	if len(r.Errors) > 0 {
+		m.lastErrs = append([]string(nil), r.Errors...)
+		m.lastErrsLabel = msg.job.label + count
+		count += fmt.Sprintf(" (first: %s; E shows %s)", r.Errors[0], plural(len(r.Errors), "error"))
+	}
 	if msg.err != nil {
 		m.setErr(fmt.Errorf("%s%s: %w", msg.job.label, count, msg.err))
 		if msg.next != nil && msg.gen == m.com.Gen {
@@ -474,9 +482,6 @@ func (m *Model) actionDone(msg actionDoneMsg) tea.Cmd {
 			}
 		}
 	} else {
-		if len(r.Errors) > 0 {
-			count += " (" + strings.Join(r.Errors, "; ") + ")"
-		}
 		m.status, m.statusErr = SanitizeString(msg.job.label+count), r.Failed > 0
 	}
 	m.pending.list.marked = nil
@@ -571,6 +576,13 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case matches(msg, k.Refresh):
 		m.setStatus("refreshing…")
 		return m.refreshAll()
+	case matches(msg, k.LastErrors):
+		if len(m.lastErrs) == 0 {
+			m.setStatus("no action has reported per-item errors")
+			return nil
+		}
+		m.dialogs = append(m.dialogs, newErrorsDialog(m.com, m.lastErrsLabel, m.lastErrs))
+		return nil
 	case matches(msg, k.Back):
 		if f := m.panes[m.focus].Filter(); !f.Empty() {
 			m.panes[m.focus].SetFilter(Filter{})

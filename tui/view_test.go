@@ -153,6 +153,11 @@ func TestGoldenPanes(t *testing.T) {
 				gs = append(gs, core.GroupInfo{Topic: "orders", Name: "adhoc", Redelivered: -1, Extra: map[string]string{"kind": "ephemeral"}})
 				m.groups.setGroups(gs)
 			}},
+			{"errors_dialog", func(m *Model) {
+				m.dialogs = append(m.dialogs, newErrorsDialog(m.com, "redrive from orders.dlq: 1/3 done, 2 failed", []string{
+					`redis stream "orders.dlq": redrive 1764125100000-0: origin header missing: the entry was not moved here by mqscope`,
+					"redrive 1764125100001-0: xadd orders: OOM command not allowed when used memory > 'maxmemory'"}))
+			}},
 			{"purge_dialog", func(m *Model) {
 				t, _ := m.topics.selected()
 				m.dialogs = append(m.dialogs, newPurgeDialog(m.com, t))
