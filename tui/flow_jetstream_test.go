@@ -47,6 +47,10 @@ func TestFlowJetStream(t *testing.T) {
 		return n == 2 && isMQScopeTail(m.groups.groups[n-1]) && m.groups.groups[0].Name == "billing"
 	})
 	f.waitScreen("own tail named", "tail (mqscope)")
+	f.waitModel("own tail is one row, without a consumer row under it", func(m *Model) bool {
+		last := m.groups.rows[len(m.groups.rows)-1]
+		return last.consumer < 0 && isMQScopeTail(m.groups.groups[last.g])
+	})
 	f.filter("billing") // the tail's own ordered consumer is listed too
 	f.waitModel("groups filtered", func(m *Model) bool { return len(m.groups.rows) == 2 })
 	f.key("enter")

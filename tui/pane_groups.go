@@ -132,6 +132,9 @@ func (p *groupsPane) rebuild() {
 		}
 		p.rows = append(p.rows, groupRow{g: gi, consumer: -1})
 		keys = append(keys, "g\x00"+g.Name)
+		if isMQScopeTail(g) {
+			continue // its one consumer is itself: a second row says nothing
+		}
 		for ci, c := range g.Consumers {
 			p.rows = append(p.rows, groupRow{g: gi, consumer: ci})
 			keys = append(keys, "c\x00"+g.Name+"\x00"+c.Name)
