@@ -36,36 +36,54 @@ type AsyncPublisher interface {
 // longer be known (an error wrapping ErrClosed when the Client was closed
 // first; a timeout or disconnection error from the backend).
 type PublishFuture struct {
-	done chan struct{}
-	err  error
-	msg  OutgoingMessage // handed to the backend; one allocation with the future
-	c    *Client
-	gen  *asyncGen
+	resolved atomic.Bool
+	mu       sync.Mutex    // guards ch
+	ch       chan struct{} // made on the first Done (most futures are only read after Flush)
+	err      error
+	msg      OutgoingMessage // handed to the backend; one allocation with the future
+	c        *Client
+	gen      *asyncGen
 	// for metrics only
 	topic string
 	start time.Time
 }
 
+// closedCh is what Done returns for a future resolved before Done was called.
+var closedCh = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
+
 // Done is closed once the future is resolved.
-func (f *PublishFuture) Done() <-chan struct{} { return f.done }
+func (f *PublishFuture) Done() <-chan struct{} {
+	if f.resolved.Load() {
+		return closedCh
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ch == nil {
+		if f.resolved.Load() {
+			return closedCh
+		}
+		f.ch = make(chan struct{})
+	}
+	return f.ch
+}
 
 // Err waits until the future is resolved and returns its error (nil: the
 // broker stored the message).
 func (f *PublishFuture) Err() error {
-	<-f.done
+	if !f.resolved.Load() {
+		<-f.Done()
+	}
 	return f.err
 }
 
 // Wait is Err bounded by ctx: it returns ctx's error if ctx is done first
 // (the publish itself goes on; wait again or use Done to learn its outcome).
 func (f *PublishFuture) Wait(ctx context.Context) error {
-	select {
-	case <-f.done:
+	if f.resolved.Load() {
 		return f.err
-	default:
 	}
 	select {
-	case <-f.done:
+	case <-f.Done():
 		return f.err
 	case <-ctx.Done():
 		return ctx.Err()
@@ -78,7 +96,12 @@ func (f *PublishFuture) resolve(err error) {
 		m.published(metricLabels{backend: string(f.c.cfg.Driver), topic: f.topic}, time.Since(f.start), err)
 	}
 	f.msg = OutgoingMessage{}
-	close(f.done)
+	f.mu.Lock()
+	f.resolved.Store(true)
+	if f.ch != nil {
+		close(f.ch)
+	}
+	f.mu.Unlock()
 	f.gen.release()
 }
 
@@ -115,7 +138,7 @@ func (c *Client) PublishAsync(ctx context.Context, topic string, data []byte, op
 	if err := c.backend.ValidateTopic(topic, false); err != nil {
 		return nil, err
 	}
-	f := &PublishFuture{done: make(chan struct{}), c: c}
+	f := &PublishFuture{c: c}
 	f.msg.Data = data
 	for _, o := range opts {
 		if o == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -16,11 +17,17 @@ import (
 var _ core.AsyncPublisher = (*Backend)(nil)
 
 // Async publish tuning: at most asyncMaxPending publishes wait for their
-// PubAck; one that gets none within asyncAckTimeout fails with
-// jetstream.ErrAsyncPublishTimeout.
-const (
-	asyncMaxPending = 4096
+// PubAck; one that gets none within asyncAckTimeout (checked every
+// asyncSweep, so up to one sweep later) fails with an error wrapping
+// jetstream.ErrAsyncPublishTimeout. A sweeper measures this rather than
+// nats.go's per-message timer, which costs a timer per publish.
+const asyncMaxPending = 4096
+
+// Variables only so that a test can shorten them; each publisher copies
+// them when it is made.
+var (
 	asyncAckTimeout = 30 * time.Second
+	asyncSweep      = time.Second
 )
 
 // asyncPublisher sends with its own jetstream context (so the synchronous
@@ -38,20 +45,25 @@ type asyncPublisher struct {
 
 	mu     sync.RWMutex // PublishAsync holds it shared while sending; close exclusively
 	closed bool
+
+	ackTimeout, sweepEvery time.Duration // asyncAckTimeout, asyncSweep
+	tick                   atomic.Int64  // sweepEvery periods since the sweeper started
+	sweepOnce              sync.Once     // the sweeper starts with the first PublishAsync, ends with close
 }
 
 type asyncMsg struct {
 	msg  nats.Msg
 	done func(error)
+	sent int64 // tick when sent
 }
 
 func newAsyncPublisher(b *Backend) (*asyncPublisher, error) {
-	p := &asyncPublisher{b: b, sem: make(chan struct{}, asyncMaxPending), quit: make(chan struct{}), pending: make(map[*nats.Msg]*asyncMsg, asyncMaxPending)}
+	p := &asyncPublisher{b: b, sem: make(chan struct{}, asyncMaxPending), quit: make(chan struct{}),
+		pending: make(map[*nats.Msg]*asyncMsg, asyncMaxPending), ackTimeout: asyncAckTimeout, sweepEvery: asyncSweep}
 	js, err := jetstream.New(b.nc,
-		// Never stalls: our semaphore, released after nats.go forgets a
-		// message, keeps its count at or below ours.
-		jetstream.WithPublishAsyncMaxPending(asyncMaxPending),
-		jetstream.WithPublishAsyncTimeout(asyncAckTimeout),
+		// Our semaphore is the bound. nats.go keeps a message we timed out
+		// until its ack, a reconnect or close; the slack covers those.
+		jetstream.WithPublishAsyncMaxPending(4*asyncMaxPending),
 		jetstream.WithPublishAsyncAckHandler(func(_ jetstream.JetStream, m *nats.Msg, _ *jetstream.PubAck) {
 			p.resolve(m, nil)
 		}),
@@ -91,7 +103,8 @@ func (b *Backend) PublishAsync(ctx context.Context, topic string, m *core.Outgoi
 			return fmt.Errorf("jetstream: publish to %q: %w", topic, core.ErrClosed)
 		}
 	}
-	am := &asyncMsg{msg: nats.Msg{Subject: topic, Data: m.Data}, done: done}
+	p.sweepOnce.Do(func() { go p.sweep() })
+	am := &asyncMsg{msg: nats.Msg{Subject: topic, Data: m.Data}, done: done, sent: p.tick.Load()}
 	if len(m.Header) > 0 || m.MsgID != "" {
 		am.msg.Header = make(nats.Header, len(m.Header)+1)
 		for k, v := range m.Header {
@@ -137,6 +150,33 @@ func (p *asyncPublisher) resolve(m *nats.Msg, err error) {
 	am.done(err)
 }
 
+// sweep fails the publishes that got no ack within asyncAckTimeout.
+func (p *asyncPublisher) sweep() {
+	t := time.NewTicker(p.sweepEvery)
+	defer t.Stop()
+	limit := int64(p.ackTimeout / p.sweepEvery)
+	var late []*nats.Msg
+	for {
+		select {
+		case <-p.quit:
+			return
+		case <-t.C:
+		}
+		now := p.tick.Add(1)
+		late = late[:0]
+		p.pmu.Lock()
+		for m, am := range p.pending {
+			if now-am.sent > limit {
+				late = append(late, m)
+			}
+		}
+		p.pmu.Unlock()
+		for _, m := range late {
+			p.resolve(m, fmt.Errorf("no ack within %v: %w", p.ackTimeout, jetstream.ErrAsyncPublishTimeout))
+		}
+	}
+}
+
 // take removes and returns m's entry (nil if gone): whoever takes it
 // resolves it.
 func (p *asyncPublisher) take(m *nats.Msg) *asyncMsg {
@@ -172,6 +212,7 @@ func (p *asyncPublisher) close() {
 	p.closed = true
 	close(p.quit)
 	p.mu.Unlock()
+
 	p.js.CleanupPublisher() // calls the error handler for each pending ack
 	p.pmu.Lock()
 	left := make([]*nats.Msg, 0, len(p.pending))

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	jsbackend "github.com/mqscope/mqscope/backends/jetstream"
 	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/internal/testbroker"
 )
@@ -267,5 +268,51 @@ func TestPublishAsyncCloseWaits(t *testing.T) {
 		if err := f.Err(); err != nil {
 			t.Fatalf("future %d: %v", i, err)
 		}
+	}
+}
+
+// No ack (server down, the client still trying to reconnect): the future
+// fails with ErrAsyncPublishTimeout after the ack timeout. Not parallel: it
+// shortens the timeout for publishers made while it runs.
+func TestPublishAsyncAckTimeout(t *testing.T) {
+	restore := jsbackend.SetAsyncAckTimeoutForTest(300*time.Millisecond, 50*time.Millisecond)
+	n := testbroker.StartNATS(t)
+	_, js := rawJS(t, n)
+	ctx := context.Background()
+	topic := testbroker.Name(t, "acktimeout")
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: topic, Subjects: []string{topic}, Storage: jetstream.MemoryStorage}); err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(n.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	c, err := core.New(&core.Config{Driver: core.DriverJetStream}, core.WithNATSConnector(nc))
+	restore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f, err := c.PublishAsync(ctx, topic, []byte("first"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFuture(t, f); err != nil {
+		t.Fatal(err)
+	}
+	n.Shutdown()
+	for deadline := time.Now().Add(10 * time.Second); nc.Status() != nats.RECONNECTING; {
+		if time.Now().After(deadline) {
+			t.Fatalf("client did not notice the shutdown: %v", nc.Status())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	f, err = c.PublishAsync(ctx, topic, []byte("lost"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFuture(t, f); !errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
+		t.Fatalf("future without an ack: %v; want ErrAsyncPublishTimeout", err)
 	}
 }
