@@ -193,3 +193,27 @@ func TestPublishAsyncFallbackClose(t *testing.T) {
 		t.Fatalf("PublishAsync after Close: %v", err)
 	}
 }
+
+// Publish a batch without waiting for each confirmation, then check them
+// all (JetStream, Redis) — or just Flush when only "all done" matters.
+func ExampleClient_PublishAsync() {
+	c, err := core.New(&core.Config{Driver: core.DriverJetStream, NATSURL: "nats://127.0.0.1:4222"})
+	if err != nil {
+		return
+	}
+	defer c.Close() // waits up to Config.CloseTimeout for outstanding acks
+	ctx := context.Background()
+	var futs []*core.PublishFuture
+	for i := 0; i < 1000; i++ {
+		f, err := c.PublishAsync(ctx, "orders.created", []byte(strconv.Itoa(i)))
+		if err != nil { // nothing was sent: closed, invalid, no stream, ctx done
+			return
+		}
+		futs = append(futs, f)
+	}
+	for _, f := range futs {
+		if err := f.Wait(ctx); err != nil { // the broker's verdict
+			_ = err // retry or report
+		}
+	}
+}
