@@ -21,8 +21,10 @@ import (
 // TestConformanceCluster runs the conformance suite against a real Redis
 // Cluster (a private 3-master cluster, see testbroker.RedisClusterAddrs),
 // each client on its own *redis.ClusterClient: topics and their DLQs live on
-// different nodes, the operator's SCAN runs on every master.
+// different nodes, the operator's SCAN runs on every master. It runs in
+// parallel with the package's other parallel tests: mostly it waits.
 func TestConformanceCluster(t *testing.T) {
+	t.Parallel()
 	h := coretest.RedisCluster(t)
 	coretest.RunMQ(t, h)
 	coretest.RunOperator(t, h)
@@ -350,3 +352,136 @@ func clusterFaultRoundTrip(t *testing.T, libraryOnly bool) {
 		t.Fatalf("not finished: %d pending, %d in DLQ", pending.Count, len(left))
 	}
 }
+
+// The slot of a topic moves to another master (CLUSTER SETSLOT IMPORTING /
+// MIGRATING, MIGRATE, SETSLOT NODE) while a publisher and a group
+// subscriber run: the client follows ASK/MOVED, the stream arrives with its
+// group and pending list, and no message is lost.
+func TestClusterSlotMigrationUnderLoad(t *testing.T) {
+	t.Parallel()
+	cc := testbroker.RedisCluster(t)
+	ctx := t.Context()
+	// A topic alone in its slot, so that moving the slot disturbs no other
+	// test's keys.
+	var tp string
+	var slot int64
+	for i := 0; ; i++ {
+		tp = "{" + testbroker.Name(t, fmt.Sprint("mig", i)) + "}"
+		s, err := cc.ClusterKeySlot(ctx, tp).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := cc.MasterForKey(ctx, tp)
+		if n, err := m.ClusterCountKeysInSlot(ctx, int(s)).Result(); err == nil && n == 0 {
+			slot = s
+			break
+		}
+		if i == 50 {
+			t.Fatal("no empty slot found")
+		}
+	}
+	testbroker.CleanupRedisClusterKeys(t, cc, tp+"*")
+	src, err := cc.MasterForKey(ctx, tp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var masters []*redis.Client
+	_ = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		mu.Lock()
+		masters = append(masters, c)
+		mu.Unlock()
+		return nil
+	})
+	var dst *redis.Client
+	for _, m := range masters {
+		if m.Options().Addr != src.Options().Addr {
+			dst = m
+			break
+		}
+	}
+	myID := func(c *redis.Client) string {
+		id, err := c.Do(ctx, "CLUSTER", "MYID").Text()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	srcID, dstID := myID(src), myID(dst)
+
+	c := newClient(t, redis.NewClusterClient(testbroker.RedisClusterOptions(t, "")), core.Config{Consumer: "w"})
+	got := newCollector()
+	sub, err := c.Subscribe(ctx, tp, func(m core.Message) error { got.add(m); return nil }, core.WithQueueGroup("g"), core.WithClaimIdle(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+
+	const n = 600
+	data := payloads("mig", n)
+	pubDone := make(chan error, 1)
+	go func() {
+		for i, d := range data {
+			if err := c.Publish(ctx, tp, []byte(d)); err != nil {
+				pubDone <- fmt.Errorf("publish %d: %w", i, err)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+		pubDone <- nil
+	}()
+	eventually(t, func() string { return fmt.Sprintf("%d received before the move", got.distinct()) }, func() bool { return got.distinct() >= n/4 })
+
+	// Move the slot from src to dst.
+	host, port, _ := strings.Cut(dst.Options().Addr, ":")
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	must("SETSLOT IMPORTING", dst.Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", srcID).Err())
+	must("SETSLOT MIGRATING", src.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", dstID).Err())
+	for {
+		keys, err := src.ClusterGetKeysInSlot(ctx, int(slot), 100).Result()
+		must("GETKEYSINSLOT", err)
+		if len(keys) == 0 {
+			break
+		}
+		args := []any{"MIGRATE", host, port, "", 0, 5000, "KEYS"}
+		for _, k := range keys {
+			args = append(args, k)
+		}
+		must("MIGRATE", src.Do(ctx, args...).Err())
+	}
+	for _, m := range masters {
+		must("SETSLOT NODE", m.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", dstID).Err())
+	}
+	moved := got.distinct()
+	if owner, _ := dst.ClusterCountKeysInSlot(ctx, int(slot)).Result(); owner == 0 {
+		t.Fatalf("slot %d: no key arrived on %s", slot, dst.Options().Addr)
+	}
+	t.Logf("slot %d moved from %s to %s after %d of %d messages were received", slot, src.Options().Addr, dst.Options().Addr, moved, n)
+
+	select {
+	case err := <-pubDone:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitLong):
+		t.Fatal("publisher stuck")
+	}
+	eventually(t, func() string {
+		return fmt.Sprintf("%d of %d received; missing e.g. %v", got.distinct(), n, first(got.missing(data), 5))
+	}, func() bool { return got.distinct() == n })
+	if moved >= n {
+		t.Logf("note: everything was received before the slot finished moving")
+	}
+	eventually(t, func() string { return "entries still pending after every message was handled" }, func() bool {
+		p, err := cc.XPending(ctx, tp, "g").Result()
+		return err == nil && p.Count == 0
+	})
+	t.Logf("%d deliveries of %d messages (redelivered: %d)", got.total(), n, got.total()-n)
+}
+
+func first(s []string, n int) []string { return s[:min(n, len(s))] }

@@ -43,4 +43,19 @@
 // XINFO GROUPS/CONSUMERS, XPENDING (paged, never the whole list),
 // XRANGE/XREVRANGE, XREAD (tail), XACK, XCLAIM, XGROUP SETID, and
 // MULTI/EXEC for dead-letter moves and redrives on a single node.
+//
+// Redis Cluster (a *redis.ClusterClient through core.WithRedisConnector):
+// every command names one stream, so go-redis routes it (and follows
+// MOVED/ASK while slots move). Topics SCANs every master. The server
+// version is the lowest of the masters'. A dead-letter move or redrive is
+// one MULTI/EXEC only when its keys share a hash slot (hash tags:
+// "{orders}" and "{orders}.dlq"); otherwise copies are written and
+// confirmed before the originals are acked or deleted, and after a lost
+// reply the target is read back from where it ended so that copies that
+// landed are not written twice. go-redis' cluster client itself resends a
+// command or pipeline after a network error (ClusterOptions.MaxRedirects,
+// default 3), which can duplicate an XADD (Publish, DLQ copies); set
+// MaxRedirects: -1 to leave recovery to mqscope (MOVED is then not
+// followed either). Tested against a private 3-master cluster
+// (conformance_cluster_test.go).
 package redisstream
