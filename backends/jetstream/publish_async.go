@@ -38,10 +38,10 @@ var (
 type asyncPublisher struct {
 	b       *Backend
 	js      jetstream.JetStream
-	sem     chan struct{} // one token per publish in flight
 	quit    chan struct{}
 	pmu     sync.Mutex
-	pending map[*nats.Msg]*asyncMsg
+	pending map[*nats.Msg]*asyncMsg // at most asyncMaxPending: the in-flight bound
+	room    chan struct{}           // closed when pending drops below the bound (made by a waiter)
 
 	mu     sync.RWMutex // PublishAsync holds it shared while sending; close exclusively
 	closed bool
@@ -58,10 +58,10 @@ type asyncMsg struct {
 }
 
 func newAsyncPublisher(b *Backend) (*asyncPublisher, error) {
-	p := &asyncPublisher{b: b, sem: make(chan struct{}, asyncMaxPending), quit: make(chan struct{}),
+	p := &asyncPublisher{b: b, quit: make(chan struct{}),
 		pending: make(map[*nats.Msg]*asyncMsg, asyncMaxPending), ackTimeout: asyncAckTimeout, sweepEvery: asyncSweep}
 	js, err := jetstream.New(b.nc,
-		// Our semaphore is the bound. nats.go keeps a message we timed out
+		// len(pending) is the bound. nats.go keeps a message we timed out
 		// until its ack, a reconnect or close; the slack covers those.
 		jetstream.WithPublishAsyncMaxPending(4*asyncMaxPending),
 		jetstream.WithPublishAsyncAckHandler(func(_ jetstream.JetStream, m *nats.Msg, _ *jetstream.PubAck) {
@@ -91,18 +91,6 @@ func (b *Backend) PublishAsync(ctx context.Context, topic string, m *core.Outgoi
 	if _, err := b.streamFor(ctx, topic, b.cfg.CreateStreams); err != nil {
 		return err
 	}
-	// Back-pressure: wait for room, or ctx.
-	select {
-	case p.sem <- struct{}{}:
-	default:
-		select {
-		case p.sem <- struct{}{}:
-		case <-ctx.Done():
-			return fmt.Errorf("jetstream: publish to %q: waiting for room (%d acks outstanding): %w", topic, asyncMaxPending, ctx.Err())
-		case <-p.quit:
-			return fmt.Errorf("jetstream: publish to %q: %w", topic, core.ErrClosed)
-		}
-	}
 	p.sweepOnce.Do(func() { go p.sweep() })
 	am := &asyncMsg{msg: nats.Msg{Subject: topic, Data: m.Data}, done: done, sent: p.tick.Load()}
 	if len(m.Header) > 0 || m.MsgID != "" {
@@ -112,14 +100,33 @@ func (b *Backend) PublishAsync(ctx context.Context, topic string, m *core.Outgoi
 		}
 	}
 	p.mu.RLock()
-	if p.closed {
+	for {
+		if p.closed {
+			p.mu.RUnlock()
+			return fmt.Errorf("jetstream: publish to %q: %w", topic, core.ErrClosed)
+		}
+		p.pmu.Lock()
+		if len(p.pending) < asyncMaxPending {
+			p.pending[&am.msg] = am
+			p.pmu.Unlock()
+			break
+		}
+		// Back-pressure: wait for room (without blocking Close), or ctx.
+		if p.room == nil {
+			p.room = make(chan struct{})
+		}
+		room := p.room
+		p.pmu.Unlock()
 		p.mu.RUnlock()
-		<-p.sem
-		return fmt.Errorf("jetstream: publish to %q: %w", topic, core.ErrClosed)
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return fmt.Errorf("jetstream: publish to %q: waiting for room (%d acks outstanding): %w", topic, asyncMaxPending, ctx.Err())
+		case <-p.quit:
+			return fmt.Errorf("jetstream: publish to %q: %w", topic, core.ErrClosed)
+		}
+		p.mu.RLock()
 	}
-	p.pmu.Lock()
-	p.pending[&am.msg] = am
-	p.pmu.Unlock()
 	var err error
 	if m.MsgID != "" {
 		_, err = p.js.PublishMsgAsync(&am.msg, jetstream.WithMsgID(m.MsgID))
@@ -129,7 +136,6 @@ func (b *Backend) PublishAsync(ctx context.Context, topic string, m *core.Outgoi
 	p.mu.RUnlock()
 	if err != nil {
 		if p.take(&am.msg) != nil {
-			<-p.sem
 			return fmt.Errorf("jetstream: publish to %q: %w", topic, err)
 		}
 		// Already resolved through the error handler.
@@ -143,7 +149,6 @@ func (p *asyncPublisher) resolve(m *nats.Msg, err error) {
 	if am == nil {
 		return // failed at send time, or already failed by close
 	}
-	<-p.sem
 	if err != nil {
 		err = p.wrapErr(m.Subject, err)
 	}
@@ -184,6 +189,10 @@ func (p *asyncPublisher) take(m *nats.Msg) *asyncMsg {
 	am := p.pending[m]
 	if am != nil {
 		delete(p.pending, m)
+		if p.room != nil {
+			close(p.room)
+			p.room = nil
+		}
 	}
 	p.pmu.Unlock()
 	return am
