@@ -8,6 +8,8 @@
 //     Config.CreateStreams, which creates one file-backed stream per topic.
 //   - Publish waits for the PubAck, with many publishes in flight on one
 //     connection (async publish + a wait on the future per call).
+//     PublishAsync (publish_async.go) resolves core's future from the PubAck
+//     handler: up to 4 096 in flight, then it waits for room (or ctx).
 //   - Subscribe with a group shares one durable pull consumer named from
 //     the group; without a group every subscriber gets its own ephemeral
 //     pull consumer (removed on Unsubscribe, or by the server after

@@ -9,6 +9,8 @@
 //     the server does not confirm it. While the connection is reconnecting,
 //     nats.go buffers publishes in its reconnect buffer. WithMsgID is carried
 //     as the Nats-Msg-Id header only: NATS Core does not de-duplicate.
+//     PublishAsync is the same write, fire-and-forget: its future is
+//     resolved (nil) before it returns.
 //   - Subscribe uses QueueSubscribe for WithQueueGroup (each message goes to
 //     one member of the group) and Subscribe otherwise (every subscriber gets
 //     every message). It returns after a flush, so the interest is on the

@@ -11,7 +11,10 @@
 //     their fields, with no headers. Timestamps come from the entry id.
 //   - Publish is XADD through a small auto-pipeliner: concurrent Publish
 //     calls share pipelines (at most 2 in flight, 256 commands or 1 MiB
-//     each), every caller still gets its own reply.
+//     each), every caller still gets its own reply. PublishAsync queues the
+//     XADD for the same pipeliner; a topic's async requests all go through
+//     one flusher (one pipeline at a time), so call order is stored order;
+//     the future resolves with the XADD's reply.
 //   - With a group: XGROUP CREATE … MKSTREAM at the start position (an
 //     existing group keeps its own position; a concurrent BUSYGROUP is
 //     fine), XREADGROUP COUNT BatchSize with a bounded BLOCK (500ms, so a
