@@ -53,9 +53,15 @@ func pendingProbe(t *testing.T, c *core.Client, topic string) *core.PublishFutur
 
 // Every future resolves nil, the stream stores the messages in publish
 // order, headers travel, MsgID de-duplicates, Flush waits for all.
-func TestPublishAsyncOrderAndFlush(t *testing.T) {
+func TestPublishAsync(t *testing.T) {
 	t.Parallel()
-	n := testbroker.StartNATS(t)
+	n := testbroker.StartNATS(t) // shared by the subtests: none stops it
+	t.Run("OrderAndFlush", func(t *testing.T) { asyncOrderAndFlush(t, n) })
+	t.Run("NoStream", func(t *testing.T) { asyncNoStream(t, n) })
+	t.Run("CloseWaits", func(t *testing.T) { asyncCloseWaits(t, n) })
+}
+
+func asyncOrderAndFlush(t *testing.T, n *testbroker.NATS) {
 	_, js := rawJS(t, n)
 	c := newClient(t, n, core.Config{})
 	ctx := context.Background()
@@ -63,7 +69,7 @@ func TestPublishAsyncOrderAndFlush(t *testing.T) {
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: topic, Subjects: []string{topic}, Storage: jetstream.MemoryStorage}); err != nil {
 		t.Fatal(err)
 	}
-	const total = 5000
+	const total = 3000
 	futs := make([]*core.PublishFuture, 0, total+2)
 	for i := 0; i < total; i++ {
 		f, err := c.PublishAsync(ctx, topic, []byte(strconv.Itoa(i)))
@@ -131,9 +137,7 @@ func TestPublishAsyncOrderAndFlush(t *testing.T) {
 
 // No stream: an unknown subject fails at once (nothing sent); a stream
 // deleted after it was cached fails in the future; both wrap ErrNoStream.
-func TestPublishAsyncNoStream(t *testing.T) {
-	t.Parallel()
-	n := testbroker.StartNATS(t)
+func asyncNoStream(t *testing.T, n *testbroker.NATS) {
 	_, js := rawJS(t, n)
 	c := newClient(t, n, core.Config{})
 	ctx := context.Background()
@@ -263,9 +267,7 @@ func TestPublishAsyncBackPressureAndClose(t *testing.T) {
 
 // Close with a live server waits for outstanding acks: every future
 // resolves nil.
-func TestPublishAsyncCloseWaits(t *testing.T) {
-	t.Parallel()
-	n := testbroker.StartNATS(t)
+func asyncCloseWaits(t *testing.T, n *testbroker.NATS) {
 	_, js := rawJS(t, n)
 	c := newClient(t, n, core.Config{})
 	ctx := context.Background()
@@ -274,7 +276,7 @@ func TestPublishAsyncCloseWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 	var futs []*core.PublishFuture
-	for i := 0; i < 2000; i++ {
+	for i := 0; i < 1000; i++ {
 		f, err := c.PublishAsync(ctx, topic, []byte(fmt.Sprint(i)))
 		if err != nil {
 			t.Fatal(err)
