@@ -95,7 +95,6 @@ func (f *PublishFuture) resolve(err error) {
 	if m := f.c.metrics; m != nil {
 		m.published(metricLabels{backend: string(f.c.cfg.Driver), topic: f.topic}, time.Since(f.start), err)
 	}
-	f.msg = OutgoingMessage{}
 	f.mu.Lock()
 	f.resolved.Store(true)
 	if f.ch != nil {

@@ -92,6 +92,7 @@ func (b *Backend) PublishAsync(ctx context.Context, topic string, m *core.Outgoi
 		return err
 	}
 	p.sweepOnce.Do(func() { go p.sweep() })
+	msgID := m.MsgID // m is not ours once the message is pending (done may run at once)
 	am := &asyncMsg{msg: nats.Msg{Subject: topic, Data: m.Data}, done: done, sent: p.tick.Load()}
 	if len(m.Header) > 0 || m.MsgID != "" {
 		am.msg.Header = make(nats.Header, len(m.Header)+1)
@@ -128,8 +129,8 @@ func (b *Backend) PublishAsync(ctx context.Context, topic string, m *core.Outgoi
 		p.mu.RLock()
 	}
 	var err error
-	if m.MsgID != "" {
-		_, err = p.js.PublishMsgAsync(&am.msg, jetstream.WithMsgID(m.MsgID))
+	if msgID != "" {
+		_, err = p.js.PublishMsgAsync(&am.msg, jetstream.WithMsgID(msgID))
 	} else {
 		_, err = p.js.PublishMsgAsync(&am.msg)
 	}
