@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/internal/natsubject"
 )
 
 const maxResultErrors = 10
@@ -469,7 +470,7 @@ func (o *operator) Redrive(ctx context.Context, r core.RedriveRequest) (core.Res
 			progress(r.Progress, &res)
 			continue
 		}
-		if err := validateSubject(dst, false); err != nil {
+		if err := natsubject.Validate(dst, false); err != nil {
 			addErr(&res, "message %d: origin: %v", seq, err)
 			progress(r.Progress, &res)
 			continue

@@ -29,12 +29,12 @@ import (
 	"sync"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/internal/natsubject"
 )
 
 func init() {
@@ -112,57 +112,7 @@ func (b *Backend) Operator() core.OperatorBackend { return b.op }
 
 // ValidateTopic implements core.Backend with NATS subject rules.
 func (b *Backend) ValidateTopic(topic string, wildcard bool) error {
-	return validateSubject(topic, wildcard)
-}
-
-func validateSubject(topic string, wildcard bool) error {
-	if topic == "" {
-		return fmt.Errorf("%w: empty subject", core.ErrInvalidTopic)
-	}
-	// Runs on every publish: one pass, no allocation.
-	start, pos := 0, 1
-	for i := 0; i <= len(topic); i++ {
-		if i < len(topic) {
-			c := topic[i]
-			if c <= ' ' || c == 0x7f {
-				return fmt.Errorf("%w: subject %q contains whitespace or a control character %q", core.ErrInvalidTopic, topic, rune(c))
-			}
-			if c >= 0x80 {
-				if r, _ := utf8.DecodeRuneInString(topic[i:]); unicode.IsSpace(r) || unicode.IsControl(r) {
-					return fmt.Errorf("%w: subject %q contains whitespace or a control character %q", core.ErrInvalidTopic, topic, r)
-				}
-			}
-			if c != '.' {
-				continue
-			}
-		}
-		tok := topic[start:i]
-		last := i == len(topic)
-		switch {
-		case tok == "":
-			return fmt.Errorf("%w: subject %q has an empty token at position %d (tokens are separated by single dots)", core.ErrInvalidTopic, topic, pos)
-		case tok == "*" || tok == ">":
-			if !wildcard {
-				return fmt.Errorf("%w: subject %q contains the wildcard %q, which is only allowed when subscribing or tailing", core.ErrInvalidTopic, topic, tok)
-			}
-			if tok == ">" && !last {
-				return fmt.Errorf("%w: subject %q: the wildcard > must be the last token", core.ErrInvalidTopic, topic)
-			}
-		case strings.ContainsAny(tok, "*>"):
-			return fmt.Errorf("%w: subject %q: token %q mixes a wildcard character with other characters (a wildcard must be a whole token)", core.ErrInvalidTopic, topic, tok)
-		}
-		start, pos = i+1, pos+1
-	}
-	return nil
-}
-
-func hasWildcard(subject string) bool {
-	for _, tok := range strings.Split(subject, ".") {
-		if tok == "*" || tok == ">" {
-			return true
-		}
-	}
-	return false
+	return natsubject.Validate(topic, wildcard)
 }
 
 // subjectMatches reports whether subject (literal) matches pattern.
@@ -307,7 +257,7 @@ func (b *Backend) lookupStream(ctx context.Context, subject string) (string, err
 	if err := lister.Err(); err != nil && !errors.Is(err, jetstream.ErrEndOfData) {
 		return "", fmt.Errorf("jetstream: find the stream for subject %q: %w", subject, err)
 	}
-	if partial != "" && hasWildcard(subject) {
+	if partial != "" && natsubject.HasWildcard(subject) {
 		// A wildcard topic partly captured (orders.> over a stream of
 		// orders.eu.*) still works: the consumer sees what is stored.
 		return partial, nil

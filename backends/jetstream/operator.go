@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/internal/natsubject"
 )
 
 // operator is the JetStream operator's view. Watching calls only read
@@ -54,7 +55,7 @@ func (o *operator) resolve(ctx context.Context, topic string) (target, error) {
 			return target{}, fmt.Errorf("jetstream: stream %q: %w", topic, err)
 		}
 	}
-	if err := validateSubject(topic, true); err != nil {
+	if err := natsubject.Validate(topic, true); err != nil {
 		return target{}, err
 	}
 	name, err := b.streamFor(ctx, topic, false)
@@ -270,7 +271,7 @@ func (o *operator) Topic(ctx context.Context, name string) (core.TopicInfo, erro
 		if m, err := o.b.getMsg(ctx, t.streamName(), msgGetRequest{Seq: 1, NextFor: t.filter}); err == nil {
 			ti.FirstID, ti.FirstTime = strconv.FormatUint(m.Sequence, 10), m.Time
 		}
-		if !hasWildcard(t.filter) {
+		if !natsubject.HasWildcard(t.filter) {
 			if m, err := o.b.getMsg(ctx, t.streamName(), msgGetRequest{LastFor: t.filter}); err == nil {
 				ti.LastID, ti.LastTime = strconv.FormatUint(m.Sequence, 10), m.Time
 			}
@@ -520,7 +521,7 @@ func (o *operator) Browse(ctx context.Context, q core.BrowseQuery) (core.BrowseP
 		return core.BrowsePage{}, err
 	}
 	if q.Subject != "" {
-		if err := validateSubject(q.Subject, true); err != nil {
+		if err := natsubject.Validate(q.Subject, true); err != nil {
 			return core.BrowsePage{}, err
 		}
 		t.filter = q.Subject

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/internal/natsubject"
 )
 
 func init() {
@@ -87,49 +88,7 @@ func New(ctx context.Context, deps core.Deps) (core.Backend, error) {
 // dots, no whitespace or control characters, and the wildcards "*" (one
 // token) and ">" (the rest, last token only) only where patterns are allowed.
 func (b *Backend) ValidateTopic(topic string, wildcard bool) error {
-	return validateSubject(topic, wildcard)
-}
-
-func validateSubject(s string, wildcard bool) error {
-	if s == "" {
-		return fmt.Errorf("%w: empty subject", core.ErrInvalidTopic)
-	}
-	// One pass over the bytes: this runs on every Publish.
-	start, wild := 0, false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c <= ' ' || c == 0x7f:
-			return fmt.Errorf("%w: subject %q contains whitespace or a control character at byte %d", core.ErrInvalidTopic, s, i)
-		case c == '*' || c == '>':
-			wild = true
-		case c == '.':
-			if err := checkToken(s, start, i, wild, wildcard); err != nil {
-				return err
-			}
-			start, wild = i+1, false
-		}
-	}
-	return checkToken(s, start, len(s), wild, wildcard)
-}
-
-func checkToken(s string, start, end int, wild, wildcard bool) error {
-	if start == end {
-		return fmt.Errorf("%w: subject %q has an empty token (leading, trailing or double dot)", core.ErrInvalidTopic, s)
-	}
-	if !wild {
-		return nil
-	}
-	tok := s[start:end]
-	if tok != "*" && tok != ">" {
-		return fmt.Errorf("%w: subject %q: token %q mixes a wildcard with other characters (\"*\" and \">\" must be whole tokens)", core.ErrInvalidTopic, s, tok)
-	}
-	if !wildcard {
-		return fmt.Errorf("%w: subject %q contains the wildcard %q; publishing needs a concrete subject", core.ErrInvalidTopic, s, tok)
-	}
-	if tok == ">" && end != len(s) {
-		return fmt.Errorf("%w: subject %q: \">\" must be the last token", core.ErrInvalidTopic, s)
-	}
-	return nil
+	return natsubject.Validate(topic, wildcard)
 }
 
 // Publish writes the message to the connection and returns: NATS Core does

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/internal/natsubject"
 )
 
 // Why operations are missing on NATS Core, in the operator's words.
@@ -127,7 +128,7 @@ func (o *operator) Topics(ctx context.Context) ([]core.TopicInfo, error) {
 }
 
 func (o *operator) Topic(ctx context.Context, name string) (core.TopicInfo, error) {
-	if err := validateSubject(name, false); err != nil {
+	if err := natsubject.Validate(name, false); err != nil {
 		return core.TopicInfo{}, err
 	}
 	smp, err := o.startSampler(ctx)
@@ -234,7 +235,7 @@ func (o *operator) Tail(ctx context.Context, q core.TailQuery, sink func(core.Re
 	if q.From.Kind != core.PosNew {
 		return unsupported(core.OpStartPosition, "NATS Core keeps no history: a tail starts with new messages (asked for "+q.From.String()+")")
 	}
-	if err := validateSubject(q.Pattern, true); err != nil {
+	if err := natsubject.Validate(q.Pattern, true); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
