@@ -292,10 +292,14 @@ func TestE2EDemo(t *testing.T) {
 	s.assertNoLogOnScreen(scr)
 
 	// `?` shows full help; esc closes it.
+	// At 80x24 help scrolls: the pane's own keys first, G reaches the
+	// global ones at the end.
 	s.keys("?")
-	s.waitText(10*time.Second, "Help", "next pane", "tail")
+	s.waitText(10*time.Second, "Help", "Tail", "more below")
+	s.keys("G")
+	s.waitText(10*time.Second, "Help", "quit", "refresh", "end (k/pgup")
 	s.keys("Escape")
-	s.waitFor("help closed", 10*time.Second, func(scr string) bool { return !strings.Contains(scr, "next pane") })
+	s.waitFor("help closed", 10*time.Second, func(scr string) bool { return !strings.Contains(scr, "scroll this help") })
 
 	// :ctx switches to the demo's NATS Core context: the telemetry firehose
 	// shows up as observed subjects.

@@ -71,7 +71,7 @@ func (s *SubscribeSpec) Deliver(ctx context.Context, d Delivery) {
 	if err == nil {
 		if !s.ManualAck && !m.settled() {
 			if aerr := m.Ack(); aerr != nil {
-				s.logger.Warn("mq: ack failed", "topic", s.Topic, "id", d.ID(), "err", aerr)
+				s.logger.Warn("mq: ack failed", "id", d.ID(), "err", aerr)
 				return
 			}
 		}
@@ -86,28 +86,28 @@ func (s *SubscribeSpec) Deliver(ctx context.Context, d Delivery) {
 		return
 	}
 	n := d.Deliveries()
-	s.logger.Debug("mq: handler failed", "topic", s.Topic, "group", s.Group, "id", d.ID(), "delivery", n, "err", err)
+	s.logger.Debug("mq: handler failed", "id", d.ID(), "delivery", n, "err", err)
 	if max := s.Retry.MaxAttempts; max > 0 && n >= max {
 		if s.DeadLetter {
 			if derr := s.deadLetter(ctx, d, n, err); derr != nil {
 				// Nothing is lost: the original stays unacked and comes back.
-				s.logger.Error("mq: dead-letter failed; message left for redelivery", "topic", s.Topic, "id", d.ID(), "dlq", s.DeadLetterTopic, "err", derr)
+				s.logger.Error("mq: dead-letter failed; message left for redelivery", "id", d.ID(), "dlq", s.DeadLetterTopic, "err", derr)
 				_ = d.NakWithDelay(s.Retry.Delay(n))
 				c.metrics.naked(labels)
 				return
 			}
 			c.metrics.deadLettered(labels)
 			if aerr := d.Ack(); aerr != nil {
-				s.logger.Warn("mq: ack after dead-letter failed; the message may be dead-lettered twice", "topic", s.Topic, "id", d.ID(), "err", aerr)
+				s.logger.Warn("mq: ack after dead-letter failed; the message may be dead-lettered twice", "id", d.ID(), "err", aerr)
 			}
 			return
 		}
-		s.logger.Warn("mq: giving up on message after max attempts", "topic", s.Topic, "id", d.ID(), "attempts", n, "err", err)
+		s.logger.Warn("mq: giving up on message after max attempts", "id", d.ID(), "attempts", n, "err", err)
 		_ = d.Term()
 		return
 	}
 	if nerr := d.NakWithDelay(s.Retry.Delay(n)); nerr != nil {
-		s.logger.Warn("mq: nak failed", "topic", s.Topic, "id", d.ID(), "err", nerr)
+		s.logger.Warn("mq: nak failed", "id", d.ID(), "err", nerr)
 	}
 	c.metrics.naked(labels)
 }
@@ -116,7 +116,7 @@ func (s *SubscribeSpec) runHandler(m Message) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("mq: handler panicked: %v", r)
-			s.logger.Error("mq: handler panicked", "topic", s.Topic, "panic", r, "stack", string(debug.Stack()))
+			s.logger.Error("mq: handler panicked", "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
 	return s.handler(m)
