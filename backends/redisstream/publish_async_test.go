@@ -145,7 +145,9 @@ func TestPublishAsyncBackPressureAndClose(t *testing.T) {
 	blocked := make(chan struct{})
 	go func() {
 		defer close(blocked)
-		rdb.BLPop(ctx, 1500*time.Millisecond, tp+":nothing")
+		// Long enough for a loaded machine under -race; released on purpose
+		// below (LPUSH) once Close has been called.
+		rdb.BLPop(ctx, 30*time.Second, tp+":nothing")
 	}()
 	deadline := time.Now().Add(waitLong)
 	for {
@@ -196,6 +198,13 @@ func TestPublishAsyncBackPressureAndClose(t *testing.T) {
 		default:
 		}
 	}
+	// Close fails what is still queued after CloseTimeout, then waits for
+	// the pipeline already on the blocked connection: release the BLPOP a
+	// little later so that pipeline can finish.
+	release := time.AfterFunc(500*time.Millisecond, func() {
+		admin.LPush(context.Background(), tp+":nothing", "go")
+	})
+	defer release.Stop()
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
