@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqscope/mqscope/internal/benchcmp"
+
 	"github.com/nats-io/nats.go"
 
 	"github.com/mqscope/mqscope/core"
@@ -94,31 +96,11 @@ func coreSide(b *testing.B, srv *testbroker.NATS, subject string) benchSide {
 	}
 }
 
-// interleave runs b.N operations in chunks alternating between raw and core;
-// run(side, n) does n operations on one side and returns when they are done.
+// interleave runs b.N operations in chunks alternating between raw and core
+// (benchcmp.Interleave), counting the payload's bytes.
 func interleave(b *testing.B, run func(side int, n int)) {
-	var spent [2]time.Duration
-	var done [2]int
 	b.SetBytes(int64(len(benchPayload)))
-	b.ResetTimer()
-	for i, left := 0, b.N; left > 0; i++ {
-		n := min(chunk, left)
-		side := i % 2
-		t0 := time.Now()
-		run(side, n)
-		spent[side] += time.Since(t0)
-		done[side] += n
-		left -= n
-	}
-	b.StopTimer()
-	if done[0] == 0 || done[1] == 0 {
-		return // b.N too small to measure both
-	}
-	raw := float64(done[0]) / spent[0].Seconds()
-	cor := float64(done[1]) / spent[1].Seconds()
-	b.ReportMetric(raw, "raw-msg/s")
-	b.ReportMetric(cor, "core-msg/s")
-	b.ReportMetric(cor/raw, "core/raw")
+	benchcmp.Interleave(b, chunk, run)
 }
 
 // BenchmarkPubSub: one publisher, one subscriber, end to end.

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqscope/mqscope/internal/benchcmp"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mqscope/mqscope/core"
@@ -298,27 +300,7 @@ func BenchmarkPublishAsync(b *testing.B) {
 			}
 		},
 	}
-	var spent [2]time.Duration
-	var done [2]int
-	b.ResetTimer()
-	for i, left := 0, b.N; left > 0; i++ {
-		k := min(asyncChunk, left)
-		side := i % 2
-		t0 := time.Now()
-		run[side](k)
-		spent[side] += time.Since(t0)
-		done[side] += k
-		left -= k
-	}
-	b.StopTimer()
-	if done[0] == 0 || done[1] == 0 {
-		return // b.N too small to measure both
-	}
-	raw := float64(done[0]) / spent[0].Seconds()
-	cor := float64(done[1]) / spent[1].Seconds()
-	b.ReportMetric(raw, "raw-msg/s")
-	b.ReportMetric(cor, "core-msg/s")
-	b.ReportMetric(cor/raw, "core/raw")
+	benchcmp.Interleave(b, asyncChunk, func(side, n int) { run[side](n) })
 }
 
 const (

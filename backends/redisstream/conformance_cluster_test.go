@@ -273,42 +273,10 @@ func clusterFaultRoundTrip(t *testing.T, libraryOnly bool) {
 	}()
 	onStep := func(done, total int) { kill() }
 
-	var moveCalls, redriveCalls, callErrs int
-	for attempt := 0; attempt < 50; attempt++ {
-		p, err := cc.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: tp, Group: "g", Start: "-", End: "+", Count: n}).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(p) == 0 {
-			break
-		}
-		ids := make([]string, len(p))
-		for i, e := range p {
-			ids[i] = e.ID
-		}
-		moveCalls++
-		if _, err := op.MoveToDLQ(ctx, core.MoveRequest{Topic: tp, Group: "g", DLQ: dlq, IDs: ids, Reason: "fault test", Progress: onStep}); err != nil {
-			callErrs++
-		}
-	}
+	moveCalls, callErrs := moveUntilDrained(t, ctx, cc, op, tp, "g", dlq, n, onStep)
 	dlqAfterMove := cc.XLen(ctx, dlq).Val()
-	for attempt := 0; attempt < 50; attempt++ {
-		ms, err := cc.XRange(ctx, dlq, "-", "+").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ms) == 0 {
-			break
-		}
-		ids := make([]string, len(ms))
-		for i, m := range ms {
-			ids[i] = m.ID
-		}
-		redriveCalls++
-		if _, err := op.Redrive(ctx, core.RedriveRequest{DLQ: dlq, IDs: ids, Remove: true, Progress: onStep}); err != nil {
-			callErrs++
-		}
-	}
+	redriveCalls, redriveErrs := redriveUntilEmpty(t, ctx, cc, op, dlq, onStep)
+	callErrs += redriveErrs
 	close(stop)
 	wg.Wait()
 

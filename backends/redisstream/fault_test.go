@@ -87,45 +87,11 @@ func faultRoundTrip(t *testing.T, maxRetries int) {
 	onStep := func(done, total int) { kill() } // and one after every chunk
 
 	// Move: retry what is still pending.
-	var moveCalls, moveErrs int
-	for attempt := 0; attempt < 50; attempt++ {
-		p, err := admin.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: tp, Group: "g", Start: "-", End: "+", Count: n}).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(p) == 0 {
-			break
-		}
-		ids := make([]string, len(p))
-		for i, e := range p {
-			ids[i] = e.ID
-		}
-		moveCalls++
-		if _, err := op.MoveToDLQ(ctx, core.MoveRequest{Topic: tp, Group: "g", IDs: ids, Reason: "fault test", Progress: onStep}); err != nil {
-			moveErrs++
-		}
-	}
+	moveCalls, moveErrs := moveUntilDrained(t, ctx, admin, op, tp, "g", dlq, n, onStep)
 	dlqAfterMove := admin.XLen(ctx, dlq).Val()
 
 	// Redrive: retry what is still in the DLQ.
-	var redriveCalls, redriveErrs int
-	for attempt := 0; attempt < 50; attempt++ {
-		ms, err := admin.XRange(ctx, dlq, "-", "+").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ms) == 0 {
-			break
-		}
-		ids := make([]string, len(ms))
-		for i, m := range ms {
-			ids[i] = m.ID
-		}
-		redriveCalls++
-		if _, err := op.Redrive(ctx, core.RedriveRequest{DLQ: dlq, IDs: ids, Remove: true, Progress: onStep}); err != nil {
-			redriveErrs++
-		}
-	}
+	redriveCalls, redriveErrs := redriveUntilEmpty(t, ctx, admin, op, dlq, onStep)
 	close(stop)
 	wg.Wait()
 
@@ -183,3 +149,53 @@ func decodeForTest(v map[string]any) (string, core.Header) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// redriveUntilEmpty redrives (with Remove) whatever is still in dlq, calling
+// again while entries are left (up to 50 rounds), as an operator retrying
+// after errors would. It returns how many calls were made and how many failed.
+func redriveUntilEmpty(t *testing.T, ctx context.Context, rdb redis.Cmdable, op *core.Operator, dlq string, onStep func(done, total int)) (calls, errs int) {
+	t.Helper()
+	for attempt := 0; attempt < 50; attempt++ {
+		ms, err := rdb.XRange(ctx, dlq, "-", "+").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) == 0 {
+			break
+		}
+		ids := make([]string, len(ms))
+		for i, m := range ms {
+			ids[i] = m.ID
+		}
+		calls++
+		if _, err := op.Redrive(ctx, core.RedriveRequest{DLQ: dlq, IDs: ids, Remove: true, Progress: onStep}); err != nil {
+			errs++
+		}
+	}
+	return calls, errs
+}
+
+// moveUntilDrained moves group's pending entries of topic to dlq, calling
+// again while entries are left (up to 50 rounds). It returns how many calls
+// were made and how many failed.
+func moveUntilDrained(t *testing.T, ctx context.Context, rdb redis.Cmdable, op *core.Operator, topic, group, dlq string, n int, onStep func(done, total int)) (calls, errs int) {
+	t.Helper()
+	for attempt := 0; attempt < 50; attempt++ {
+		p, err := rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: topic, Group: group, Start: "-", End: "+", Count: int64(n)}).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p) == 0 {
+			break
+		}
+		ids := make([]string, len(p))
+		for i, e := range p {
+			ids[i] = e.ID
+		}
+		calls++
+		if _, err := op.MoveToDLQ(ctx, core.MoveRequest{Topic: topic, Group: group, DLQ: dlq, IDs: ids, Reason: "fault test", Progress: onStep}); err != nil {
+			errs++
+		}
+	}
+	return calls, errs
+}
