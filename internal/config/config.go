@@ -78,13 +78,16 @@ type Context struct {
 	TLS           TLS
 	ReadOnly      bool
 	CreateStreams bool
-	Consumer      string
-	DLQSuffix     string
-	Refresh       time.Duration
-	Timeout       time.Duration
-	TailBuffer    int
-	Theme         string
-	Stuck         core.StuckThresholds
+	// Cluster: the Redis URL names seed nodes of a Redis Cluster
+	// (redis://host:port?addr=host2:port2&addr=…).
+	Cluster    bool
+	Consumer   string
+	DLQSuffix  string
+	Refresh    time.Duration
+	Timeout    time.Duration
+	TailBuffer int
+	Theme      string
+	Stuck      core.StuckThresholds
 	// Source says where the context came from, for error messages.
 	Source string
 
@@ -333,7 +336,7 @@ func Load(o LoadOptions) (*Config, error) {
 			Context{Name: FlagNATSCoreContext, Backend: core.DriverNATSCore, URL: natsURL, Source: src})
 	}
 	if redisURL != "" {
-		if err := validateRedisURL(redisURL); err != nil {
+		if err := validateRedisURL(redisURL, false); err != nil {
 			return nil, fmt.Errorf("--redis %s: %w", redisURL, err)
 		}
 		if demo && natsURL == "" {

@@ -397,6 +397,8 @@ func TestFileErrors(t *testing.T) {
 		{"redis with creds", "[contexts.a]\nbackend = \"redis_stream\"\ncreds_file = \"x\"\n", []string{`3:contexts.a.creds_file:only NATS contexts`}},
 		{"redis with create_streams", "[contexts.a]\nbackend = \"redis_stream\"\ncreate_streams = true\n", []string{`3:contexts.a.create_streams:only nats_jetstream`}},
 		{"core with create_streams", "[contexts.a]\nbackend = \"nats_core\"\ncreate_streams = true\n", []string{`3:contexts.a.create_streams:NATS Core has no streams`}},
+		{"cluster on NATS", "[contexts.a]\nbackend = \"nats_jetstream\"\ncluster = true\n", []string{`3:contexts.a.cluster:only redis_stream`}},
+		{"bad cluster url", "[contexts.a]\nbackend = \"redis_stream\"\ncluster = true\nurl = \"nats://x:1\"\n", []string{`4:contexts.a.url:for a cluster`}},
 		{"bad nats url", "[contexts.a]\nbackend = \"nats_core\"\nurl = \"http://x:1\"\n", []string{`3:contexts.a.url:scheme "http"`}},
 		{"bad redis url", "[contexts.a]\nbackend = \"redis_stream\"\nurl = \"nats://x:1\"\n", []string{`3:contexts.a.url:invalid URL scheme`}},
 		{"negative tail buffer", "[contexts.a]\nbackend = \"redis_stream\"\ntail_buffer = -3\n", []string{`3:contexts.a.tail_buffer:positive`}},
@@ -492,7 +494,7 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("config.example.toml does not load: %v", err)
 	}
-	if c.Initial != "local-jetstream" || len(c.Contexts) != 4 {
+	if c.Initial != "local-jetstream" || len(c.Contexts) != 5 {
 		t.Errorf("example: initial=%q contexts=%v", c.Initial, c.Names())
 	}
 	src, _ := os.ReadFile(path)

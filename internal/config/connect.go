@@ -23,7 +23,7 @@ type Conn struct {
 	// Address is the server address without credentials, for the header.
 	Address string
 	nc      *nats.Conn
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 }
 
 // Close closes the client, then the connection Connect dialled.
@@ -88,11 +88,10 @@ func (c Context) Connect(ctx context.Context, logger *slog.Logger, extra ...core
 		}
 		return &Conn{Client: cl, Address: addr, nc: nc}, nil
 	case core.DriverRedisStream:
-		ropts, err := c.redisOptions(timeout)
+		rdb, err := c.redisClient(timeout)
 		if err != nil {
 			return nil, err
 		}
-		rdb := redis.NewClient(ropts)
 		pctx, cancel := context.WithTimeout(ctx, timeout)
 		err = rdb.Ping(pctx).Err()
 		cancel()
@@ -183,34 +182,56 @@ func (c Context) natsOptions(timeout time.Duration) ([]nats.Option, error) {
 	return opts, nil
 }
 
-func (c Context) redisOptions(timeout time.Duration) (*redis.Options, error) {
-	o, err := redis.ParseURL(c.URL)
-	if err != nil {
-		return nil, fmt.Errorf("context %s: Redis URL %s: %w", c.Name, redactURL(c.URL), err)
-	}
-	if c.User != "" {
-		o.Username = c.User
-	}
-	password, err := c.secret("password", c.password, c.PasswordEnv, c.PasswordFile)
-	if err != nil {
-		return nil, err
-	}
-	if password != "" {
-		o.Password = password
-	}
-	if c.TLS.enabled() {
-		tc, err := c.tlsConfig()
+// redisClient builds a single-node client, or a cluster client when the
+// context says cluster = true (seed nodes from the URL and its addr=
+// parameters; the rest are discovered).
+func (c Context) redisClient(timeout time.Duration) (redis.UniversalClient, error) {
+	if !c.Cluster {
+		o, err := redis.ParseURL(c.URL)
 		if err != nil {
+			return nil, fmt.Errorf("context %s: Redis URL %s: %w", c.Name, redactURL(c.URL), err)
+		}
+		if o.Username, o.Password, o.TLSConfig, err = c.redisAuth(o.Username, o.Password, o.TLSConfig); err != nil {
 			return nil, err
 		}
-		if o.TLSConfig != nil && tc.ServerName == "" {
-			tc.ServerName = o.TLSConfig.ServerName
-		}
-		o.TLSConfig = tc
+		o.DialTimeout, o.ClientName = timeout, "mqscope"
+		return redis.NewClient(o), nil
 	}
-	o.DialTimeout = timeout
-	o.ClientName = "mqscope"
-	return o, nil
+	o, err := redis.ParseClusterURL(c.URL)
+	if err != nil {
+		return nil, fmt.Errorf("context %s: Redis Cluster URL %s: %w", c.Name, redactURL(c.URL), err)
+	}
+	if o.Username, o.Password, o.TLSConfig, err = c.redisAuth(o.Username, o.Password, o.TLSConfig); err != nil {
+		return nil, err
+	}
+	o.DialTimeout, o.ClientName = timeout, "mqscope"
+	return redis.NewClusterClient(o), nil
+}
+
+// redisAuth applies the context's user, password and TLS settings over
+// what the URL said.
+func (c Context) redisAuth(user, password string, urlTLS *tls.Config) (string, string, *tls.Config, error) {
+	if c.User != "" {
+		user = c.User
+	}
+	secret, err := c.secret("password", c.password, c.PasswordEnv, c.PasswordFile)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if secret != "" {
+		password = secret
+	}
+	if !c.TLS.enabled() {
+		return user, password, urlTLS, nil
+	}
+	tc, err := c.tlsConfig()
+	if err != nil {
+		return "", "", nil, err
+	}
+	if urlTLS != nil && tc.ServerName == "" {
+		tc.ServerName = urlTLS.ServerName
+	}
+	return user, password, tc, nil
 }
 
 func (c Context) tlsConfig() (*tls.Config, error) {

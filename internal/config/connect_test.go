@@ -189,6 +189,44 @@ func TestConnectRedis(t *testing.T) {
 	}
 }
 
+// TestConnectRedisCluster connects a cluster = true context to a real
+// private 3-master cluster from seed nodes in the URL, and publishes to topics
+// that land on different masters.
+func TestConnectRedisCluster(t *testing.T) {
+	t.Parallel()
+	addrs := testbroker.RedisClusterAddrs(t)
+	url := "redis://" + addrs[0]
+	for _, a := range addrs[1:] {
+		url += map[bool]string{true: "?", false: "&"}[!strings.Contains(url, "?")] + "addr=" + a
+	}
+	c := Context{Name: "rc", Backend: core.DriverRedisStream, URL: url, Cluster: true}
+	conn, err := connect(t, c)
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	info, err := conn.Client.Operator().ServerInfo(context.Background())
+	if err != nil || !info.Connected {
+		t.Fatalf("ServerInfo: %+v %v", info, err)
+	}
+	admin := testbroker.RedisCluster(t)
+	for i := 0; i < 6; i++ { // six names spread over the three masters
+		topic := testbroker.Name(t, "rc")
+		testbroker.CleanupRedisClusterKeys(t, admin, topic)
+		if err := conn.Client.Publish(context.Background(), topic, []byte("x")); err != nil {
+			t.Fatalf("publish %s: %v", topic, err)
+		}
+		if n := admin.XLen(context.Background(), topic).Val(); n != 1 {
+			t.Fatalf("%s holds %d entries, want 1", topic, n)
+		}
+	}
+	// A single-node context would refuse the cluster URL's addr= parameters.
+	single := c
+	single.Cluster = false
+	if _, err := connect(t, single); err == nil {
+		t.Error("a cluster URL was accepted by a single-node context")
+	}
+}
+
 func TestConnectCancel(t *testing.T) {
 	t.Parallel()
 	// A listener that accepts and never answers: the NATS dial hangs until

@@ -112,6 +112,7 @@ func parseFile(path string, src []byte, getenv func(string) string) (*file, []Co
 			NKeyFile:      expandPath(fc.NKeyFile, dir, getenv),
 			ReadOnly:      fc.ReadOnly,
 			CreateStreams: fc.CreateStreams,
+			Cluster:       fc.Cluster,
 			Consumer:      fc.Consumer,
 			Source:        path,
 			TLS: TLS{
@@ -164,7 +165,7 @@ func parseFile(path string, src []byte, getenv func(string) string) (*file, []Co
 		case core.DriverRedisStream:
 			if c.URL == "" {
 				c.URL = core.DefaultRedisURL
-			} else if err := validateRedisURL(c.URL); err != nil {
+			} else if err := validateRedisURL(c.URL, fc.Cluster); err != nil {
 				add(key("url"), "%v", err)
 			}
 			for k, v := range map[string]string{"creds_file": fc.CredsFile, "nkey_file": fc.NKeyFile, "token_env": fc.TokenEnv, "token_file": fc.TokenFile} {
@@ -178,6 +179,9 @@ func parseFile(path string, src []byte, getenv func(string) string) (*file, []Co
 			if fc.TLS.HandshakeFirst {
 				add(key("tls", "handshake_first"), "only NATS contexts take handshake_first")
 			}
+		}
+		if fc.Cluster && c.Backend != core.DriverRedisStream {
+			add(key("cluster"), "only redis_stream contexts take cluster (NATS clusters are reached with a server list in url)")
 		}
 		if fc.CreateStreams && c.Backend == core.DriverNATSCore {
 			add(key("create_streams"), "NATS Core has no streams; create_streams is for nats_jetstream")
@@ -227,7 +231,7 @@ func suggest(k toml.Key) string {
 		"dlq_suffix", "refresh", "timeout", "tail_buffer", "theme", "stuck", "pending_idle", "consumer_idle",
 		"contexts", "description", "backend", "url", "user", "password_env", "password_file", "token_env",
 		"token_file", "creds_file", "nkey_file", "tls", "ca", "cert", "key", "server_name",
-		"insecure_skip_verify", "handshake_first", "create_streams", "consumer"}
+		"insecure_skip_verify", "handshake_first", "create_streams", "cluster", "consumer"}
 	last := k[len(k)-1]
 	best, bestD := "", 3
 	for _, c := range known {
@@ -286,7 +290,13 @@ func validateNATSURL(s string) error {
 	return nil
 }
 
-func validateRedisURL(s string) error {
+func validateRedisURL(s string, cluster bool) error {
+	if cluster {
+		if _, err := redis.ParseClusterURL(s); err != nil {
+			return fmt.Errorf("%q: %v (want redis://[user:password@]host:port?addr=host2:port2 for a cluster)", s, err)
+		}
+		return nil
+	}
 	if _, err := redis.ParseURL(s); err != nil {
 		return fmt.Errorf("%q: %v (want redis://[user:password@]host:port/db or rediss://…)", s, err)
 	}

@@ -130,6 +130,7 @@ type fileContext struct {
 	TLS           TLS     `toml:"tls"`
 	ReadOnly      bool    `toml:"read_only"`
 	CreateStreams bool    `toml:"create_streams"`
+	Cluster       bool    `toml:"cluster"`
 	Consumer      string  `toml:"consumer"`
 	Settings
 
