@@ -280,34 +280,12 @@ func clusterFaultRoundTrip(t *testing.T, libraryOnly bool) {
 	close(stop)
 	wg.Wait()
 
-	copies := map[string]int{}
-	origin, _ := cc.XRange(ctx, tp, "-", "+").Result()
-	for _, m := range origin {
-		data, h := decodeForTest(m.Values)
-		if h.Get(core.HeaderRedrivenFrom) != "" {
-			copies[data]++
-		}
-	}
-	left, _ := cc.XRange(ctx, dlq, "-", "+").Result()
-	for _, m := range left {
-		data, _ := decodeForTest(m.Values)
-		copies[data]++
-	}
-	lost, dup := 0, 0
-	for i := 0; i < n; i++ {
-		k := copies[fmt.Sprintf("f-%04d", i)]
-		if k == 0 {
-			lost++
-		}
-		if k > 1 {
-			dup += k - 1
-		}
-	}
+	lost, dup, _, left := countCopies(ctx, cc, tp, dlq, n)
 	pending, _ := cc.XPending(ctx, tp, "g").Result()
 	retried := strings.Count(logs.String(), "failed; checking what landed") + strings.Count(logs.String(), "read failed; retrying")
 	dedup := strings.Count(logs.String(), "already landed")
 	t.Logf("%d connections killed on the cluster, %d chunk writes retried inside a call (%d found copies already landed); move: %d calls, DLQ held %d after it (of %d); redrive: %d calls; %d calls failed; %d left in DLQ, %d pending; lost=%d duplicated=%d",
-		kills.Load(), retried, dedup, moveCalls, dlqAfterMove, n, redriveCalls, callErrs, len(left), pending.Count, lost, dup)
+		kills.Load(), retried, dedup, moveCalls, dlqAfterMove, n, redriveCalls, callErrs, left, pending.Count, lost, dup)
 	if kills.Load() == 0 {
 		t.Fatal("no connection was killed: the test proved nothing")
 	}
@@ -317,8 +295,8 @@ func clusterFaultRoundTrip(t *testing.T, libraryOnly bool) {
 	if libraryOnly && callErrs == 0 && dup != 0 {
 		t.Errorf("every call succeeded, yet %d copies were written twice", dup)
 	}
-	if pending.Count != 0 || len(left) != 0 {
-		t.Fatalf("not finished: %d pending, %d in DLQ", pending.Count, len(left))
+	if pending.Count != 0 || left != 0 {
+		t.Fatalf("not finished: %d pending, %d in DLQ", pending.Count, left)
 	}
 }
 

@@ -95,46 +95,20 @@ func faultRoundTrip(t *testing.T, maxRetries int) {
 	close(stop)
 	wg.Wait()
 
-	// Count copies of every payload: redriven copies in the origin and
-	// whatever is left in the DLQ.
-	copies := map[string]int{}
-	origin, _ := admin.XRange(ctx, tp, "-", "+").Result()
-	redriven := 0
-	for _, m := range origin {
-		data, h := decodeForTest(m.Values)
-		if h.Get(core.HeaderRedrivenFrom) != "" {
-			copies[data]++
-			redriven++
-		}
-	}
-	left, _ := admin.XRange(ctx, dlq, "-", "+").Result()
-	for _, m := range left {
-		data, _ := decodeForTest(m.Values)
-		copies[data]++
-	}
-	lost, dup := 0, 0
-	for i := 0; i < n; i++ {
-		k := copies[fmt.Sprintf("f-%04d", i)]
-		if k == 0 {
-			lost++
-		}
-		if k > 1 {
-			dup += k - 1
-		}
-	}
+	lost, dup, redriven, left := countCopies(ctx, admin, tp, dlq, n)
 	pending, _ := admin.XPending(ctx, tp, "g").Result()
 	retried := strings.Count(logs.String(), "failed; checking what landed") + strings.Count(logs.String(), "read failed; retrying")
 	t.Logf("%s: %d connections killed, %d chunk steps hit by a kill and retried inside the call; move: %d calls (%d with errors), DLQ held %d after the move; redrive: %d calls (%d with errors); origin got %d redriven copies, %d left in DLQ, %d still pending; lost=%d duplicated=%d",
 		map[int]string{-1: "go-redis retries off", 0: "go-redis default retries"}[maxRetries], kills.Load(), retried, moveCalls, moveErrs, dlqAfterMove,
-		redriveCalls, redriveErrs, redriven, len(left), pending.Count, lost, dup)
+		redriveCalls, redriveErrs, redriven, left, pending.Count, lost, dup)
 	if kills.Load() == 0 {
 		t.Fatal("no connection was killed: the test proved nothing")
 	}
 	if lost != 0 {
 		t.Fatalf("%d messages lost", lost)
 	}
-	if pending.Count != 0 || len(left) != 0 {
-		t.Fatalf("not finished: %d pending, %d in DLQ", pending.Count, len(left))
+	if pending.Count != 0 || left != 0 {
+		t.Fatalf("not finished: %d pending, %d in DLQ", pending.Count, left)
 	}
 }
 
@@ -198,4 +172,34 @@ func moveUntilDrained(t *testing.T, ctx context.Context, rdb redis.Cmdable, op *
 		}
 	}
 	return calls, errs
+}
+
+// countCopies tallies the fault tests' payloads f-0000 … f-(n-1): copies
+// redriven into topic (Mq-Redriven-From set) plus whatever is left in dlq.
+// lost counts payloads with no copy, dup the copies beyond one.
+func countCopies(ctx context.Context, rdb redis.Cmdable, topic, dlq string, n int) (lost, dup, redriven, left int) {
+	copies := map[string]int{}
+	origin, _ := rdb.XRange(ctx, topic, "-", "+").Result()
+	for _, m := range origin {
+		data, h := decodeForTest(m.Values)
+		if h.Get(core.HeaderRedrivenFrom) != "" {
+			copies[data]++
+			redriven++
+		}
+	}
+	rest, _ := rdb.XRange(ctx, dlq, "-", "+").Result()
+	for _, m := range rest {
+		data, _ := decodeForTest(m.Values)
+		copies[data]++
+	}
+	for i := 0; i < n; i++ {
+		k := copies[fmt.Sprintf("f-%04d", i)]
+		if k == 0 {
+			lost++
+		}
+		if k > 1 {
+			dup += k - 1
+		}
+	}
+	return lost, dup, redriven, len(rest)
 }
