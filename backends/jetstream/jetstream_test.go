@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,12 +18,13 @@ import (
 	"github.com/mqscope/mqscope/internal/testbroker"
 )
 
-// newClient builds a JetStream client on n with its own connection.
+// newClient builds a JetStream client on n with its own connection; its
+// log goes to the test's output (shown when the test fails or with -v).
 func newClient(t testing.TB, n *testbroker.NATS, cfg core.Config) *core.Client {
 	t.Helper()
 	cfg.Driver = core.DriverJetStream
 	cfg.NATSURL = n.URL()
-	c, err := core.New(&cfg)
+	c, err := core.New(&cfg, core.WithLogger(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	if err != nil {
 		t.Fatalf("core.New: %v", err)
 	}
@@ -452,8 +454,64 @@ func TestStreamDeletedUnderSubscriber(t *testing.T) {
 	}
 	// Publish recreates the stream (CreateStreams); the subscriber follows.
 	if err := c.Publish(ctx, topic, []byte("after")); err != nil {
+		if si, serr := js.Stream(context.Background(), stream); serr == nil {
+			t.Logf("stream now: created %v, state %+v", si.CachedInfo().Created, si.CachedInfo().State)
+		}
 		t.Fatalf("publish after the stream was deleted: %v", err)
 	}
 	eventually(t, 20*time.Second, func() string { return fmt.Sprintf("after deleting the stream: %v", got.seen) },
 		func() bool { got.mu.Lock(); defer got.mu.Unlock(); return got.seen["after"] == 1 })
+}
+
+// The stream is deleted and created again, and a message published to it,
+// before the subscriber has noticed: the consumer it puts back must start
+// at the new stream's beginning, not at "new", or that message is lost.
+func TestStreamRecreatedBeforeSubscriberNotices(t *testing.T) {
+	t.Parallel()
+	for _, group := range []string{"g", ""} {
+		t.Run("group="+group, func(t *testing.T) {
+			t.Parallel()
+			n := testbroker.StartNATS(t)
+			c := newClient(t, n, core.Config{CreateStreams: true})
+			_, js := rawJS(t, n)
+			ctx := t.Context()
+			topic := testbroker.Name(t, "again")
+			got := newCounter()
+			var opts []core.SubscribeOption
+			if group != "" {
+				opts = append(opts, core.WithQueueGroup(group))
+			}
+			sub, err := c.Subscribe(ctx, topic, got.handle, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Unsubscribe()
+			if err := c.Publish(ctx, topic, []byte("before")); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 10*time.Second, func() string { return "first message not delivered" }, func() bool { return got.distinct() == 1 })
+			stream, err := js.StreamNameBySubject(ctx, topic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := js.Stream(ctx, stream)
+			if err != nil {
+				t.Fatal(err)
+			}
+			scfg := s.CachedInfo().Config
+			if err := js.DeleteStream(ctx, stream); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := js.CreateStream(ctx, scfg); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				if _, err := js.Publish(ctx, topic, fmt.Appendf(nil, "after-%d", i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			eventually(t, 20*time.Second, func() string { return fmt.Sprintf("after the stream was created again: %v", got.seen) },
+				func() bool { return got.distinct() == 4 })
+		})
+	}
 }

@@ -59,10 +59,12 @@ type subscription struct {
 	lastActivity time.Time
 	hbSeen       bool
 	deleted      bool // the server said the consumer was deleted
+	refusals     int  // pull requests refused since a message or heartbeat last came
 	stopped      bool
 	unsettled    map[uint64]struct{}
 	lastSeq      uint64
 	streamBorn   time.Time // the stream's creation time: a new stream restarts sequences
+	streamNew    bool      // the stream was deleted and created again since Subscribe: all of it is new to us
 }
 
 type queued struct {
@@ -315,6 +317,7 @@ func (s *subscription) onMsg(m *nats.Msg) {
 		return
 	}
 	s.queue = append(s.queue, &queued{msg: m, since: time.Now()})
+	s.refusals = 0
 	if seq > 0 {
 		s.unsettled[seq] = struct{}{}
 		if seq > s.lastSeq {
@@ -339,16 +342,28 @@ func (s *subscription) onStatus(id uint64, code, desc string) {
 	defer s.mu.Unlock()
 	if code == "100" {
 		s.hbSeen = true
+		s.refusals = 0
 		if id == s.reqID {
 			s.lastActivity = time.Now()
 		}
 		return
 	}
-	if code == "409" && strings.Contains(strings.ToLower(desc), "consumer deleted") {
+	switch {
+	case code == "404" || code == "408":
+		// No messages / request expired: the normal end of a pull.
+	case code == "409" && strings.Contains(strings.ToLower(desc), "consumer deleted"):
 		s.deleted = true
-	}
-	if code != "404" && code != "408" && code != "409" {
-		s.b.logger.Warn("jetstream: pull request refused", "stream", s.stream, "consumer", s.name, "status", code, "description", desc)
+		s.refusals++
+	case code == "503":
+		// No responders: the stream (or JetStream) is gone. Look before
+		// pulling again, and back off while it stays so.
+		s.deleted = true
+		s.refusals++
+	default:
+		s.refusals++
+		if s.refusals == 1 {
+			s.b.logger.Warn("jetstream: pull request refused", "stream", s.stream, "consumer", s.name, "status", code, "description", desc)
+		}
 	}
 	if id == s.reqID {
 		s.reqOpen = false
@@ -397,6 +412,7 @@ func (s *subscription) puller() {
 			s.reqOpen = false
 		}
 		need := !s.reqOpen && len(s.queue) < s.batch
+		refusals := s.refusals
 		s.mu.Unlock()
 
 		var err error
@@ -404,6 +420,11 @@ func (s *subscription) puller() {
 			err = s.checkConsumer()
 		}
 		if err == nil && need {
+			if wait := refusalBackoff(refusals); wait > 0 && time.Since(s.lastPull()) < wait {
+				// The last pulls were refused: do not hammer the server.
+				resetTimer(timer, wait-time.Since(s.lastPull()))
+				continue
+			}
 			err = s.pull()
 		}
 		if err != nil {
@@ -421,6 +442,22 @@ func (s *subscription) puller() {
 		backoff = 50 * time.Millisecond
 		resetTimer(timer, tick)
 	}
+}
+
+// refusalBackoff is how long to wait after the last pull before the next
+// one when n pulls in a row were refused.
+func refusalBackoff(n int) time.Duration {
+	if n == 0 {
+		return 0
+	}
+	d := 50 * time.Millisecond << min(n-1, 6)
+	return min(d, maxBackoff)
+}
+
+func (s *subscription) lastPull() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reqSent
 }
 
 func resetTimer(t *time.Timer, d time.Duration) {
@@ -471,48 +508,25 @@ func (s *subscription) pull() error {
 	return nil
 }
 
-// checkConsumer runs after a pull went silent (server restart, network):
-// the consumer may be gone.
+// checkConsumer runs after a pull went silent (server restart, network)
+// or the server said the consumer was deleted: the consumer, or its whole
+// stream, may be gone.
 func (s *subscription) checkConsumer() error {
-	ctx, cancel := context.WithTimeout(s.ctx, 2*time.Second)
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	defer cancel()
-	if st, serr := s.b.js.Stream(ctx, s.streamName()); serr == nil {
-		born := st.CachedInfo().Created
-		s.mu.Lock()
-		if !born.Equal(s.streamBorn) {
-			// Deleted and created again: its sequences start over.
-			s.streamBorn = born
-			s.lastSeq = 0
-			s.unsettled = map[uint64]struct{}{}
-		}
-		s.mu.Unlock()
+	if err := s.observeStream(ctx); err != nil {
+		return err
 	}
 	_, err := s.b.js.Consumer(ctx, s.streamName(), s.currentName())
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		// The stream went away: find (or, with CreateStreams, create) the
-		// one that stores the topic now, then put the consumer back.
-		s.b.forgetStreamName(s.streamName())
-		stream, serr := s.b.streamFor(ctx, s.topic, s.b.cfg.CreateStreams)
-		if serr != nil {
-			return serr
+		// Deleted since we looked: find the one that stores the topic now.
+		if err := s.observeStream(ctx); err != nil {
+			return err
 		}
-		s.mu.Lock()
-		if stream != s.stream {
-			s.stream = stream
-		}
-		s.lastSeq = 0 // sequences of the old stream mean nothing here
-		s.unsettled = map[uint64]struct{}{}
-		s.streamBorn = time.Time{}
-		s.mu.Unlock()
-		if st, serr := s.b.js.Stream(ctx, stream); serr == nil {
-			s.mu.Lock()
-			s.streamBorn = st.CachedInfo().Created
-			s.mu.Unlock()
-		}
-		return s.recreate()
+		return s.recreate(ctx)
 	}
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return s.recreate()
+		return s.recreate(ctx)
 	}
 	if err != nil {
 		return fmt.Errorf("jetstream: check consumer %q on stream %q: %w", s.currentName(), s.streamName(), err)
@@ -523,20 +537,64 @@ func (s *subscription) checkConsumer() error {
 	return nil
 }
 
+// observeStream finds the stream that stores the topic now (creating it
+// with CreateStreams) and notes when it is not the one we last knew: a
+// stream deleted and created again starts its sequences over, and every
+// message in it was published after we subscribed.
+func (s *subscription) observeStream(ctx context.Context) error {
+	st, err := s.b.js.Stream(ctx, s.streamName())
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		// Wait for a stream to store the topic again rather than create
+		// one: whoever deleted it may mean it, and a publisher with
+		// CreateStreams creates it on its next message (nothing can be
+		// lost meanwhile: no stream stores anything).
+		s.b.forgetStreamName(s.streamName())
+		name, serr := s.b.streamFor(ctx, s.topic, false)
+		if serr != nil {
+			return serr
+		}
+		st, err = s.b.js.Stream(ctx, name)
+	}
+	if err != nil {
+		return fmt.Errorf("jetstream: look up the stream of %q: %w", s.topic, err)
+	}
+	info := st.CachedInfo()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.streamBorn.IsZero() && info.Config.Name == s.stream:
+		s.streamBorn = info.Created // not known at Subscribe
+	case info.Config.Name != s.stream || !info.Created.Equal(s.streamBorn):
+		s.stream = info.Config.Name
+		s.streamBorn = info.Created
+		s.streamNew = true
+		s.lastSeq = 0 // sequences of the old stream mean nothing here
+		s.unsettled = map[uint64]struct{}{}
+	}
+	return nil
+}
+
 // recreate brings back a consumer that was deleted (or lost with a server
 // restart), from the oldest message this subscriber has not settled, so
-// nothing it was given is lost.
-func (s *subscription) recreate() error {
-	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
-	defer cancel()
+// nothing it was given is lost; on a stream created since Subscribe, from
+// its first message.
+func (s *subscription) recreate(ctx context.Context) error {
 	cfg := s.cfg
 	s.mu.Lock()
 	resume := s.resumeSeqLocked()
-	stream := s.stream
+	stream, born, fresh := s.stream, s.streamBorn, s.streamNew
 	s.mu.Unlock()
-	if resume > 0 {
+	switch {
+	case resume > 0:
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 		cfg.OptStartSeq = resume
+		cfg.OptStartTime = nil
+	case fresh:
+		// "New" would lose whatever was published between the stream's
+		// creation and this consumer's (a publisher with CreateStreams may
+		// be the one that created it).
+		cfg.DeliverPolicy = jetstream.DeliverAllPolicy
+		cfg.OptStartSeq = 0
 		cfg.OptStartTime = nil
 	}
 	var name string
@@ -559,7 +617,23 @@ func (s *subscription) recreate() error {
 		}
 		name = c.CachedInfo().Name
 	}
-	s.b.logger.Info("jetstream: consumer recreated", "stream", stream, "consumer", name, "from_seq", resume)
+	// The stream may have been replaced between our look and the create:
+	// then the consumer starts at the old stream's position on the new
+	// one. Remove it and go round again.
+	if err := s.observeStream(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	replaced := !s.streamBorn.Equal(born) || s.stream != stream
+	if replaced {
+		s.deleted = true
+	}
+	s.mu.Unlock()
+	if replaced {
+		_ = s.b.js.DeleteConsumer(ctx, stream, name)
+		return fmt.Errorf("jetstream: stream %q was replaced while consumer %q was being recreated; trying again", stream, name)
+	}
+	s.b.logger.Info("jetstream: consumer recreated", "stream", stream, "consumer", name, "from_seq", resume, "new_stream", fresh)
 	s.mu.Lock()
 	s.name = name
 	s.deleted = false
