@@ -3,16 +3,20 @@
 GO       ?= go
 PKGS     ?= ./...
 BENCHTIME ?= 2s
+# Shown by --version and in the log; GOFLAGS=-buildvcs=false (set on some
+# machines) would otherwise leave only "dev".
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
 
 .PHONY: all build run test test-nats-system test-short bench lint e2e screenshots clean
 
 all: build
 
 build:
-	$(GO) build -o bin/mqscope .
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/mqscope .
 
 run:
-	$(GO) run . $(ARGS)
+	$(GO) run -ldflags '$(LDFLAGS)' . $(ARGS)
 
 test:
 	$(GO) vet $(PKGS)

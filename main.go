@@ -75,7 +75,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
-	cfg, err := config.Load(config.LoadOptions{Flags: fl})
+	cfg, err := config.Load(config.LoadOptions{Flags: fl, DemoContexts: []string{demo.ContextJetStream, demo.ContextNATSCore, demo.ContextRedis}})
 	if err != nil {
 		fmt.Fprintln(stderr, "mqscope:", err)
 		return 2
@@ -110,7 +110,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		}()
 		contexts = append(dm.Contexts(), contexts...)
-		initial = demo.ContextJetStream
+		switch {
+		case initial == "":
+			initial = demo.ContextJetStream
+		case !dm.Has(initial):
+			// --context demo-redis with no Redis to seed.
+			msg := fmt.Sprintf("context %q: the demo found no Redis at %s; start one or give --redis URL", initial, orDefault(cfg.DemoRedisURL, "127.0.0.1:6379"))
+			logger.Error(msg)
+			fmt.Fprintln(stderr, "mqscope:", msg)
+			return 2
+		}
 	}
 
 	open := func(ctx context.Context, name string) (*tui.Target, error) {
@@ -153,6 +162,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	logger.Info("mqscope stopped")
 	return 0
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // openLog opens the log file (creating its directory) for a text slog

@@ -58,6 +58,10 @@ type LoadOptions struct {
 	// Getenv reads the environment (os.Getenv when nil). Load reads HOME,
 	// XDG_CONFIG_HOME, XDG_STATE_HOME, TERM, NO_COLOR and MQSCOPE_*.
 	Getenv func(string) string
+	// DemoContexts are the embedded demo's context names: --context may
+	// name one (when no configured context has that name) to open the demo
+	// on it.
+	DemoContexts []string
 }
 
 // Context is one resolved, connectable context.
@@ -323,6 +327,11 @@ func Load(o LoadOptions) (*Config, error) {
 	natsURL := firstNonEmpty(fl.NATSURL, ev.natsURL)
 	redisURL := firstNonEmpty(fl.RedisURL, ev.redisURL)
 	demo := fl.Demo || (ev.demo != nil && *ev.demo)
+	if want := firstNonEmpty(fl.Context, ev.context); slices.Contains(o.DemoContexts, want) {
+		if _, ok := cfg.Lookup(want); !ok {
+			demo = true // --context demo-redis: --redis is the Redis it seeds
+		}
+	}
 	if natsURL != "" {
 		if err := validateNATSURL(natsURL); err != nil {
 			return nil, fmt.Errorf("--nats %s: %w", natsURL, err)
@@ -394,10 +403,17 @@ func Load(o LoadOptions) (*Config, error) {
 	want := firstNonEmpty(fl.Context, ev.context)
 	switch {
 	case want != "":
-		if _, ok := cfg.Lookup(want); !ok {
-			return nil, fmt.Errorf("context %q is not configured; known contexts: %s", want, orNone(cfg.Names()))
+		if _, ok := cfg.Lookup(want); ok {
+			cfg.Initial = want
+		} else if slices.Contains(o.DemoContexts, want) {
+			cfg.Demo, cfg.Initial = true, want
+		} else {
+			known := orNone(cfg.Names())
+			if len(o.DemoContexts) > 0 {
+				known += "; demo contexts: " + strings.Join(o.DemoContexts, ", ")
+			}
+			return nil, fmt.Errorf("context %q is not configured; known contexts: %s", want, known)
 		}
-		cfg.Initial = want
 	case demo:
 		cfg.Demo = true
 	case len(adhoc) > 0:

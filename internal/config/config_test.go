@@ -460,6 +460,21 @@ func TestOtherErrors(t *testing.T) {
 	if _, err := s.load(Flags{ConfigFile: p, Context: "c"}); err == nil || !strings.Contains(err.Error(), "known contexts: a, b") {
 		t.Errorf("unknown --context lists the known ones: %v", err)
 	}
+	demos := []string{"demo-jetstream", "demo-redis"}
+	if _, err := Load(LoadOptions{Flags: Flags{ConfigFile: p, Context: "c"}, Getenv: s.getenv, DemoContexts: demos}); err == nil || !strings.Contains(err.Error(), "demo contexts: demo-jetstream, demo-redis") {
+		t.Errorf("unknown --context lists the demo's too: %v", err)
+	}
+	// --context naming a demo context opens the demo on it, even with
+	// contexts configured; a configured context of that name wins.
+	c, err := Load(LoadOptions{Flags: Flags{ConfigFile: p, Context: "demo-redis"}, Getenv: s.getenv, DemoContexts: demos})
+	if err != nil || !c.Demo || c.Initial != "demo-redis" {
+		t.Errorf("--context demo-redis: demo=%v initial=%q err=%v", c != nil && c.Demo, initialOf(c), err)
+	}
+	p2 := s.write("d.toml", "[contexts.demo-redis]\nbackend = \"nats_core\"\n")
+	c, err = Load(LoadOptions{Flags: Flags{ConfigFile: p2, Context: "demo-redis"}, Getenv: s.getenv, DemoContexts: demos})
+	if err != nil || c.Demo || c.Initial != "demo-redis" {
+		t.Errorf("a configured context named like a demo one: demo=%v initial=%q err=%v", c != nil && c.Demo, initialOf(c), err)
+	}
 	for _, tc := range []struct{ k, v, want string }{
 		{"MQSCOPE_READ_ONLY", "maybe", "MQSCOPE_READ_ONLY"},
 		{"MQSCOPE_THEME", "pink", "MQSCOPE_THEME"},
@@ -553,4 +568,11 @@ g = 1
 			t.Errorf("keyLine(%s) = %d, want %d", key, got, want)
 		}
 	}
+}
+
+func initialOf(c *Config) string {
+	if c == nil {
+		return ""
+	}
+	return c.Initial
 }
