@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -54,8 +53,15 @@ func (s *SubscribeSpec) MaxAttempts() int { return s.Retry.MaxAttempts }
 // DLQ, confirmed, then ack) after the last attempt. Backends call it for every
 // message, from the subscription's goroutine; it never panics.
 func (s *SubscribeSpec) Deliver(ctx context.Context, d Delivery) {
+	s.DeliverTracked(ctx, &Tracked{Delivery: d})
+}
+
+// DeliverTracked is Deliver for a backend whose delivery embeds Tracked
+// (with Tracked.Delivery pointing back at it), saving a wrapper allocation
+// per message on the hot path.
+func (s *SubscribeSpec) DeliverTracked(ctx context.Context, m *Tracked) {
 	c := s.client
-	m := &trackedMessage{Delivery: d}
+	d := m.Delivery
 	labels := metricLabels{backend: string(c.cfg.Driver), topic: s.Topic, group: s.Group}
 	c.metrics.received(labels, d.Timestamp())
 
@@ -75,7 +81,7 @@ func (s *SubscribeSpec) Deliver(ctx context.Context, d Delivery) {
 				return
 			}
 		}
-		if m.acked.Load() {
+		if m.acked() {
 			c.metrics.acked(labels)
 		}
 		return
@@ -152,42 +158,43 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// trackedMessage remembers whether the handler settled the message itself.
-type trackedMessage struct {
+// Tracked is a Delivery whose settlement core tracks: the handler is given
+// the Tracked, so an Ack or Nak it makes itself is seen and auto-ack does
+// not settle the message a second time. Backends may embed it in their
+// delivery type and call DeliverTracked (one allocation per message instead
+// of two).
+type Tracked struct {
 	Delivery
-	mu     sync.Mutex
-	acked  atomic.Bool
-	naked  bool
-	ackErr error
+	state atomic.Uint32 // trackAcked | trackNaked
 }
 
-func (m *trackedMessage) Ack() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.acked.Load() {
-		return m.ackErr
-	}
-	m.ackErr = m.Delivery.Ack()
-	if m.ackErr == nil {
-		m.acked.Store(true)
-	}
-	return m.ackErr
-}
+const (
+	trackAcked = 1 << iota
+	trackNaked
+)
 
-func (m *trackedMessage) Nak() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.acked.Load() || m.naked {
+// Ack acknowledges once; after a successful ack further calls return nil.
+// A failed ack can be tried again.
+func (m *Tracked) Ack() error {
+	if m.state.Load()&trackAcked != 0 {
 		return nil
 	}
-	m.naked = true
+	if err := m.Delivery.Ack(); err != nil {
+		return err
+	}
+	m.state.Or(trackAcked)
+	return nil
+}
+
+// Nak hands the message back once; after an ack or a nak it does nothing.
+func (m *Tracked) Nak() error {
+	if !m.state.CompareAndSwap(0, trackNaked) {
+		return nil
+	}
 	return m.Delivery.Nak()
 }
 
-func (m *trackedMessage) settled() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.acked.Load() || m.naked
-}
+func (m *Tracked) acked() bool   { return m.state.Load()&trackAcked != 0 }
+func (m *Tracked) settled() bool { return m.state.Load() != 0 }
 
 var errNilHandler = errors.New("mq: Subscribe: nil handler")

@@ -697,7 +697,7 @@ func (s *subscription) worker() {
 		if wake {
 			signal(s.wake)
 		}
-		s.spec.Deliver(s.ctx, s.newDelivery(q.msg))
+		s.spec.DeliverTracked(s.ctx, &s.newDelivery(q.msg).t)
 	}
 }
 
@@ -804,11 +804,16 @@ type delivery struct {
 	msg     *nats.Msg
 	md      ackMeta
 	settled atomic.Bool
+	// t is what the handler is given: core's settle tracking, allocated
+	// with the delivery (a named field, so nothing is promoted from it).
+	t core.Tracked
 }
 
 func (s *subscription) newDelivery(m *nats.Msg) *delivery {
 	md, _ := parseAck(m.Reply)
-	return &delivery{s: s, msg: m, md: md}
+	d := &delivery{s: s, msg: m, md: md}
+	d.t.Delivery = d
+	return d
 }
 
 var _ core.Delivery = (*delivery)(nil)

@@ -339,7 +339,7 @@ func (s *subscription) onMsg(m *nats.Msg) {
 		if s.readerG.Load() == 0 {
 			s.readerG.Store(goid()) // once
 		}
-		s.spec.Deliver(s.ctx, &delivery{m: m, s: s, n: 1})
+		s.spec.DeliverTracked(s.ctx, &newDelivery(m, s, 1).t)
 	}
 	s.mu.Unlock()
 }
@@ -419,7 +419,7 @@ func (s *subscription) retry(d *delivery, delay time.Duration) error {
 		return nil
 	}
 	id := d.ID()
-	next := &delivery{m: d.m, s: s, n: d.n + 1}
+	next := newDelivery(d.m, s, d.n+1)
 	next.id.Store(&id)
 	s.retryMu.Lock()
 	defer s.retryMu.Unlock()
@@ -436,7 +436,7 @@ func (s *subscription) retry(d *delivery, delay time.Duration) error {
 		s.mu.Lock()
 		if !s.closed.Load() {
 			s.handlerG.Store(goid())
-			s.spec.Deliver(s.ctx, next)
+			s.spec.DeliverTracked(s.ctx, &next.t)
 			s.handlerG.Store(0)
 		}
 		s.mu.Unlock()
@@ -453,6 +453,16 @@ type delivery struct {
 	s  *subscription
 	n  int
 	id atomic.Pointer[string] // resolved on first ID() call; set for retries
+	// t is what the handler is given: core's settle tracking, allocated
+	// with the delivery (a named field, so no method of core.Delivery is
+	// promoted from it by mistake).
+	t core.Tracked
+}
+
+func newDelivery(m *nats.Msg, s *subscription, n int) *delivery {
+	d := &delivery{m: m, s: s, n: n}
+	d.t.Delivery = d
+	return d
 }
 
 var _ core.Delivery = (*delivery)(nil)

@@ -678,7 +678,7 @@ func (s *subscription) deliverBatch(msgs []*delivery) error {
 				break
 			}
 		}
-		s.spec.Deliver(s.ctx, msgs[i])
+		s.spec.DeliverTracked(s.ctx, &msgs[i].t)
 	}
 	s.mu.Lock()
 	s.batchOpen = false
@@ -746,9 +746,10 @@ func (s *subscription) broadcastStep() error {
 	if due := s.takeDue(now); len(due) > 0 {
 		msgs := make([]*delivery, 0, len(due))
 		for _, r := range due {
-			d := *r.msg
-			d.n = r.n + 1
-			msgs = append(msgs, &d)
+			o := r.msg
+			d := &delivery{s: o.s, id: o.id, data: o.data, header: o.header, n: r.n + 1}
+			d.t.Delivery = d
+			msgs = append(msgs, d)
 		}
 		return s.deliverBatch(msgs)
 	}
@@ -781,11 +782,16 @@ type delivery struct {
 	data   []byte
 	header core.Header
 	n      int
+	// t is what the handler is given: core's settle tracking, allocated
+	// with the delivery (a named field, so nothing is promoted from it).
+	t core.Tracked
 }
 
 func (s *subscription) newDelivery(m redis.XMessage, n int) *delivery {
 	data, h := decodeValues(m.Values)
-	return &delivery{s: s, id: m.ID, data: data, header: h, n: n}
+	d := &delivery{s: s, id: m.ID, data: data, header: h, n: n}
+	d.t.Delivery = d
+	return d
 }
 
 func (d *delivery) ID() string           { return d.id }
