@@ -446,6 +446,22 @@ func (o *Operator) EnsureDLQ(ctx context.Context, dlq string) error {
 	return err
 }
 
+// EnsureStream makes sure something stores topic (JetStream: a file
+// stream capturing the subject, created when none does), so that a publish
+// to it is kept. Refused in read-only mode; audited.
+func (o *Operator) EnsureStream(ctx context.Context, topic string) error {
+	_, err := o.mutate(ctx, OpCreateStream, topic, func() (Result, error) {
+		if err := o.c.backend.ValidateTopic(topic, false); err != nil {
+			return Result{}, err
+		}
+		if s := o.b.Capabilities(ctx).Ops[OpCreateStream]; !s.Supported {
+			return Result{}, &UnsupportedError{Op: OpCreateStream, Reason: s.Reason}
+		}
+		return Result{Requested: 1, Done: 1}, o.b.EnsureDLQ(ctx, topic)
+	})
+	return err
+}
+
 // Publish lets the console publish through the same client (not audited as
 // an operator mutation, but refused in read-only mode).
 func (o *Operator) Publish(ctx context.Context, topic string, data []byte, h Header) error {

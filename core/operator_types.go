@@ -30,18 +30,19 @@ const (
 	OpDedup          Op = "dedup"           // publish de-duplication by message id
 	OpStartPosition  Op = "start_position"  // subscribe from a past position
 	OpCreateDLQ      Op = "create_dlq"      // create storage for a DLQ topic
+	OpCreateStream   Op = "create_stream"   // create storage for a topic before publishing to it
 )
 
 // AllOps lists every Op in display order.
 var AllOps = []Op{OpHistory, OpTopics, OpGroups, OpPending, OpBrowse, OpGet, OpTail,
 	OpAck, OpNak, OpTerm, OpClaim, OpReplay, OpRewind, OpDeadLetter, OpRedrive,
-	OpDeleteGroup, OpDeleteConsumer, OpPurge, OpDedup, OpStartPosition, OpCreateDLQ}
+	OpDeleteGroup, OpDeleteConsumer, OpPurge, OpDedup, OpStartPosition, OpCreateDLQ, OpCreateStream}
 
 // Mutating says whether an Op changes broker state (refused in read-only mode).
 func (o Op) Mutating() bool {
 	switch o {
 	case OpAck, OpNak, OpTerm, OpClaim, OpReplay, OpRewind, OpDeadLetter, OpRedrive,
-		OpDeleteGroup, OpDeleteConsumer, OpPurge, OpCreateDLQ:
+		OpDeleteGroup, OpDeleteConsumer, OpPurge, OpCreateDLQ, OpCreateStream:
 		return true
 	}
 	return false

@@ -443,12 +443,7 @@ func newPublishDialog(c *Common, topic string, h core.Header, payload []byte) di
 		if f.raw != nil && f.value() == "" {
 			data = f.raw
 		}
-		return runAction(c, "publish to "+topic, 1, func(ctx context.Context, op *core.Operator, _ func(int, int)) (core.Result, error) {
-			if err := op.Publish(ctx, topic, data, hs); err != nil {
-				return core.Result{Requested: 1, Failed: 1}, err
-			}
-			return core.Result{Requested: 1, Done: 1}, nil
-		}, nil), nil
+		return publishCmd(c, topic, data, hs), nil
 	})
 	// text inputs show their value as is: anything a terminal could act on
 	// is escaped first (and then sent as shown), and the operator is told.
@@ -464,6 +459,37 @@ func newPublishDialog(c *Common, topic string, h core.Header, payload []byte) di
 		d.setFocus(2)
 	}
 	return d
+}
+
+func publishCmd(c *Common, topic string, data []byte, hs core.Header) tea.Cmd {
+	return runAction(c, "publish to "+topic, 1, func(ctx context.Context, op *core.Operator, _ func(int, int)) (core.Result, error) {
+		if err := op.Publish(ctx, topic, data, hs); err != nil {
+			return core.Result{Requested: 1, Failed: 1}, err
+		}
+		return core.Result{Requested: 1, Done: 1}, nil
+	}, publishFollowUp(c, topic, data, hs))
+}
+
+// publishFollowUp offers to create a stream when none stores the topic
+// (JetStream without CreateStreams), then publishes again.
+func publishFollowUp(c *Common, topic string, data []byte, hs core.Header) func(error) dialog {
+	return func(err error) dialog {
+		if !errors.Is(err, core.ErrNoStream) {
+			return nil
+		}
+		return newConfirm(c, "No stream stores "+SanitizeString(topic), []string{
+			SanitizeString(err.Error()),
+			"Create a file stream capturing " + SanitizeString(topic) + " and publish again?"},
+			runAction(c, "create a stream for "+topic+" and publish", 1, func(ctx context.Context, op *core.Operator, _ func(int, int)) (core.Result, error) {
+				if err := op.EnsureStream(ctx, topic); err != nil {
+					return core.Result{Requested: 1, Failed: 1}, err
+				}
+				if err := op.Publish(ctx, topic, data, hs); err != nil {
+					return core.Result{Requested: 1, Failed: 1}, err
+				}
+				return core.Result{Requested: 1, Done: 1}, nil
+			}, nil))
+	}
 }
 
 // resendDialog is publish prefilled from an existing message.

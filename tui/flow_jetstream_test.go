@@ -170,6 +170,27 @@ func TestFlowJetStreamNoDLQStream(t *testing.T) {
 		t.Errorf("DLQ has %d messages, want 1", n)
 	}
 
+	// Publishing to a subject no stream stores: the same offer, then the
+	// message is published into the new stream.
+	fresh := topic + ".fresh"
+	f.key("1")
+	f.key("p")
+	f.waitScreen("publish dialog", "Publish", "payload")
+	f.key("shift+tab")
+	f.key("shift+tab")
+	f.key("ctrl+u")
+	f.typ(fresh)
+	f.key("tab")
+	f.key("tab")
+	f.typ(`{"fresh":1}`)
+	f.key("ctrl+s")
+	f.waitScreen("offer to create a stream", "No stream stores "+fresh, "Create a file stream capturing "+fresh)
+	f.key("y")
+	f.waitStatus("created and published", "create a stream for "+fresh+" and publish: 1/1 done")
+	if n := topicMessages(t, cl.Operator(), fresh); n != 1 {
+		t.Errorf("%s has %d messages after create-and-publish, want 1", fresh, n)
+	}
+
 	// :tail follows a subject; new messages arrive in the pane
 	f.command("tail " + topic)
 	f.waitModel("tail running", func(m *Model) bool { return m.focus == paneTail && m.tail.tail != nil })

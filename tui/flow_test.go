@@ -123,6 +123,10 @@ func (f *flow) key(k string) {
 		f.tm.Send(tea.KeyPressMsg{Code: tea.KeyEscape})
 	case "tab":
 		f.tm.Send(tea.KeyPressMsg{Code: tea.KeyTab})
+	case "shift+tab":
+		f.tm.Send(tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift})
+	case "ctrl+u":
+		f.tm.Send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
 	case "space":
 		f.tm.Send(tea.KeyPressMsg{Code: tea.KeySpace, Text: " "})
 	case "ctrl+s":

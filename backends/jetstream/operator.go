@@ -137,6 +137,7 @@ func (o *operator) Capabilities(ctx context.Context) core.Capabilities {
 			core.OpDedup:          yes("Nats-Msg-Id within the stream's duplicate window"),
 			core.OpStartPosition:  yes("deliver policy: all, new, by sequence, by time, last N"),
 			core.OpCreateDLQ:      yes("create a file stream capturing the DLQ subject"),
+			core.OpCreateStream:   yes("create a file stream capturing the subject (when none does, a publish fails with no stream)"),
 		},
 	}
 }

@@ -65,6 +65,7 @@ func (o *operator) Capabilities(ctx context.Context) core.Capabilities {
 			core.OpDedup:          no(reasonNoDedup),
 			core.OpStartPosition:  no(reasonNoHistory + ": subscriptions and tails start with new messages"),
 			core.OpCreateDLQ:      no(reasonNoDLQStore),
+			core.OpCreateStream:   no(reasonNoStoredMsg),
 		},
 	}
 }

@@ -47,6 +47,7 @@ func (b *Backend) Capabilities(ctx context.Context) core.Capabilities {
 		core.OpDedup:          no("Redis streams do not de-duplicate: a message id is carried as the Nats-Msg-Id header only"),
 		core.OpStartPosition:  yes("from the start, new only, an entry id, a time or the last N (no sequences)"),
 		core.OpCreateDLQ:      yes("nothing to create: the first XADD creates the DLQ stream"),
+		core.OpCreateStream:   yes("nothing to create: the first XADD creates the stream"),
 	}
 	if !v.hasAutoClaim() {
 		ops[core.OpPending] = yes("XPENDING, paged by id; Redis " + ver + " < 6.2 has no XPENDING IDLE, so a min-idle filter is applied per page (pages may be short)")
