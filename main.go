@@ -138,7 +138,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return nil, err
 		}
-		return &tui.Target{Name: name, Client: c.Client, Address: c.Address, Close: c.Close}, nil
+		return &tui.Target{Name: name, Client: c.Client, Address: c.Address, Close: c.Close,
+			Refresh: x.Refresh, Timeout: x.Timeout, TailBuffer: x.TailBuffer}, nil
 	}
 
 	err = tui.Run(ctx, tui.Options{

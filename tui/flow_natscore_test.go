@@ -60,3 +60,40 @@ func TestFlowNATSCore(t *testing.T) {
 		t.Error("a purge dialog opened on NATS Core")
 	}
 }
+
+// TestFlowContextSettings: each context's own timeout and tail buffer apply
+// while it is open; a context without its own uses the console's.
+func TestFlowContextSettings(t *testing.T) {
+	t.Parallel()
+	srv := testbroker.StartNATS(t)
+	cfg := core.Config{Driver: core.DriverNATSCore, NATSURL: srv.URL()}
+	base := openerFor(cfg)
+	open := func(ctx context.Context, name string) (*Target, error) {
+		tg, err := base(ctx, name)
+		if err == nil && name == "tuned" {
+			tg.Timeout, tg.TailBuffer, tg.Refresh = 9*time.Second, 123, 7*time.Second
+		}
+		return tg, err
+	}
+	f := startFlow(t, Options{Contexts: []string{"plain", "tuned"}, Initial: "plain", Open: open, Timeout: 3 * time.Second, TailBuffer: 500})
+	f.waitScreen("connected", "connected to plain")
+	f.probe(func(m *Model) {
+		if m.com.Timeout != 3*time.Second || m.tail.cap != 500 {
+			t.Errorf("plain: timeout %v tail %d, want the console's 3s / 500", m.com.Timeout, m.tail.cap)
+		}
+	})
+	f.command("ctx tuned")
+	f.waitScreen("switched", "connected to tuned")
+	f.probe(func(m *Model) {
+		if m.com.Timeout != 9*time.Second || m.tail.cap != 123 || m.target.Refresh != 7*time.Second {
+			t.Errorf("tuned: timeout %v tail %d, want 9s / 123", m.com.Timeout, m.tail.cap)
+		}
+	})
+	f.command("ctx plain")
+	f.waitScreen("back", "connected to plain")
+	f.probe(func(m *Model) {
+		if m.com.Timeout != 3*time.Second || m.tail.cap != 500 {
+			t.Errorf("back on plain: timeout %v tail %d, want 3s / 500", m.com.Timeout, m.tail.cap)
+		}
+	})
+}

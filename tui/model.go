@@ -79,6 +79,8 @@ type Model struct {
 	lastErrs      []string
 	lastErrsLabel string
 
+	baseTimeout time.Duration // the console's broker-call timeout (a context may set its own)
+
 	customTail bool // the tail pattern was chosen with :tail
 	w, h       int
 	ticks      int
@@ -94,7 +96,7 @@ func NewModel(o Options) *Model {
 		o.TailBuffer = 10000
 	}
 	c := newCommon(o)
-	m := &Model{o: o, com: c, ctxName: o.Initial, w: 80, h: 24}
+	m := &Model{o: o, com: c, ctxName: o.Initial, w: 80, h: 24, baseTimeout: c.Timeout}
 	m.topics = newTopicsPane(c)
 	m.groups = newGroupsPane(c)
 	m.pending = newPendingPane(c)
@@ -170,7 +172,11 @@ func (m *Model) tickCmd() tea.Cmd {
 
 func (m *Model) refreshTick() tea.Cmd {
 	gen := m.com.Gen
-	return tea.Tick(m.o.Refresh, func(time.Time) tea.Msg { return refreshMsg{gen: gen} })
+	every := m.o.Refresh
+	if m.target != nil && m.target.Refresh > 0 {
+		every = m.target.Refresh
+	}
+	return tea.Tick(every, func(time.Time) tea.Msg { return refreshMsg{gen: gen} })
 }
 
 // connect opens a context off the UI loop; the generation moves on so
@@ -417,6 +423,7 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 	m.com.ReadOnly = m.o.ReadOnly || m.com.Op.ReadOnly()
 	m.info, m.infoErr = msg.info, nil
 	m.infoFlight = false // a poll of the old context may never be answered here
+	m.applyTargetSettings()
 	m.resetPanes()
 	m.setStatus("connected to " + SanitizeString(msg.name))
 	cmds := []tea.Cmd{m.topics.refresh(), m.refreshTick()}
@@ -424,6 +431,21 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 		cmds = append(cmds, func() tea.Msg { closeTarget(m.com.Logger, old); return nil })
 	}
 	return tea.Batch(cmds...)
+}
+
+// applyTargetSettings uses the open context's timeout and tail buffer (its
+// refresh is read by refreshTick), or the console's when it sets none.
+func (m *Model) applyTargetSettings() {
+	m.com.Timeout = m.baseTimeout
+	m.tail.cap = m.o.TailBuffer
+	if t := m.target; t != nil {
+		if t.Timeout > 0 {
+			m.com.Timeout = t.Timeout
+		}
+		if t.TailBuffer > 0 {
+			m.tail.cap = t.TailBuffer
+		}
+	}
 }
 
 func (m *Model) resetPanes() {

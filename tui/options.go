@@ -41,4 +41,9 @@ type Target struct {
 	// Close releases the client and anything the context started (demo
 	// workloads); nil means Client.Close.
 	Close func() error
+	// The context's own console settings, applied while it is open; zero
+	// means the console's (Options).
+	Refresh    time.Duration
+	Timeout    time.Duration
+	TailBuffer int
 }

@@ -449,6 +449,16 @@ func Load(o LoadOptions) (*Config, error) {
 	if ev.tailBuffer > 0 {
 		cfg.TailBuffer = ev.tailBuffer
 	}
+	// The environment overrides every context's own value too (the console
+	// applies a context's refresh, timeout and tail buffer when it opens).
+	for i := range cfg.Contexts {
+		if ev.refresh > 0 {
+			cfg.Contexts[i].Refresh = ev.refresh
+		}
+		if ev.tailBuffer > 0 {
+			cfg.Contexts[i].TailBuffer = ev.tailBuffer
+		}
+	}
 	if ev.theme != "" {
 		cfg.Theme = ev.theme
 	}

@@ -176,6 +176,14 @@ func TestFlagsAndEnv(t *testing.T) {
 					t.Errorf("theme=%q refresh=%v tail=%d level=%v prefix=%q", c.Theme, c.Refresh, c.TailBuffer, c.LogLevel, c.DemoRedisPrefix)
 				}
 			}},
+		{name: "env console settings override each context's", flags: Flags{NATSURL: "nats://a:4222"}, wantInit: "nats", wantNames: []string{"nats", "nats-core"}, env: map[string]string{"MQSCOPE_REFRESH": "750ms", "MQSCOPE_TAIL_BUFFER": "77"},
+			check: func(t *testing.T, c *Config) {
+				for _, x := range c.Contexts {
+					if x.Refresh != 750*time.Millisecond || x.TailBuffer != 77 {
+						t.Errorf("context %s: refresh=%v tail=%d", x.Name, x.Refresh, x.TailBuffer)
+					}
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
