@@ -188,6 +188,88 @@ func BenchmarkConsumeAck(b *testing.B) {
 	}
 }
 
+// BenchmarkConsumeAckInterleaved: consume+ack of pre-filled streams, core
+// (Subscribe in a group, WithBatchSize(n)) vs raw (a pull consumer doing
+// Fetch(n) + Ack), alternating in chunks of consumeChunk messages so that
+// the shared machine's load swings hit both alike. The core handler holds
+// at the end of its chunk (an atomic compare per message) while raw runs.
+//
+//	go test -run '^$' -bench ConsumeAckInterleaved -benchtime 20000x ./backends/jetstream/
+func BenchmarkConsumeAckInterleaved(b *testing.B) {
+	n := testbroker.StartNATS(b)
+	_, js := rawJS(b, n)
+	c := newClient(b, n, core.Config{})
+	const consumeChunk = 2000
+	for _, batch := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			ctx := context.Background()
+			rawTopic, coreTopic := benchStream(b, n, js), benchStream(b, n, js)
+			fill(b, js, rawTopic, b.N)
+			fill(b, js, coreTopic, b.N)
+			cons, err := js.CreateConsumer(ctx, rawTopic, jetstream.ConsumerConfig{Durable: "bench", AckPolicy: jetstream.AckExplicitPolicy})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var got, allowed atomic.Int64
+			resume := make(chan struct{}, 1)
+			reached := make(chan struct{}, 1)
+			sub, err := c.Subscribe(ctx, coreTopic, func(core.Message) error {
+				k := got.Add(1)
+				for k > allowed.Load() {
+					<-resume
+				}
+				if k == allowed.Load() {
+					select {
+					case reached <- struct{}{}:
+					default:
+					}
+				}
+				return nil
+			}, core.WithQueueGroup("bench"), core.WithBatchSize(batch))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() {
+				// Release a handler held at its chunk's end, then stop.
+				allowed.Store(1 << 62)
+				select {
+				case resume <- struct{}{}:
+				default:
+				}
+				_ = sub.Unsubscribe()
+			}()
+			benchcmp.Interleave(b, consumeChunk, func(side, count int) {
+				if side == benchcmp.Core {
+					allowed.Add(int64(count))
+					select {
+					case resume <- struct{}{}:
+					default:
+					}
+					select {
+					case <-reached:
+					case <-time.After(60 * time.Second):
+						b.Fatalf("core consumed %d, allowed %d", got.Load(), allowed.Load())
+					}
+					return
+				}
+				for left := count; left > 0; {
+					mb, err := cons.Fetch(min(batch, left), jetstream.FetchMaxWait(5*time.Second))
+					if err != nil {
+						b.Fatal(err)
+					}
+					for m := range mb.Messages() {
+						_ = m.Ack()
+						left--
+					}
+					if err := mb.Error(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
+
 var benchParallelism = 64
 
 // BenchmarkPublishAsync: one goroutine publishing without waiting, acks
