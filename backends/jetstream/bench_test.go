@@ -326,3 +326,72 @@ func BenchmarkPublishAsync(b *testing.B) {
 }
 
 const asyncChunk = 10000
+
+// BenchmarkScale1M: one stream of 1 000 000 messages, all delivered to one
+// durable consumer and none acked: the first Pending page (the issue's
+// target for Redis: < 300 ms), Groups, and Browse pages from the middle and
+// the end (< 100 ms).
+//
+//	go test -run '^$' -bench Scale1M -benchtime 20x ./backends/jetstream/
+func BenchmarkScale1M(b *testing.B) {
+	n := testbroker.StartNATS(b)
+	_, js := rawJS(b, n)
+	ctx := context.Background()
+	topic := benchStream(b, n, js)
+	const total = 1000000
+	start := time.Now()
+	fill(b, js, topic, total)
+	cons, err := js.CreateConsumer(ctx, topic, jetstream.ConsumerConfig{
+		Durable: "g", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: -1, AckWait: time.Hour,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for got := 0; got < total; {
+		mb, err := cons.FetchNoWait(min(20000, total-got))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for range mb.Messages() {
+			got++
+		}
+		if err := mb.Error(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("setup: 1 000 000 messages, all ack-pending, in %v", time.Since(start).Round(time.Millisecond))
+	c := newClient(b, n, core.Config{})
+	op := c.Operator()
+	b.Run("PendingFirstPage", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			p, err := op.Pending(ctx, core.PendingQuery{Topic: topic, Group: "g", Limit: 100})
+			if err != nil || len(p.Entries) != 100 || p.Total != total {
+				b.Fatalf("pending: %d entries, total %d, %v", len(p.Entries), p.Total, err)
+			}
+		}
+	})
+	b.Run("Groups", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			gs, err := op.Groups(ctx, topic)
+			if err != nil || len(gs) != 1 || gs[0].Pending != total {
+				b.Fatalf("groups: %+v, %v", gs, err)
+			}
+		}
+	})
+	b.Run("BrowsePage", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			p, err := op.Browse(ctx, core.BrowseQuery{Topic: topic, From: core.AtSequence(total / 2), Limit: 50})
+			if err != nil || len(p.Records) != 50 {
+				b.Fatalf("browse: %d records, %v", len(p.Records), err)
+			}
+		}
+	})
+	b.Run("BrowsePageReverse", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			p, err := op.Browse(ctx, core.BrowseQuery{Topic: topic, Reverse: true, Limit: 50})
+			if err != nil || len(p.Records) != 50 {
+				b.Fatalf("browse: %d records, %v", len(p.Records), err)
+			}
+		}
+	})
+}
