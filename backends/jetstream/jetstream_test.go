@@ -428,27 +428,36 @@ func TestOperatorJetStreamSpecifics(t *testing.T) {
 	}
 }
 
-func TestStreamDeletedUnderSubscriber(t *testing.T) {
-	t.Parallel()
+// deletedStreamSetup subscribes to a new topic (CreateStreams on), sees one
+// message through, and returns what the stream-deletion tests need.
+func deletedStreamSetup(t *testing.T, prefix string, opts ...core.SubscribeOption) (c *core.Client, js jetstream.JetStream, topic, stream string, got *counter) {
+	t.Helper()
 	n := testbroker.StartNATS(t)
-	c := newClient(t, n, core.Config{CreateStreams: true})
-	_, js := rawJS(t, n)
+	c = newClient(t, n, core.Config{CreateStreams: true})
+	_, js = rawJS(t, n)
 	ctx := t.Context()
-	topic := testbroker.Name(t, "gone")
-	got := newCounter()
-	sub, err := c.Subscribe(ctx, topic, got.handle, core.WithQueueGroup("g"))
+	topic = testbroker.Name(t, prefix)
+	got = newCounter()
+	sub, err := c.Subscribe(ctx, topic, got.handle, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sub.Unsubscribe()
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
 	if err := c.Publish(ctx, topic, []byte("before")); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, func() string { return "first message not delivered" }, func() bool { return got.distinct() == 1 })
-	stream, err := js.StreamNameBySubject(ctx, topic)
+	stream, err = js.StreamNameBySubject(ctx, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, js, topic, stream, got
+}
+
+func TestStreamDeletedUnderSubscriber(t *testing.T) {
+	t.Parallel()
+	c, js, topic, stream, got := deletedStreamSetup(t, "gone", core.WithQueueGroup("g"))
+	ctx := t.Context()
 	if err := js.DeleteStream(ctx, stream); err != nil {
 		t.Fatal(err)
 	}
@@ -471,29 +480,12 @@ func TestStreamRecreatedBeforeSubscriberNotices(t *testing.T) {
 	for _, group := range []string{"g", ""} {
 		t.Run("group="+group, func(t *testing.T) {
 			t.Parallel()
-			n := testbroker.StartNATS(t)
-			c := newClient(t, n, core.Config{CreateStreams: true})
-			_, js := rawJS(t, n)
-			ctx := t.Context()
-			topic := testbroker.Name(t, "again")
-			got := newCounter()
 			var opts []core.SubscribeOption
 			if group != "" {
 				opts = append(opts, core.WithQueueGroup(group))
 			}
-			sub, err := c.Subscribe(ctx, topic, got.handle, opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sub.Unsubscribe()
-			if err := c.Publish(ctx, topic, []byte("before")); err != nil {
-				t.Fatal(err)
-			}
-			eventually(t, 10*time.Second, func() string { return "first message not delivered" }, func() bool { return got.distinct() == 1 })
-			stream, err := js.StreamNameBySubject(ctx, topic)
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, js, topic, stream, got := deletedStreamSetup(t, "again", opts...)
+			ctx := t.Context()
 			s, err := js.Stream(ctx, stream)
 			if err != nil {
 				t.Fatal(err)
