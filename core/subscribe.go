@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
@@ -165,36 +166,73 @@ func truncate(s string, n int) string {
 // of two).
 type Tracked struct {
 	Delivery
-	state atomic.Uint32 // trackAcked | trackNaked
+	state atomic.Uint32 // trackAcked | trackNaked | trackBusy
 }
 
 const (
 	trackAcked = 1 << iota
 	trackNaked
+	trackBusy // an Ack or Nak is on its way to the broker
 )
+
+// begin marks an Ack or Nak in flight, waiting out one already in flight
+// (a handler may settle from another goroutine while Deliver looks), and
+// returns the state it started from; ok is false when want says the call
+// has nothing left to do in that state.
+func (m *Tracked) begin(want func(st uint32) bool) (st uint32, ok bool) {
+	for {
+		st = m.state.Load()
+		if st&trackBusy != 0 {
+			runtime.Gosched()
+			continue
+		}
+		if !want(st) {
+			return st, false
+		}
+		if m.state.CompareAndSwap(st, st|trackBusy) {
+			return st, true
+		}
+	}
+}
 
 // Ack acknowledges once; after a successful ack further calls return nil.
 // A failed ack can be tried again.
 func (m *Tracked) Ack() error {
-	if m.state.Load()&trackAcked != 0 {
+	st, ok := m.begin(func(st uint32) bool { return st&trackAcked == 0 })
+	if !ok {
 		return nil
 	}
-	if err := m.Delivery.Ack(); err != nil {
-		return err
+	err := m.Delivery.Ack()
+	if err == nil {
+		st |= trackAcked
 	}
-	m.state.Or(trackAcked)
-	return nil
+	m.state.Store(st)
+	return err
 }
 
 // Nak hands the message back once; after an ack or a nak it does nothing.
 func (m *Tracked) Nak() error {
-	if !m.state.CompareAndSwap(0, trackNaked) {
+	st, ok := m.begin(func(st uint32) bool { return st == 0 })
+	if !ok {
 		return nil
 	}
-	return m.Delivery.Nak()
+	err := m.Delivery.Nak()
+	m.state.Store(st | trackNaked)
+	return err
 }
 
-func (m *Tracked) acked() bool   { return m.state.Load()&trackAcked != 0 }
-func (m *Tracked) settled() bool { return m.state.Load() != 0 }
+func (m *Tracked) acked() bool { return m.state.Load()&trackAcked != 0 }
+
+// settled waits out an Ack or Nak in flight, then says whether either
+// happened.
+func (m *Tracked) settled() bool {
+	for {
+		st := m.state.Load()
+		if st&trackBusy == 0 {
+			return st != 0
+		}
+		runtime.Gosched()
+	}
+}
 
 var errNilHandler = errors.New("mq: Subscribe: nil handler")

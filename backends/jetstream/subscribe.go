@@ -60,6 +60,7 @@ type subscription struct {
 	hbSeen       bool
 	deleted      bool // the server said the consumer was deleted
 	refusals     int  // pull requests refused since a message or heartbeat last came
+	lastRefusal  string
 	stopped      bool
 	unsettled    map[uint64]struct{}
 	lastSeq      uint64
@@ -318,6 +319,9 @@ func (s *subscription) onMsg(m *nats.Msg) {
 	}
 	s.queue = append(s.queue, &queued{msg: m, since: time.Now()})
 	s.refusals = 0
+	if seq > 0 && s.streamNew && s.fromOldStreamLocked(m.Reply) {
+		seq = 0 // a straggler of the deleted stream: its sequence means nothing now
+	}
 	if seq > 0 {
 		s.unsettled[seq] = struct{}{}
 		if seq > s.lastSeq {
@@ -359,9 +363,14 @@ func (s *subscription) onStatus(id uint64, code, desc string) {
 		// pulling again, and back off while it stays so.
 		s.deleted = true
 		s.refusals++
+	case code == "409":
+		// Leadership change, max waiting exceeded, ...: transient.
+		s.refusals++
+		s.b.logger.Debug("jetstream: pull request refused", "stream", s.stream, "consumer", s.name, "status", code, "description", desc)
 	default:
 		s.refusals++
-		if s.refusals == 1 {
+		if what := code + " " + desc; what != s.lastRefusal {
+			s.lastRefusal = what
 			s.b.logger.Warn("jetstream: pull request refused", "stream", s.stream, "consumer", s.name, "status", code, "description", desc)
 		}
 	}
@@ -369,6 +378,14 @@ func (s *subscription) onStatus(id uint64, code, desc string) {
 		s.reqOpen = false
 	}
 	signal(s.wake)
+}
+
+// fromOldStreamLocked says whether a delivery (by its ack subject) was
+// stored before the current stream was created: it comes from the stream
+// that was deleted, and its sequence must not count in this one's.
+func (s *subscription) fromOldStreamLocked(reply string) bool {
+	md, err := parseAck(reply)
+	return err == nil && !s.streamBorn.IsZero() && md.ts.Before(s.streamBorn)
 }
 
 func signal(c chan struct{}) {
@@ -598,11 +615,14 @@ func (s *subscription) recreate(ctx context.Context) error {
 		cfg.OptStartTime = nil
 	}
 	var name string
+	var made time.Time // when this call created the consumer (zero: another member did)
 	if s.durable {
 		c, err := s.b.js.Consumer(ctx, stream, cfg.Durable)
 		if errors.Is(err, jetstream.ErrConsumerNotFound) {
 			c, err = s.b.js.CreateConsumer(ctx, stream, cfg)
-			if errors.Is(err, jetstream.ErrConsumerExists) {
+			if err == nil {
+				made = c.CachedInfo().Created
+			} else if errors.Is(err, jetstream.ErrConsumerExists) {
 				c, err = s.b.js.Consumer(ctx, stream, cfg.Durable)
 			}
 		}
@@ -615,11 +635,13 @@ func (s *subscription) recreate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("jetstream: recreate ephemeral consumer on stream %q for %q: %w", stream, s.topic, err)
 		}
-		name = c.CachedInfo().Name
+		name, made = c.CachedInfo().Name, c.CachedInfo().Created
 	}
 	// The stream may have been replaced between our look and the create:
-	// then the consumer starts at the old stream's position on the new
-	// one. Remove it and go round again.
+	// then the consumer may start at the old stream's position on the new
+	// one. Remove it — only if it is the one this call made: a group's
+	// consumer another member set up on the new stream holds the group's
+	// acks — and go round again.
 	if err := s.observeStream(ctx); err != nil {
 		return err
 	}
@@ -630,7 +652,11 @@ func (s *subscription) recreate(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	if replaced {
-		_ = s.b.js.DeleteConsumer(ctx, stream, name)
+		if !made.IsZero() {
+			if c, err := s.b.js.Consumer(ctx, stream, name); err == nil && c.CachedInfo().Created.Equal(made) {
+				_ = s.b.js.DeleteConsumer(ctx, stream, name)
+			}
+		}
 		return fmt.Errorf("jetstream: stream %q was replaced while consumer %q was being recreated; trying again", stream, name)
 	}
 	s.b.logger.Info("jetstream: consumer recreated", "stream", stream, "consumer", name, "from_seq", resume, "new_stream", fresh)
@@ -638,6 +664,7 @@ func (s *subscription) recreate(ctx context.Context) error {
 	s.name = name
 	s.deleted = false
 	s.reqOpen = false
+	s.refusals = 0
 	s.mu.Unlock()
 	return nil
 }
@@ -835,9 +862,12 @@ func (d *delivery) respond(body []byte, done bool) error {
 	}
 	s := d.s
 	s.mu.Lock()
-	if done || s.durable {
-		// A durable's naked message may go to another member; only an
-		// ephemeral keeps it as "not yet settled" for a recreate.
+	// A straggler of a deleted stream has nothing to untrack here (its
+	// sequence may name another message of the new stream). A durable's
+	// naked message may go to another member; only an ephemeral keeps it as
+	// "not yet settled" for a recreate.
+	straggler := s.streamNew && !s.streamBorn.IsZero() && d.md.ts.Before(s.streamBorn)
+	if !straggler && (done || s.durable) {
 		delete(s.unsettled, d.md.seq)
 	}
 	s.mu.Unlock()

@@ -327,10 +327,9 @@ func Load(o LoadOptions) (*Config, error) {
 	natsURL := firstNonEmpty(fl.NATSURL, ev.natsURL)
 	redisURL := firstNonEmpty(fl.RedisURL, ev.redisURL)
 	demo := fl.Demo || (ev.demo != nil && *ev.demo)
-	if want := firstNonEmpty(fl.Context, ev.context); slices.Contains(o.DemoContexts, want) {
-		if _, ok := cfg.Lookup(want); !ok {
-			demo = true // --context demo-redis: --redis is the Redis it seeds
-		}
+	if want := firstNonEmpty(fl.Context, ev.context); slices.Contains(o.DemoContexts, want) &&
+		!slices.ContainsFunc(slices.Concat(fileContexts, natsContexts), func(c Context) bool { return c.Name == want }) {
+		demo = true // --context demo-redis: --redis is the Redis it seeds
 	}
 	if natsURL != "" {
 		if err := validateNATSURL(natsURL); err != nil {

@@ -479,9 +479,12 @@ func TestOtherErrors(t *testing.T) {
 		t.Errorf("--context demo-redis: demo=%v initial=%q err=%v", c != nil && c.Demo, initialOf(c), err)
 	}
 	p2 := s.write("d.toml", "[contexts.demo-redis]\nbackend = \"nats_core\"\n")
-	c, err = Load(LoadOptions{Flags: Flags{ConfigFile: p2, Context: "demo-redis"}, Getenv: s.getenv, DemoContexts: demos})
-	if err != nil || c.Demo || c.Initial != "demo-redis" {
+	c, err = Load(LoadOptions{Flags: Flags{ConfigFile: p2, Context: "demo-redis", RedisURL: "redis://r:6379"}, Getenv: s.getenv, DemoContexts: demos})
+	if err != nil || c.Demo || c.Initial != "demo-redis" || c.DemoRedisURL != "" {
 		t.Errorf("a configured context named like a demo one: demo=%v initial=%q err=%v", c != nil && c.Demo, initialOf(c), err)
+	}
+	if _, ok := c.Lookup(FlagRedisContext); !ok {
+		t.Errorf("--redis beside a configured demo-named context must stay a context of its own: %v", c.Names())
 	}
 	for _, tc := range []struct{ k, v, want string }{
 		{"MQSCOPE_READ_ONLY", "maybe", "MQSCOPE_READ_ONLY"},
