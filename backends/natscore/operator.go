@@ -65,7 +65,7 @@ func (o *operator) Capabilities(ctx context.Context) core.Capabilities {
 			core.OpDedup:          no(reasonNoDedup),
 			core.OpStartPosition:  no(reasonNoHistory + ": subscriptions and tails start with new messages"),
 			core.OpCreateDLQ:      no(reasonNoDLQStore),
-			core.OpCreateStream:   no(reasonNoStoredMsg),
+			core.OpCreateStream:   no("NATS Core stores nothing: there is no stream to create (use JetStream to keep messages)"),
 		},
 	}
 }
