@@ -554,8 +554,9 @@ func (s *subscription) checkConsumer() error {
 	return nil
 }
 
-// observeStream finds the stream that stores the topic now (creating it
-// with CreateStreams) and notes when it is not the one we last knew: a
+// observeStream finds the stream that stores the topic now (never creating
+// one: ErrNoStream until someone does) and notes when it is not the one we
+// last knew: a
 // stream deleted and created again starts its sequences over, and every
 // message in it was published after we subscribed.
 func (s *subscription) observeStream(ctx context.Context) error {
