@@ -64,10 +64,9 @@ func (s *SubscribeSpec) DeliverTracked(ctx context.Context, m *Tracked) {
 	c := s.client
 	d := m.Delivery
 	labels := metricLabels{backend: string(c.cfg.Driver), topic: s.Topic, group: s.Group}
-	c.metrics.received(labels, d.Timestamp())
-
 	var start time.Time
 	if c.metrics != nil { // the clock is not free: read it only to record
+		c.metrics.received(labels, d.Timestamp())
 		start = time.Now()
 	}
 	err := s.runHandler(m)
