@@ -247,6 +247,7 @@ func (c *Client) Subscribe(ctx context.Context, topic string, handler Handler, o
 	}
 	spec.handler = handler
 	spec.client = c
+	spec.met = c.metrics.forSubscription(metricLabels{backend: string(c.cfg.Driver), topic: topic, group: spec.Group})
 	// Every line about this subscription carries its topic and group once.
 	spec.logger = c.logger.With("topic", topic, "group", spec.Group)
 

@@ -88,42 +88,60 @@ func (m *Metrics) published(l metricLabels, d time.Duration, err error) {
 	m.publishLat.WithLabelValues(l.backend, l.topic).Observe(d.Seconds())
 }
 
-func (m *Metrics) received(l metricLabels, stored time.Time) {
+// subMetrics are one subscription's metric series, looked up once at
+// Subscribe (a label lookup per message hashes three strings); nil when no
+// metrics are registered.
+type subMetrics struct {
+	received, failed, acked, naked, dead prometheus.Counter
+	handlerLat, endToEnd                 prometheus.Observer
+}
+
+func (m *Metrics) forSubscription(l metricLabels) *subMetrics {
 	if m == nil {
-		return
+		return nil
 	}
-	m.receivedC.WithLabelValues(l.backend, l.topic, l.group).Inc()
+	lv := []string{l.backend, l.topic, l.group}
+	return &subMetrics{
+		received:   m.receivedC.WithLabelValues(lv...),
+		failed:     m.failedC.WithLabelValues(lv...),
+		acked:      m.ackedC.WithLabelValues(lv...),
+		naked:      m.nakedC.WithLabelValues(lv...),
+		dead:       m.deadC.WithLabelValues(lv...),
+		handlerLat: m.handlerLat.WithLabelValues(lv...),
+		endToEnd:   m.endToEndLat.WithLabelValues(lv...),
+	}
+}
+
+func (m *subMetrics) receivedAt(stored time.Time) {
+	m.received.Inc()
 	if !stored.IsZero() {
 		if d := time.Since(stored); d >= 0 {
-			m.endToEndLat.WithLabelValues(l.backend, l.topic, l.group).Observe(d.Seconds())
+			m.endToEnd.Observe(d.Seconds())
 		}
 	}
 }
 
-func (m *Metrics) handled(l metricLabels, d time.Duration, err error) {
-	if m == nil {
-		return
-	}
-	m.handlerLat.WithLabelValues(l.backend, l.topic, l.group).Observe(d.Seconds())
+func (m *subMetrics) handled(d time.Duration, err error) {
+	m.handlerLat.Observe(d.Seconds())
 	if err != nil {
-		m.failedC.WithLabelValues(l.backend, l.topic, l.group).Inc()
+		m.failed.Inc()
 	}
 }
 
-func (m *Metrics) acked(l metricLabels) {
+func (m *subMetrics) ackedOne() {
 	if m != nil {
-		m.ackedC.WithLabelValues(l.backend, l.topic, l.group).Inc()
+		m.acked.Inc()
 	}
 }
 
-func (m *Metrics) naked(l metricLabels) {
+func (m *subMetrics) nakedOne() {
 	if m != nil {
-		m.nakedC.WithLabelValues(l.backend, l.topic, l.group).Inc()
+		m.naked.Inc()
 	}
 }
 
-func (m *Metrics) deadLettered(l metricLabels) {
+func (m *subMetrics) deadLetteredOne() {
 	if m != nil {
-		m.deadC.WithLabelValues(l.backend, l.topic, l.group).Inc()
+		m.dead.Inc()
 	}
 }

@@ -34,6 +34,7 @@ type SubscribeSpec struct {
 	handler Handler
 	client  *Client
 	logger  *slog.Logger
+	met     *subMetrics // nil without metrics
 }
 
 // Delivery is a received message as a backend hands it to Deliver.
@@ -61,17 +62,16 @@ func (s *SubscribeSpec) Deliver(ctx context.Context, d Delivery) {
 // (with Tracked.Delivery pointing back at it), saving a wrapper allocation
 // per message on the hot path.
 func (s *SubscribeSpec) DeliverTracked(ctx context.Context, m *Tracked) {
-	c := s.client
 	d := m.Delivery
-	labels := metricLabels{backend: string(c.cfg.Driver), topic: s.Topic, group: s.Group}
+	met := s.met
 	var start time.Time
-	if c.metrics != nil { // the clock is not free: read it only to record
-		c.metrics.received(labels, d.Timestamp())
+	if met != nil { // the clock is not free: read it only to record
+		met.receivedAt(d.Timestamp())
 		start = time.Now()
 	}
 	err := s.runHandler(m)
-	if c.metrics != nil {
-		c.metrics.handled(labels, time.Since(start), err)
+	if met != nil {
+		met.handled(time.Since(start), err)
 	}
 
 	if err == nil {
@@ -82,7 +82,7 @@ func (s *SubscribeSpec) DeliverTracked(ctx context.Context, m *Tracked) {
 			}
 		}
 		if m.acked() {
-			c.metrics.acked(labels)
+			met.ackedOne()
 		}
 		return
 	}
@@ -99,10 +99,10 @@ func (s *SubscribeSpec) DeliverTracked(ctx context.Context, m *Tracked) {
 				// Nothing is lost: the original stays unacked and comes back.
 				s.logger.Error("mq: dead-letter failed; message left for redelivery", "id", d.ID(), "dlq", s.DeadLetterTopic, "err", derr)
 				_ = d.NakWithDelay(s.Retry.Delay(n))
-				c.metrics.naked(labels)
+				met.nakedOne()
 				return
 			}
-			c.metrics.deadLettered(labels)
+			met.deadLetteredOne()
 			if aerr := d.Ack(); aerr != nil {
 				s.logger.Warn("mq: ack after dead-letter failed; the message may be dead-lettered twice", "id", d.ID(), "err", aerr)
 			}
@@ -115,7 +115,7 @@ func (s *SubscribeSpec) DeliverTracked(ctx context.Context, m *Tracked) {
 	if nerr := d.NakWithDelay(s.Retry.Delay(n)); nerr != nil {
 		s.logger.Warn("mq: nak failed", "id", d.ID(), "err", nerr)
 	}
-	c.metrics.naked(labels)
+	met.nakedOne()
 }
 
 func (s *SubscribeSpec) runHandler(m Message) (err error) {
