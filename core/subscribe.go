@@ -179,10 +179,10 @@ const (
 // returns the state it started from; ok is false when want says the call
 // has nothing left to do in that state.
 func (m *Tracked) begin(want func(st uint32) bool) (st uint32, ok bool) {
-	for {
+	for spins := 0; ; spins++ {
 		st = m.state.Load()
 		if st&trackBusy != 0 {
-			runtime.Gosched()
+			pause(spins)
 			continue
 		}
 		if !want(st) {
@@ -225,13 +225,23 @@ func (m *Tracked) acked() bool { return m.state.Load()&trackAcked != 0 }
 // settled waits out an Ack or Nak in flight, then says whether either
 // happened.
 func (m *Tracked) settled() bool {
-	for {
+	for spins := 0; ; spins++ {
 		st := m.state.Load()
 		if st&trackBusy == 0 {
 			return st != 0
 		}
-		runtime.Gosched()
+		pause(spins)
 	}
+}
+
+// pause waits for another goroutine's Ack or Nak: a yield at first, then
+// short sleeps, so an ack stuck on the network does not burn a core.
+func pause(spins int) {
+	if spins < 50 {
+		runtime.Gosched()
+		return
+	}
+	time.Sleep(100 * time.Microsecond)
 }
 
 var errNilHandler = errors.New("mq: Subscribe: nil handler")
