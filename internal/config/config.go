@@ -94,6 +94,10 @@ type Context struct {
 	Stuck      core.StuckThresholds
 	// Source says where the context came from, for error messages.
 	Source string
+	// FallbackToCore: a JetStream context whose backend was implied (--nats,
+	// a natscli context) opens as NATS Core, with a notice, when the server
+	// has no JetStream.
+	FallbackToCore bool
 
 	// Inline secrets, only from natscli contexts (which store them so).
 	password string
@@ -340,7 +344,7 @@ func Load(o LoadOptions) (*Config, error) {
 			src = "MQSCOPE_NATS_URL"
 		}
 		adhoc = append(adhoc,
-			Context{Name: FlagNATSContext, Backend: core.DriverJetStream, URL: natsURL, Source: src},
+			Context{Name: FlagNATSContext, Backend: core.DriverJetStream, URL: natsURL, Source: src, FallbackToCore: true},
 			Context{Name: FlagNATSCoreContext, Backend: core.DriverNATSCore, URL: natsURL, Source: src})
 	}
 	if redisURL != "" {

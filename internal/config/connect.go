@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mqscope/mqscope/core"
@@ -22,8 +24,11 @@ type Conn struct {
 	Client *core.Client
 	// Address is the server address without credentials, for the header.
 	Address string
-	nc      *nats.Conn
-	rdb     redis.UniversalClient
+	// Notice says what Connect did that the operator did not ask for (a
+	// JetStream context opened as NATS Core on a server without JetStream).
+	Notice string
+	nc     *nats.Conn
+	rdb    redis.UniversalClient
 }
 
 // Close closes the client, then the connection Connect dialled.
@@ -77,16 +82,24 @@ func (c Context) Connect(ctx context.Context, logger *slog.Logger, extra ...core
 		if err != nil {
 			return nil, fmt.Errorf("context %s: connect to NATS at %s: %w", c.Name, redactURL(c.URL), err)
 		}
-		cl, err := core.New(&cfg, append(opts, core.WithNATSConnector(nc))...)
-		if err != nil {
-			nc.Close()
-			return nil, fmt.Errorf("context %s: %w", c.Name, err)
-		}
 		addr := nc.ConnectedUrlRedacted()
 		if addr == "" {
 			addr = redactURL(c.URL)
 		}
-		return &Conn{Client: cl, Address: addr, nc: nc}, nil
+		var notice string
+		cl, err := core.New(&cfg, append(opts, core.WithNATSConnector(nc))...)
+		if err != nil && c.FallbackToCore && JetStreamDisabled(err) {
+			// Plain NATS is common: open what the server offers and say why.
+			cfg.Driver = core.DriverNATSCore
+			cl, err = core.New(&cfg, append(opts, core.WithNATSConnector(nc))...)
+			notice = fmt.Sprintf("JetStream is not enabled on %s: opened as NATS Core (no stored history or groups)", addr)
+			logger.Warn("context opened as NATS Core: the server has no JetStream", "context", c.Name, "server", addr)
+		}
+		if err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("context %s: %w", c.Name, err)
+		}
+		return &Conn{Client: cl, Address: addr, Notice: notice, nc: nc}, nil
 	case core.DriverRedisStream:
 		rdb, err := c.redisClient(timeout)
 		if err != nil {
@@ -107,6 +120,12 @@ func (c Context) Connect(ctx context.Context, logger *slog.Logger, extra ...core
 		return &Conn{Client: cl, Address: redactURL(c.URL), rdb: rdb}, nil
 	}
 	return nil, fmt.Errorf("context %s: unknown backend %q", c.Name, c.Backend)
+}
+
+// JetStreamDisabled reports whether err says the server (or the account)
+// has no JetStream.
+func JetStreamDisabled(err error) bool {
+	return errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount)
 }
 
 // dial runs a blocking connect so that ctx can abandon it; a connection

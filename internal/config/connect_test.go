@@ -301,3 +301,42 @@ func selfSigned(t *testing.T, dir string) (ca, cert, key string) {
 	}
 	return cert, cert, key
 }
+
+// TestConnectNATSWithoutJetStream: --nats (or a natscli context) to a plain
+// NATS server opens as NATS Core and says so; a context that declares
+// nats_jetstream is not changed behind its back.
+func TestConnectNATSWithoutJetStream(t *testing.T) {
+	t.Parallel()
+	o := &server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true}
+	s, err := server.NewServer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	t.Cleanup(s.Shutdown)
+
+	implied := Context{Name: "plain", Backend: core.DriverJetStream, URL: s.ClientURL(), FallbackToCore: true}
+	conn, err := connect(t, implied)
+	if err != nil {
+		t.Fatalf("Connect with fallback: %v", err)
+	}
+	if conn.Client.Driver() != core.DriverNATSCore {
+		t.Errorf("driver %s, want %s", conn.Client.Driver(), core.DriverNATSCore)
+	}
+	if !strings.Contains(conn.Notice, "JetStream is not enabled") || !strings.Contains(conn.Notice, "NATS Core") {
+		t.Errorf("notice %q does not say what happened", conn.Notice)
+	}
+	caps := conn.Client.Operator().Capabilities(context.Background())
+	if ok, why := caps.Can(core.OpHistory); ok || why == "" {
+		t.Errorf("history on the fallback: %v %q", ok, why)
+	}
+
+	declared := implied
+	declared.Name, declared.FallbackToCore = "declared", false
+	if _, err := connect(t, declared); err == nil || !JetStreamDisabled(err) || !strings.Contains(err.Error(), "JetStream disabled") {
+		t.Errorf("declared nats_jetstream on a plain server: %v", err)
+	}
+}

@@ -94,7 +94,8 @@ func readNATSContext(path string, getenv func(string) string) (Context, error) {
 		NKeyFile:    expandPath(n.NKey, dir, getenv),
 		TLS: TLS{CA: expandPath(n.CA, dir, getenv), Cert: expandPath(n.Cert, dir, getenv),
 			Key: expandPath(n.Key, dir, getenv), HandshakeFirst: n.TLSFirst},
-		Source: "natscli context " + path,
+		Source:         "natscli context " + path,
+		FallbackToCore: true,
 	}
 	if c.URL == "" {
 		c.URL = core.DefaultNATSURL
