@@ -59,6 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Usage: mqscope [flags]\n\nA terminal console for NATS Core, NATS JetStream and Redis Streams.\nWith nothing configured it opens an embedded demo.\n\nFlags:\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(stderr, "\nEnvironment: MQSCOPE_CONTEXT, MQSCOPE_NATS_URL, MQSCOPE_REDIS_URL, MQSCOPE_CONFIG, MQSCOPE_READ_ONLY, ...\n(see config.example.toml); NO_COLOR disables colours.\n")
+		fmt.Fprintf(stderr, "\nSecrets: a password or token in --nats/--redis is visible to every user of this machine\n(ps, shell history). Put it in a config context with password_env/token_env or\npassword_file/token_file, or in MQSCOPE_NATS_URL/MQSCOPE_REDIS_URL.\n")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -91,6 +92,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	log.SetOutput(slogWriter{logger})
 	redis.SetLogger(redisLogger{logger})
 	logger.Info("mqscope starting", "version", versionString(), "config", cfg.File, "demo", cfg.Demo, "initial", cfg.Initial, "read_only", cfg.ReadOnly)
+	for _, w := range cfg.Warnings {
+		logger.Warn("config: " + w)
+		fmt.Fprintln(stderr, "mqscope: warning:", w)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()

@@ -140,3 +140,32 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestTailRingGrowsLazily: a huge capacity costs nothing until messages
+// arrive; growth keeps order across a wrapped ring, and the bound holds.
+func TestTailRingGrowsLazily(t *testing.T) {
+	tl := NewTail(1 << 30)
+	if len(tl.buf) > tailInitial {
+		t.Fatalf("a 1<<30 ring allocated %d slots up front", len(tl.buf))
+	}
+	small := NewTail(3000)
+	for i := 0; i < 1000; i++ {
+		small.Push(Record{Seq: uint64(i)})
+	}
+	small.Drain(500) // the head moves: the next growth copies a wrapped ring
+	for i := 1000; i < 4000; i++ {
+		small.Push(Record{Seq: uint64(i)})
+	}
+	got := small.Drain(0)
+	if len(got) != 3000 || got[0].Seq != 1000 || got[2999].Seq != 3999 || small.Dropped() != 500 {
+		t.Fatalf("got %d records [%d..%d], dropped %d; want 3000 [1000..3999], dropped 500", len(got), got[0].Seq, got[len(got)-1].Seq, small.Dropped())
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Seq != got[i-1].Seq+1 {
+			t.Fatalf("out of order at %d: %d after %d", i, got[i].Seq, got[i-1].Seq)
+		}
+	}
+	if len(small.buf) != 3000 {
+		t.Fatalf("ring grew to %d, want the capacity 3000", len(small.buf))
+	}
+}

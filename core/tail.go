@@ -10,24 +10,36 @@ import (
 // drained by the reader. It never blocks the backend and never grows past
 // its capacity; overflow drops the oldest messages and counts them.
 type Tail struct {
-	mu      sync.Mutex
-	buf     []Record
-	head    int // index of the oldest
-	n       int
-	dropped atomic.Uint64
-	total   atomic.Uint64
-	cancel  context.CancelFunc
-	once    sync.Once
-	err     atomic.Value // error
+	mu       sync.Mutex
+	buf      []Record // grows by doubling up to capacity
+	capacity int
+	head     int // index of the oldest
+	n        int
+	dropped  atomic.Uint64
+	total    atomic.Uint64
+	cancel   context.CancelFunc
+	once     sync.Once
+	err      atomic.Value // error
 }
 
+// tailInitial is the ring's first allocation: a large configured buffer
+// costs memory only when a tail really falls that far behind.
+const tailInitial = 1024
+
 func newTail(capacity int, cancel context.CancelFunc) *Tail {
-	return &Tail{buf: make([]Record, capacity), cancel: cancel}
+	return &Tail{buf: make([]Record, min(capacity, tailInitial)), capacity: capacity, cancel: cancel}
 }
 
 func (t *Tail) push(r Record) {
 	t.total.Add(1)
 	t.mu.Lock()
+	if t.n == len(t.buf) && len(t.buf) < t.capacity {
+		grown := make([]Record, min(2*len(t.buf), t.capacity))
+		for i := 0; i < t.n; i++ {
+			grown[i] = t.buf[(t.head+i)%len(t.buf)]
+		}
+		t.buf, t.head = grown, 0
+	}
 	if t.n == len(t.buf) {
 		t.buf[t.head] = r
 		t.head = (t.head + 1) % len(t.buf)

@@ -29,6 +29,9 @@ const (
 	DefaultRefresh    = 2 * time.Second
 	DefaultTimeout    = 5 * time.Second
 	DefaultTailBuffer = 10000
+	// MaxTailBuffer bounds the console's tail memory: every message kept
+	// holds its payload (the preview is cut, the record is not).
+	MaxTailBuffer = 1_000_000
 	DefaultTheme      = "dark"
 )
 
@@ -123,6 +126,10 @@ type Config struct {
 	// "" = the demo's default). Tests and scripts use it to run demos side
 	// by side.
 	DemoRedisPrefix string
+
+	// Warnings are problems that did not stop Load (a natscli context file
+	// that was skipped); the caller logs and shows them.
+	Warnings []string
 
 	ReadOnly bool
 	ASCII    bool
@@ -259,8 +266,8 @@ func readEnv(getenv func(string) string) (env, error) {
 	}
 	if v := getenv("MQSCOPE_TAIL_BUFFER"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			errs = append(errs, fmt.Errorf("environment MQSCOPE_TAIL_BUFFER=%q: want a positive number", v))
+		if err != nil || n < 1 || n > MaxTailBuffer {
+			errs = append(errs, fmt.Errorf("environment MQSCOPE_TAIL_BUFFER=%q: want a number of messages from 1 to %d", v, MaxTailBuffer))
 		}
 		e.tailBuffer = n
 	}
@@ -317,7 +324,7 @@ func Load(o LoadOptions) (*Config, error) {
 	var natsContexts []Context
 	var natsSelected string
 	if f.NATSCLIContexts == nil || *f.NATSCLIContexts {
-		natsContexts, natsSelected, err = loadNATSContexts(getenv)
+		natsContexts, natsSelected, cfg.Warnings, err = loadNATSContexts(getenv)
 		if err != nil {
 			return nil, err
 		}
@@ -336,28 +343,28 @@ func Load(o LoadOptions) (*Config, error) {
 		demo = true // --context demo-redis: --redis is the Redis it seeds
 	}
 	if natsURL != "" {
-		if err := validateNATSURL(natsURL); err != nil {
-			return nil, fmt.Errorf("--nats %s: %w", natsURL, err)
-		}
 		src := "--nats"
 		if fl.NATSURL == "" {
 			src = "MQSCOPE_NATS_URL"
+		}
+		if err := validateNATSURL(natsURL); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", src, core.RedactURL(natsURL), err)
 		}
 		adhoc = append(adhoc,
 			Context{Name: FlagNATSContext, Backend: core.DriverJetStream, URL: natsURL, Source: src, FallbackToCore: true},
 			Context{Name: FlagNATSCoreContext, Backend: core.DriverNATSCore, URL: natsURL, Source: src})
 	}
 	if redisURL != "" {
+		src := "--redis"
+		if fl.RedisURL == "" {
+			src = "MQSCOPE_REDIS_URL"
+		}
 		if err := validateRedisURL(redisURL, false); err != nil {
-			return nil, fmt.Errorf("--redis %s: %w", redisURL, err)
+			return nil, fmt.Errorf("%s: %w", src, err)
 		}
 		if demo && natsURL == "" {
 			cfg.DemoRedisURL = redisURL
 		} else {
-			src := "--redis"
-			if fl.RedisURL == "" {
-				src = "MQSCOPE_REDIS_URL"
-			}
 			adhoc = append(adhoc, Context{Name: FlagRedisContext, Backend: core.DriverRedisStream, URL: redisURL, Source: src})
 		}
 	}

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -361,17 +360,35 @@ func TestNATSCLIContexts(t *testing.T) {
 	if c := s.mustLoad(Flags{}); !c.Demo || len(c.Contexts) != 2 {
 		t.Errorf("no selection: demo=%v names=%v", c.Demo, c.Names())
 	}
-	// A broken natscli file is an error naming it and the line.
+	// A broken natscli file is skipped with a warning naming it and the
+	// line; the other contexts still load, even with --redis given.
 	bad := s.write(".config/nats/context/bad.json", "{\n  \"url\": \"nats://x\",\n  \"user\" 1\n}")
-	_, err := s.load(Flags{})
-	var ce *Error
-	if !errors.As(err, &ce) || ce.File != bad || ce.Line != 3 {
-		t.Fatalf("bad natscli context: %v", err)
+	c = s.mustLoad(Flags{RedisURL: "redis://127.0.0.1:6379"})
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], bad+":3") || len(c.Contexts) != 3 {
+		t.Fatalf("bad natscli context: warnings %q, names %v", c.Warnings, c.Names())
 	}
 	s.write(".config/nats/context/bad.json", `{"url": 5}`)
-	_, err = s.load(Flags{})
-	if !errors.As(err, &ce) || ce.Key != "url" {
-		t.Fatalf("wrong type in natscli context: %v", err)
+	if c := s.mustLoad(Flags{}); len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "url") {
+		t.Fatalf("wrong type in natscli context: %q", c.Warnings)
+	}
+	os.Remove(bad)
+
+	// Secret references as natscli resolves them: env:// and file:// become
+	// password_env/token_env and *_file; op:// is refused by name.
+	s.write(".config/nats/context/envs.json", `{"user": "u", "password": "env://NATS_PW"}`)
+	s.write(".config/nats/context/tokf.json", `{"token": "file://tok.txt"}`)
+	opc := s.write(".config/nats/context/opref.json", `{"user": "u", "password": "op://vault/item/pw"}`)
+	c = s.mustLoad(Flags{})
+	e, _ := c.Lookup("envs")
+	if e.PasswordEnv != "NATS_PW" || e.password != "" {
+		t.Errorf("env:// password: %+v", e)
+	}
+	tf, _ := c.Lookup("tokf")
+	if tf.TokenFile != filepath.Join(dir, "tok.txt") || tf.token != "" {
+		t.Errorf("file:// token: %+v", tf)
+	}
+	if _, ok := c.Lookup("opref"); ok || len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], opc) || !strings.Contains(c.Warnings[0], "op://") {
+		t.Errorf("op:// reference: warnings %q", c.Warnings)
 	}
 }
 
@@ -409,7 +426,8 @@ func TestFileErrors(t *testing.T) {
 		{"bad cluster url", "[contexts.a]\nbackend = \"redis_stream\"\ncluster = true\nurl = \"nats://x:1\"\n", []string{`4:contexts.a.url:for a cluster`}},
 		{"bad nats url", "[contexts.a]\nbackend = \"nats_core\"\nurl = \"http://x:1\"\n", []string{`3:contexts.a.url:scheme "http"`}},
 		{"bad redis url", "[contexts.a]\nbackend = \"redis_stream\"\nurl = \"nats://x:1\"\n", []string{`3:contexts.a.url:invalid URL scheme`}},
-		{"negative tail buffer", "[contexts.a]\nbackend = \"redis_stream\"\ntail_buffer = -3\n", []string{`3:contexts.a.tail_buffer:positive`}},
+		{"negative tail buffer", "[contexts.a]\nbackend = \"redis_stream\"\ntail_buffer = -3\n", []string{`3:contexts.a.tail_buffer:from 1 to 1000000`}},
+		{"huge tail buffer", "tail_buffer = 99999999999\n", []string{`1:tail_buffer:from 1 to 1000000`}},
 		{"refresh too fast", "refresh = \"1ms\"\n", []string{`1:refresh:too fast`}},
 		{"dlq suffix with wildcard", "dlq_suffix = \".>\"\n", []string{`1:dlq_suffix:wildcards`}},
 		{"undefined default context", "default_context = \"nope\"\n[contexts.a]\nbackend = \"nats_core\"\n", []string{`1:default_context:context "nope" is not defined; known contexts: a`}},
@@ -491,6 +509,7 @@ func TestOtherErrors(t *testing.T) {
 		{"MQSCOPE_THEME", "pink", "MQSCOPE_THEME"},
 		{"MQSCOPE_REFRESH", "fast", "MQSCOPE_REFRESH"},
 		{"MQSCOPE_TAIL_BUFFER", "-1", "MQSCOPE_TAIL_BUFFER"},
+		{"MQSCOPE_TAIL_BUFFER", "1000000000", "from 1 to 1000000"},
 		{"MQSCOPE_LOG_LEVEL", "loud", "MQSCOPE_LOG_LEVEL"},
 	} {
 		s := newSandbox(t)
@@ -586,4 +605,50 @@ func initialOf(c *Config) string {
 		return ""
 	}
 	return c.Initial
+}
+
+// TestSecretsNotEchoed: a URL that fails validation is named, redacted, by
+// where it came from; the password never appears in the error.
+func TestSecretsNotEchoed(t *testing.T) {
+	s := newSandbox(t)
+	p := s.write("c.toml", "[contexts.x]\nbackend = \"redis_stream\"\nurl = \"redis://admin:hunter2@h:6379/notadb\"\n"+
+		"[contexts.y]\nbackend = \"nats_core\"\nurl = \"http://t0ken-s3cret@h:4222\"\n")
+	_, err := s.load(Flags{ConfigFile: p})
+	if err == nil {
+		t.Fatal("bad URLs accepted")
+	}
+	for _, secret := range []string{"hunter2", "t0ken-s3cret"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("config error shows the secret %q: %v", secret, err)
+		}
+	}
+	if !strings.Contains(err.Error(), "contexts.x.url") || !strings.Contains(err.Error(), "contexts.y.url") {
+		t.Errorf("error does not name both keys: %v", err)
+	}
+
+	s.env["MQSCOPE_REDIS_URL"] = "redis://admin:hunter2@h:notaport"
+	_, err = s.load(Flags{})
+	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "MQSCOPE_REDIS_URL") || strings.Contains(err.Error(), "--redis") {
+		t.Errorf("env override error: %v", err)
+	}
+	delete(s.env, "MQSCOPE_REDIS_URL")
+	s.env["MQSCOPE_NATS_URL"] = "http://t0ken-s3cret@h:4222"
+	_, err = s.load(Flags{})
+	if err == nil || strings.Contains(err.Error(), "t0ken-s3cret") || !strings.Contains(err.Error(), "MQSCOPE_NATS_URL") {
+		t.Errorf("env override error: %v", err)
+	}
+}
+
+// TestEmptyURL: url = "" is a mistake, not the default server.
+func TestEmptyURL(t *testing.T) {
+	s := newSandbox(t)
+	p := s.write("c.toml", "[contexts.x]\nbackend = \"redis_stream\"\nurl = \"\"\n")
+	if _, err := s.load(Flags{ConfigFile: p}); err == nil || !strings.Contains(err.Error(), "contexts.x.url") || !strings.Contains(err.Error(), "url is empty") {
+		t.Errorf("url = \"\": %v", err)
+	}
+	p = s.write("d.toml", "[contexts.x]\nbackend = \"redis_stream\"\n")
+	c := s.mustLoad(Flags{ConfigFile: p})
+	if x, _ := c.Lookup("x"); x.URL != core.DefaultRedisURL {
+		t.Errorf("no url: %q, want the default", x.URL)
+	}
 }

@@ -6,10 +6,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -61,10 +62,20 @@ func (c Context) CoreConfig() core.Config {
 
 // Connect dials the context's broker with its auth and TLS settings and
 // builds a core.Client on that connection. Cancelling ctx abandons the dial.
+// A failure is logged at warn (auth and connection problems must show in the
+// log at its default level).
 func (c Context) Connect(ctx context.Context, logger *slog.Logger, extra ...core.Option) (*Conn, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	conn, err := c.connect(ctx, logger, extra...)
+	if err != nil && ctx.Err() == nil {
+		logger.Warn("connect failed", "context", c.Name, "backend", string(c.Backend), "url", core.RedactURL(c.URL), "err", err)
+	}
+	return conn, err
+}
+
+func (c Context) connect(ctx context.Context, logger *slog.Logger, extra ...core.Option) (*Conn, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -80,11 +91,11 @@ func (c Context) Connect(ctx context.Context, logger *slog.Logger, extra ...core
 		}
 		nc, err := dial(ctx, func() (*nats.Conn, error) { return nats.Connect(c.URL, nopts...) }, func(nc *nats.Conn) { nc.Close() })
 		if err != nil {
-			return nil, fmt.Errorf("context %s: connect to NATS at %s: %w", c.Name, redactURL(c.URL), err)
+			return nil, fmt.Errorf("context %s: connect to NATS at %s: %w", c.Name, core.RedactURL(c.URL), err)
 		}
-		addr := nc.ConnectedUrlRedacted()
+		addr := core.RedactURL(nc.ConnectedUrl())
 		if addr == "" {
-			addr = redactURL(c.URL)
+			addr = core.RedactURL(c.URL)
 		}
 		var notice string
 		cl, err := core.New(&cfg, append(opts, core.WithNATSConnector(nc))...)
@@ -110,14 +121,18 @@ func (c Context) Connect(ctx context.Context, logger *slog.Logger, extra ...core
 		cancel()
 		if err != nil {
 			rdb.Close()
-			return nil, fmt.Errorf("context %s: connect to Redis at %s: %w", c.Name, redactURL(c.URL), err)
+			hint := ""
+			if strings.HasPrefix(c.URL, "redis://") && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+				hint = " (the server closed the connection: does it speak TLS? try rediss://)"
+			}
+			return nil, fmt.Errorf("context %s: connect to Redis at %s: %w%s", c.Name, core.RedactURL(c.URL), err, hint)
 		}
 		cl, err := core.New(&cfg, append(opts, core.WithRedisConnector(rdb))...)
 		if err != nil {
 			rdb.Close()
 			return nil, fmt.Errorf("context %s: %w", c.Name, err)
 		}
-		return &Conn{Client: cl, Address: redactURL(c.URL), rdb: rdb}, nil
+		return &Conn{Client: cl, Address: core.RedactURL(c.URL), rdb: rdb}, nil
 	}
 	return nil, fmt.Errorf("context %s: unknown backend %q", c.Name, c.Backend)
 }
@@ -208,7 +223,7 @@ func (c Context) redisClient(timeout time.Duration) (redis.UniversalClient, erro
 	if !c.Cluster {
 		o, err := redis.ParseURL(c.URL)
 		if err != nil {
-			return nil, fmt.Errorf("context %s: Redis URL %s: %w", c.Name, redactURL(c.URL), err)
+			return nil, fmt.Errorf("context %s: Redis URL %s: %w", c.Name, core.RedactURL(c.URL), err)
 		}
 		if o.Username, o.Password, o.TLSConfig, err = c.redisAuth(o.Username, o.Password, o.TLSConfig); err != nil {
 			return nil, err
@@ -218,7 +233,7 @@ func (c Context) redisClient(timeout time.Duration) (redis.UniversalClient, erro
 	}
 	o, err := redis.ParseClusterURL(c.URL)
 	if err != nil {
-		return nil, fmt.Errorf("context %s: Redis Cluster URL %s: %w", c.Name, redactURL(c.URL), err)
+		return nil, fmt.Errorf("context %s: Redis Cluster URL %s: %w", c.Name, core.RedactURL(c.URL), err)
 	}
 	if o.Username, o.Password, o.TLSConfig, err = c.redisAuth(o.Username, o.Password, o.TLSConfig); err != nil {
 		return nil, err
@@ -305,20 +320,4 @@ func readable(path string) error {
 		return err
 	}
 	return f.Close()
-}
-
-// redactURL drops passwords from a URL (or each URL of a NATS list).
-func redactURL(s string) string {
-	parts := strings.Split(s, ",")
-	for i, p := range parts {
-		u, err := url.Parse(strings.TrimSpace(p))
-		if err != nil || u.User == nil {
-			continue
-		}
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		}
-		parts[i] = u.String()
-	}
-	return strings.Join(parts, ",")
 }

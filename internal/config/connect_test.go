@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -258,18 +259,6 @@ func TestConnectCancel(t *testing.T) {
 	}
 }
 
-func TestRedactURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"redis://:pw@h:6379/0":          "redis://:xxxxx@h:6379/0",
-		"nats://u:p@a:1,nats://u:p@b:2": "nats://u:xxxxx@a:1,nats://u:xxxxx@b:2",
-		"nats://h:4222":                 "nats://h:4222",
-	} {
-		if got := redactURL(in); got != want {
-			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // selfSigned writes a CA-less self-signed certificate for 127.0.0.1 and
 // returns the PEM path (used as the CA), the cert and the key paths.
 func selfSigned(t *testing.T, dir string) (ca, cert, key string) {
@@ -338,5 +327,34 @@ func TestConnectNATSWithoutJetStream(t *testing.T) {
 	declared.Name, declared.FallbackToCore = "declared", false
 	if _, err := connect(t, declared); err == nil || !JetStreamDisabled(err) || !strings.Contains(err.Error(), "JetStream disabled") {
 		t.Errorf("declared nats_jetstream on a plain server: %v", err)
+	}
+}
+
+// TestConnectPlainRedisToTLSPort: redis:// to a port that speaks TLS says
+// so, instead of a bare EOF.
+func TestConnectPlainRedisToTLSPort(t *testing.T) {
+	t.Parallel()
+	_, certFile, keyFile := selfSigned(t, t.TempDir())
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = c.Read(make([]byte, 64)); c.Close() }() // the handshake fails on RESP bytes
+		}
+	}()
+	c := Context{Name: "tlsport", Backend: core.DriverRedisStream, URL: "redis://" + ln.Addr().String(), Timeout: 2 * time.Second}
+	if _, err := connect(t, c); err == nil || !strings.Contains(err.Error(), "try rediss://") {
+		t.Errorf("plain redis:// to a TLS port: %v", err)
 	}
 }

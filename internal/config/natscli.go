@@ -35,17 +35,20 @@ func NATSContextDir(getenv func(string) string) string {
 }
 
 // loadNATSContexts reads natscli contexts as nats_jetstream contexts, sorted
-// by name, and the one natscli has selected (context.txt).
-func loadNATSContexts(getenv func(string) string) ([]Context, string, error) {
+// by name, and the one natscli has selected (context.txt). A context file
+// that cannot be used is skipped with a warning: one bad file must not stop
+// the console from opening the others.
+func loadNATSContexts(getenv func(string) string) ([]Context, string, []string, error) {
 	dir := NATSContextDir(getenv)
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, "", nil
+		return nil, "", nil, nil
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("natscli contexts: read %s: %w", dir, err)
+		return nil, "", nil, fmt.Errorf("natscli contexts: read %s: %w", dir, err)
 	}
 	var out []Context
+	var warnings []string
 	for _, e := range entries {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
 			continue
@@ -53,13 +56,14 @@ func loadNATSContexts(getenv func(string) string) ([]Context, string, error) {
 		path := filepath.Join(dir, e.Name())
 		c, err := readNATSContext(path, getenv)
 		if err != nil {
-			return nil, "", err
+			warnings = append(warnings, fmt.Sprintf("skipped: %v", err))
+			continue
 		}
 		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	sel, _ := os.ReadFile(filepath.Join(filepath.Dir(dir), "context.txt"))
-	return out, strings.TrimSpace(string(sel)), nil
+	return out, strings.TrimSpace(string(sel)), warnings, nil
 }
 
 func readNATSContext(path string, getenv func(string) string) (Context, error) {
@@ -96,6 +100,24 @@ func readNATSContext(path string, getenv func(string) string) (Context, error) {
 			Key: expandPath(n.Key, dir, getenv), HandshakeFirst: n.TLSFirst},
 		Source:         "natscli context " + path,
 		FallbackToCore: true,
+	}
+	// natscli resolves secret references at connect time; env:// and
+	// file:// map onto mqscope's own *_env / *_file, which do the same.
+	for _, sec := range []struct {
+		key          string
+		val          *string
+		envVar, file *string
+	}{{"password", &c.password, &c.PasswordEnv, &c.PasswordFile}, {"token", &c.token, &c.TokenEnv, &c.TokenFile}} {
+		v := *sec.val
+		switch {
+		case strings.HasPrefix(v, "env://"):
+			*sec.envVar, *sec.val = strings.TrimPrefix(v, "env://"), ""
+		case strings.HasPrefix(v, "file://"):
+			*sec.file, *sec.val = expandPath(strings.TrimPrefix(v, "file://"), dir, getenv), ""
+		case strings.HasPrefix(v, "op://"), strings.HasPrefix(v, "nsc://"):
+			scheme, _, _ := strings.Cut(v, "://")
+			return Context{}, &Error{File: path, Key: sec.key, Msg: fmt.Sprintf("natscli context: %s references (%s://…) are not supported by mqscope; use env:// or file://", sec.key, scheme)}
+		}
 	}
 	if c.URL == "" {
 		c.URL = core.DefaultNATSURL

@@ -146,6 +146,10 @@ func parseFile(path string, src []byte, getenv func(string) string) (*file, []Co
 		if fc.TLS.Key != "" && fc.TLS.Cert == "" {
 			add(key("tls", "key"), "a client key needs tls.cert too")
 		}
+		if md.IsDefined(append(append([]string{}, base...), "url")...) && strings.TrimSpace(fc.URL) == "" {
+			add(key("url"), "url is empty: give the server's address, or leave url out for the default (%s or %s)", core.DefaultNATSURL, core.DefaultRedisURL)
+			continue
+		}
 		switch c.Backend {
 		case core.DriverNATSCore, core.DriverJetStream:
 			if c.URL == "" {
@@ -212,8 +216,8 @@ func firstSet(v, ifSet, otherwise string) string {
 
 func validateSettings(base toml.Key, s Settings, add func(toml.Key, string, ...any)) {
 	key := func(k ...string) toml.Key { return append(append(toml.Key{}, base...), k...) }
-	if s.TailBuffer < 0 {
-		add(key("tail_buffer"), "must be a positive number of messages, got %d", s.TailBuffer)
+	if s.TailBuffer < 0 || s.TailBuffer > MaxTailBuffer {
+		add(key("tail_buffer"), "must be a number of messages from 1 to %d, got %d", MaxTailBuffer, s.TailBuffer)
 	}
 	if s.DLQSuffix != "" && strings.ContainsAny(s.DLQSuffix, " \t*>") {
 		add(key("dlq_suffix"), "%q must not contain spaces or wildcards", s.DLQSuffix)
@@ -269,22 +273,22 @@ func validateNATSURL(s string) error {
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
-			return fmt.Errorf("empty server in list %q", s)
+			return fmt.Errorf("empty server in list %q", core.RedactURL(s))
 		}
 		if !strings.Contains(part, "://") {
 			part = "nats://" + part
 		}
 		u, err := url.Parse(part)
 		if err != nil {
-			return fmt.Errorf("server %q: %v", part, err)
+			return fmt.Errorf("server %q: %s", core.RedactURL(part), core.RedactIn(err.Error(), part))
 		}
 		switch u.Scheme {
 		case "nats", "tls", "ws", "wss":
 		default:
-			return fmt.Errorf("server %q: scheme %q is not nats://, tls://, ws:// or wss://", part, u.Scheme)
+			return fmt.Errorf("server %q: scheme %q is not nats://, tls://, ws:// or wss://", core.RedactURL(part), u.Scheme)
 		}
 		if u.Host == "" {
-			return fmt.Errorf("server %q has no host", part)
+			return fmt.Errorf("server %q has no host", core.RedactURL(part))
 		}
 	}
 	return nil
@@ -293,12 +297,12 @@ func validateNATSURL(s string) error {
 func validateRedisURL(s string, cluster bool) error {
 	if cluster {
 		if _, err := redis.ParseClusterURL(s); err != nil {
-			return fmt.Errorf("%q: %v (want redis://[user:password@]host:port?addr=host2:port2 for a cluster)", s, err)
+			return fmt.Errorf("%q: %s (want redis://[user:password@]host:port?addr=host2:port2 for a cluster)", core.RedactURL(s), core.RedactIn(err.Error(), s))
 		}
 		return nil
 	}
 	if _, err := redis.ParseURL(s); err != nil {
-		return fmt.Errorf("%q: %v (want redis://[user:password@]host:port/db or rediss://…)", s, err)
+		return fmt.Errorf("%q: %s (want redis://[user:password@]host:port/db or rediss://…)", core.RedactURL(s), core.RedactIn(err.Error(), s))
 	}
 	return nil
 }
