@@ -32,7 +32,7 @@ const (
 	// MaxTailBuffer bounds the console's tail memory: every message kept
 	// holds its payload (the preview is cut, the record is not).
 	MaxTailBuffer = 1_000_000
-	DefaultTheme      = "dark"
+	DefaultTheme  = "dark"
 )
 
 // Names of the contexts made from --nats / --redis (or MQSCOPE_NATS_URL /
