@@ -120,7 +120,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			initial = demo.ContextJetStream
 		case !dm.Has(initial):
 			// --context demo-redis with no Redis to seed.
-			msg := fmt.Sprintf("context %q: the demo found no Redis at %s; start one or give --redis URL", initial, orDefault(cfg.DemoRedisURL, "127.0.0.1:6379"))
+			msg := fmt.Sprintf("context %q: %s; install redis-server or give --redis URL", initial, dm.RedisUnavailable())
 			logger.Error(msg)
 			fmt.Fprintln(stderr, "mqscope:", msg)
 			return 2

@@ -1,5 +1,6 @@
 // Package demo is the console's embedded demo: an in-process nats-server
-// with JetStream in a temporary directory, optionally the local Redis, and a
+// with JetStream in a temporary directory, a private redis-server (or the
+// Redis the operator names with --redis), and a
 // workload that keeps every pane alive — an orders stream with steady
 // traffic (JSON and some binary payloads), a healthy group, a stuck consumer
 // holding pending messages, a failing consumer dead-lettering to orders.dlq,
@@ -22,6 +23,7 @@ import (
 	_ "github.com/mqscope/mqscope/backends" // the demo needs every driver
 	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/internal/natsembed"
+	"github.com/mqscope/mqscope/internal/redisproc"
 )
 
 // Context names the demo offers.
@@ -47,19 +49,17 @@ const (
 	StuckPending = 16
 )
 
-// DefaultRedisURL is where the demo looks for a Redis when none is given:
-// the local server, database 15, so that the demo's streams are not mixed
-// with whatever lives in database 0.
-const DefaultRedisURL = "redis://127.0.0.1:6379/15"
-
 // DefaultRedisPrefix prefixes every Redis key the demo writes.
 const DefaultRedisPrefix = "mqscope-demo:"
 
 // Options configure Start.
 type Options struct {
-	// RedisURL is the Redis to seed; "" tries DefaultRedisURL and goes on
-	// without Redis when it does not answer. An explicit URL that does not
-	// answer is an error.
+	// RedisURL is a Redis the operator asked the demo to seed (--demo
+	// --redis URL); one that does not answer is an error. "" starts a
+	// private redis-server (a unix socket in a temporary directory, removed
+	// on Close) when one is on PATH, else the demo runs without Redis and
+	// RedisUnavailable says why. The demo never writes into a Redis it was
+	// not given or did not start.
 	RedisURL string
 	// NoRedis skips Redis entirely.
 	NoRedis bool
@@ -86,6 +86,8 @@ type Demo struct {
 	srv      *server.Server
 	natsURL  string
 	redisURL string // "" without Redis
+	redisWhy string // why there is no Redis demo
+	redisSrv *redisproc.Server
 	prefix   string
 
 	cancel context.CancelFunc
@@ -128,18 +130,22 @@ func Start(ctx context.Context, o Options) (_ *Demo, err error) {
 	}
 	d.natsURL = d.srv.ClientURL()
 
-	if !o.NoRedis {
-		url, explicit := o.RedisURL, o.RedisURL != ""
-		if !explicit {
-			url = DefaultRedisURL
+	switch {
+	case o.NoRedis:
+		d.redisWhy = "the demo was started without Redis"
+	case o.RedisURL != "":
+		if perr := redisproc.Ping(ctx, o.RedisURL); perr != nil {
+			return nil, fmt.Errorf("demo: Redis at %s does not answer: %w", core.RedactURL(o.RedisURL), perr)
 		}
-		if perr := pingRedis(ctx, url); perr == nil {
-			d.redisURL = url
-		} else if explicit {
-			return nil, fmt.Errorf("demo: Redis at %s does not answer: %w", url, perr)
-		} else {
-			d.logger.Info("demo: no Redis on the default address; Redis demo disabled", "url", url, "err", perr)
+		d.redisURL = o.RedisURL
+	default:
+		srv, serr := redisproc.Start(ctx, redisproc.Options{})
+		if serr != nil {
+			d.redisWhy = "no private Redis for the demo: " + serr.Error()
+			d.logger.Info("demo: Redis demo disabled", "reason", d.redisWhy)
+			break
 		}
+		d.redisSrv, d.redisURL = srv, srv.URL()
 	}
 
 	wctx, cancel := context.WithCancel(ctx)
@@ -156,24 +162,14 @@ func Start(ctx context.Context, o Options) (_ *Demo, err error) {
 	return d, nil
 }
 
-func pingRedis(ctx context.Context, url string) error {
-	o, err := redis.ParseURL(url)
-	if err != nil {
-		return err
-	}
-	o.DialTimeout, o.MaxRetries = time.Second, -1
-	rdb := redis.NewClient(o)
-	defer rdb.Close()
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	return rdb.Ping(pctx).Err()
-}
-
 // NATSURL is the embedded server's client URL.
 func (d *Demo) NATSURL() string { return d.natsURL }
 
 // RedisURL is the seeded Redis ("" when the demo runs without Redis).
 func (d *Demo) RedisURL() string { return d.redisURL }
+
+// RedisUnavailable says why the demo runs without Redis ("" when it has it).
+func (d *Demo) RedisUnavailable() string { return d.redisWhy }
 
 // RedisPrefix prefixes the demo's Redis keys.
 func (d *Demo) RedisPrefix() string { return d.prefix }
@@ -253,7 +249,7 @@ func (d *Demo) Open(ctx context.Context, name string, extra ...core.Option) (*Co
 			rdb.Close()
 			return nil, fmt.Errorf("demo %s: %w", name, err)
 		}
-		return &Conn{Client: cl, Address: ro.Addr, closeFn: func() error {
+		return &Conn{Client: cl, Address: d.redisAddress(ro), closeFn: func() error {
 			err := cl.Close()
 			_ = rdb.Close()
 			return err
@@ -300,7 +296,12 @@ func (d *Demo) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	if d.redisURL != "" {
+	switch {
+	case d.redisSrv != nil:
+		if err := d.redisSrv.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("demo: private redis-server: %w", err))
+		}
+	case d.redisURL != "":
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := CleanupRedis(ctx, d.redisURL, d.prefix); err != nil {
 			errs = append(errs, err)
@@ -317,4 +318,12 @@ func (d *Demo) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// redisAddress is what the header shows for the demo's Redis.
+func (d *Demo) redisAddress(ro *redis.Options) string {
+	if d.redisSrv != nil {
+		return "private redis-server (demo)"
+	}
+	return ro.Addr
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -410,4 +411,59 @@ func headerString(h core.Header) string {
 		b.WriteString(k + "=" + strings.Join(v, ",") + " ")
 	}
 	return b.String()
+}
+
+// TestDemoOwnsItsRedis: with no Redis named, the demo seeds a private
+// redis-server it starts, writes nothing into the machine's Redis, and
+// removes the private server with Close.
+func TestDemoOwnsItsRedis(t *testing.T) {
+	t.Parallel()
+	prefix := testbroker.Name(t, "own") + ":"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	d, err := Start(ctx, Options{RedisPrefix: prefix, Backfill: 5, Rate: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			_ = d.Close()
+		}
+	}()
+	if !strings.HasPrefix(d.RedisURL(), "unix://") || !slices.Contains(d.Contexts(), ContextRedis) {
+		t.Fatalf("redis = %q (%s), contexts %v: want a private server on a unix socket", d.RedisURL(), d.RedisUnavailable(), d.Contexts())
+	}
+	rc := open(t, d, ContextRedis)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		ts, err := rc.Operator().Topics(ctx)
+		if o, ok := findTopic(ts, prefix+"orders"); err == nil && ok && o.Messages > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no orders on the private Redis: %v %v", ts, err)
+		}
+	}
+	// The machine's own Redis got nothing, in any database the old demo used.
+	for _, db := range []int{0, 15} {
+		o, err := redis.ParseURL(testbroker.RedisURL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.DB = db
+		shared := redis.NewClient(o)
+		keys, err := shared.Keys(ctx, prefix+"*").Result()
+		shared.Close()
+		if err != nil || len(keys) != 0 {
+			t.Errorf("db %d of the shared Redis holds demo keys %v (%v)", db, keys, err)
+		}
+	}
+	sock := strings.TrimPrefix(d.RedisURL(), "unix://")
+	if err := d.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	closed = true
+	if _, err := os.Stat(filepath.Dir(sock)); !os.IsNotExist(err) {
+		t.Errorf("the private server's directory is still there: %v", err)
+	}
 }

@@ -8,16 +8,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mqscope/mqscope/internal/natsembed"
+	"github.com/mqscope/mqscope/internal/redisproc"
 )
 
 // NATS is an embedded server owned by one test.
@@ -145,37 +143,15 @@ func findRedis() (string, error) {
 	if ping(local) == nil {
 		return local, nil
 	}
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
+	srv, err := redisproc.Start(context.Background(), redisproc.Options{TCP: true})
+	if errors.Is(err, redisproc.ErrNotInstalled) {
 		return "", fmt.Errorf("no Redis for the tests: nothing answers on 127.0.0.1:6379, MQSCOPE_TEST_REDIS_URL is not set, and redis-server is not on PATH. Install it (apt-get install redis-server) or point MQSCOPE_TEST_REDIS_URL at a Redis ≥ 6.2")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	dir, err := os.MkdirTemp("", "mqscope-redis-")
-	if err != nil {
-		return "", err
-	}
-	cmd := exec.Command(path, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--logfile", filepath.Join(dir, "redis.log"))
-	// The private server dies with the test binary.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("start private redis-server: %v", err)
-	}
-	go func() { _ = cmd.Wait() }()
-	u := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-	for i := 0; i < 100; i++ {
-		if ping(u) == nil {
-			return u, nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	_ = cmd.Process.Kill()
-	return "", fmt.Errorf("private redis-server on port %d did not answer", port)
+	// Kept for the life of the test binary (it dies with it).
+	return srv.URL(), nil
 }
 
 func ping(u string) error {
