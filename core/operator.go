@@ -148,7 +148,7 @@ func (o *Operator) Groups(ctx context.Context, topic string) ([]GroupInfo, error
 func (o *Operator) markStuck(g *GroupInfo) {
 	g.Stuck = g.Stuck[:0:0]
 	if g.Pending > 0 && g.OldestPendingIdle >= o.stuck.PendingIdle {
-		g.Stuck = append(g.Stuck, "oldest pending idle "+HumanDuration(g.OldestPendingIdle))
+		g.Stuck = append(g.Stuck, "a pending message idle "+idleText(g.OldestPendingIdle, g.OldestPendingLowerBound))
 	}
 	if g.MaxAckPending > 0 && g.Pending >= int64(g.MaxAckPending) {
 		g.Stuck = append(g.Stuck, "ack pending at max ("+strconv.Itoa(g.MaxAckPending)+")")
@@ -156,9 +156,15 @@ func (o *Operator) markStuck(g *GroupInfo) {
 	for i := range g.Consumers {
 		c := &g.Consumers[i]
 		c.Stuck = c.Stuck[:0:0]
-		if c.Pending > 0 && c.Idle >= o.stuck.ConsumerIdle {
-			c.Stuck = append(c.Stuck, fmt.Sprintf("holds %d pending, idle %s", c.Pending, HumanDuration(c.Idle)))
-			g.Stuck = append(g.Stuck, fmt.Sprintf("consumer %s holds %d pending, idle %s", c.Name, c.Pending, HumanDuration(c.Idle)))
+		// Judged by its own pending entries where the backend knows them:
+		// XINFO CONSUMERS' idle is reset by any read, even an empty one.
+		idle, what := c.Idle, "idle "+HumanDuration(c.Idle)
+		if c.OldestPendingIdle > 0 {
+			idle, what = c.OldestPendingIdle, "one idle "+idleText(c.OldestPendingIdle, c.OldestPendingLowerBound)
+		}
+		if c.Pending > 0 && idle >= o.stuck.ConsumerIdle {
+			c.Stuck = append(c.Stuck, fmt.Sprintf("holds %d pending, %s", c.Pending, what))
+			g.Stuck = append(g.Stuck, fmt.Sprintf("consumer %s holds %d pending, %s", c.Name, c.Pending, what))
 		}
 	}
 	sort.SliceStable(g.Consumers, func(i, j int) bool {

@@ -107,8 +107,18 @@ type TopicInfo struct {
 type ConsumerInfo struct {
 	Name    string
 	Pending int64
-	Idle    time.Duration // since its last interaction with the broker
-	Stuck   []string
+	// Idle is the time since its last interaction with the broker; any
+	// read resets it, even one that returns nothing, so it does not tell
+	// whether the consumer makes progress.
+	Idle time.Duration
+	// OldestPendingIdle is the longest idle time among this consumer's own
+	// pending entries: what stuck detection judges the consumer by. 0 when
+	// it holds none or the backend cannot tell (then core judges by Idle).
+	OldestPendingIdle time.Duration
+	// OldestPendingLowerBound says the backend looked at only part of a
+	// long pending list, so OldestPendingIdle is a lower bound.
+	OldestPendingLowerBound bool
+	Stuck                   []string
 }
 
 // GroupInfo is a consumer group (Redis) or durable consumer (JetStream).
@@ -124,9 +134,15 @@ type GroupInfo struct {
 	WaitingPulls  int
 	MaxAckPending int
 	MaxDeliver    int
-	// OldestPendingIdle is the idle time of the oldest pending message
-	// (0 when none or unknown).
+	// OldestPendingIdle is the longest idle time among the group's pending
+	// messages (not the idle time of the lowest pending id: a claim or a
+	// redelivery makes that one fresh while others stay stuck); 0 when none
+	// or unknown.
 	OldestPendingIdle time.Duration
+	// OldestPendingLowerBound says the backend looked at only part of a
+	// long pending list (Extra["idle-scan"] says which), so
+	// OldestPendingIdle is a lower bound.
+	OldestPendingLowerBound bool
 	// Stuck lists human reasons the group looks stuck, worst first; filled
 	// by core from StuckThresholds.
 	Stuck []string
@@ -135,8 +151,8 @@ type GroupInfo struct {
 
 // StuckThresholds decides when a group or consumer is marked stuck.
 type StuckThresholds struct {
-	PendingIdle  time.Duration // oldest pending message idle longer than this (default 1m)
-	ConsumerIdle time.Duration // consumer with pending messages idle longer than this (default 5m)
+	PendingIdle  time.Duration // a pending message of the group idle longer than this (default 1m)
+	ConsumerIdle time.Duration // a pending message of the consumer idle longer than this (default 5m)
 }
 
 // PendingQuery pages through a group's pending list.

@@ -517,7 +517,14 @@ func ackDialog(c *Common, op core.Op, topic, group string, ids []string) dialog 
 	verb := map[core.Op]string{core.OpAck: "Ack", core.OpNak: "Nak (redeliver)", core.OpTerm: "Term (stop redelivery of)"}[op]
 	ids = append([]string(nil), ids...)
 	title := fmt.Sprintf("%s %s in %s / %s?", verb, plural(len(ids), "message"), topic, group)
-	return newConfirm(c, title, []string{idPreview(ids)}, runAction(c, strings.ToLower(string(op)), len(ids),
+	lines := []string{idPreview(ids)}
+	if op == core.OpNak {
+		// What nak does varies by backend (on Redis it touches the owner).
+		if _, why := c.Caps.Can(op); why != "" {
+			lines = append(lines, strings.Split(ansi.Wrap(SanitizeString("nak here: "+why), dialogWidth(80), " "), "\n")...)
+		}
+	}
+	return newConfirm(c, title, lines, runAction(c, strings.ToLower(string(op)), len(ids),
 		func(ctx context.Context, o *core.Operator, progress func(int, int)) (core.Result, error) {
 			req := core.ActionRequest{Topic: topic, Group: group, IDs: ids, Progress: progress}
 			switch op {

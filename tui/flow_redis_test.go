@@ -110,6 +110,11 @@ func TestFlowRedis(t *testing.T) {
 			}
 		}
 	})
+	// nak says what it does on Redis (it touches the owner); cancelled
+	f.key("n")
+	f.waitScreen("nak confirm", "Nak (redeliver) 1 message in "+topic+" / workers?", "nak here: XCLAIM to the same owner", "just active")
+	f.key("esc")
+	f.waitStatus("nak cancelled", "cancelled")
 	f.key("d")
 	f.waitScreen("move dialog", "Move 1 message of "+topic+" / workers to the DLQ")
 	f.key("tab") // to the reason

@@ -1047,6 +1047,12 @@ func (m *Model) helpLines() []string {
 				line = "  " + st.HelpOff.Render(fmt.Sprintf("%-7s %s — disabled: %s", h.Key, h.Desc, SanitizeString(reason)))
 			}
 			ls = append(ls, line)
+			if ok && reason != "" && b.Op.Mutating() {
+				// What the action does on this backend (nak on Redis touches the owner).
+				for _, l := range strings.Split(ansi.Wrap(SanitizeString(reason), max(m.w-16, 40), " "), "\n") {
+					ls = append(ls, st.Dim.Render("          "+l))
+				}
+			}
 		}
 	}
 	sec(m.focusedTitle(), m.focusedBindings())

@@ -301,7 +301,7 @@ func (p *groupsPane) View(focused bool) []string {
 				"NAME":      name,
 				"PEND":      strconv.FormatInt(g.Pending, 10),
 				"LAG":       unknownIfNeg(g.Lag),
-				"OLDEST":    durOrDash(g.OldestPendingIdle),
+				"OLDEST":    lowerBound(g.OldestPendingLowerBound) + durOrDash(g.OldestPendingIdle),
 				"STATUS":    SanitizeString(status),
 				"REDLV":     unknownIfNeg(g.Redelivered),
 				"DELIVERED": SanitizeString(g.LastDelivered),
@@ -337,4 +337,12 @@ func unknownIfNeg(n int64) string {
 		return "?"
 	}
 	return strconv.FormatInt(n, 10)
+}
+
+// lowerBound marks a figure the backend measured on part of a list.
+func lowerBound(partial bool) string {
+	if partial {
+		return "≥"
+	}
+	return ""
 }

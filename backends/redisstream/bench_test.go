@@ -189,8 +189,9 @@ func BenchmarkScaleTopics(b *testing.B) {
 }
 
 // BenchmarkScale1M: one stream of 1 000 000 entries, all pending in one
-// group: the first Pending page (target < 300 ms) and a Browse page from
-// the middle (target < 100 ms).
+// group: the first Pending page (target < 300 ms), a Groups refresh (its
+// idle scan reads at most 1000 pending entries) and a Browse page from the
+// middle (target < 100 ms).
 func BenchmarkScale1M(b *testing.B) {
 	admin := testbroker.Redis(b)
 	ctx := context.Background()
@@ -226,6 +227,14 @@ func BenchmarkScale1M(b *testing.B) {
 			p, err := op.Pending(ctx, core.PendingQuery{Topic: tp, Group: "g", Limit: 100, MinIdle: time.Millisecond, Consumer: "c3"})
 			if err != nil || len(p.Entries) == 0 {
 				b.Fatalf("pending: %d entries, %v", len(p.Entries), err)
+			}
+		}
+	})
+	b.Run("Groups", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			gs, err := op.Groups(ctx, tp)
+			if err != nil || len(gs) != 1 || gs[0].Pending != n || gs[0].OldestPendingIdle <= 0 || !gs[0].OldestPendingLowerBound {
+				b.Fatalf("groups: %+v %v", gs, err)
 			}
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,7 +35,7 @@ func (b *Backend) Capabilities(ctx context.Context) core.Capabilities {
 		core.OpGet:            yes("XRANGE id id"),
 		core.OpTail:           yes("XREAD without a group: no membership, no pending entries"),
 		core.OpAck:            yes("XACK"),
-		core.OpNak:            yes("XCLAIM … IDLE: marks the entries idle so the group's next reclaim sweep redelivers them; the owner and delivery count are unchanged until then"),
+		core.OpNak:            yes(nakReason),
 		core.OpTerm:           yes("Redis has no terminal reject: Term acks the entries (XACK) so they are never redelivered"),
 		core.OpClaim:          yes("XCLAIM with min idle (JUSTID: the delivery count is not bumped)"),
 		core.OpReplay:         yes("XRANGE then XADD with Mq-Replayed-From"),
@@ -224,7 +225,19 @@ func (b *Backend) keyErr(stream, what string, err error) error {
 
 // ---- groups and pending ----
 
-// Groups implements core.OperatorBackend.
+// Idle-scan bounds: XPENDING IDLE cannot bound the work it does (with
+// 1 000 000 pending and no entry over the limit it walks the whole list:
+// 128 ms of Redis time on 7.0), so each consumer's pending list is read
+// from its lowest id, at most idleScanBudget entries per group and at
+// least idleScanPerConsumer per consumer.
+const (
+	idleScanBudget      = 1000
+	idleScanPerConsumer = 100
+)
+
+// Groups implements core.OperatorBackend. Idle times come from the
+// pending entries themselves (XPENDING … consumer, bounded; see
+// idleScanBudget), not from XINFO CONSUMERS, whose idle any read resets.
 func (b *Backend) Groups(ctx context.Context, topic string) ([]core.GroupInfo, error) {
 	gs, err := b.rdb.XInfoGroups(ctx, topic).Result()
 	if err != nil {
@@ -232,10 +245,10 @@ func (b *Backend) Groups(ctx context.Context, topic string) ([]core.GroupInfo, e
 	}
 	pipe := b.rdb.Pipeline()
 	cons := make([]*redis.XInfoConsumersCmd, len(gs))
-	oldest := make([]*redis.XPendingExtCmd, len(gs))
+	lowest := make([]*redis.XPendingExtCmd, len(gs))
 	for i, g := range gs {
 		cons[i] = pipe.XInfoConsumers(ctx, topic, g.Name)
-		oldest[i] = pipe.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: topic, Group: g.Name, Start: "-", End: "+", Count: 1})
+		lowest[i] = pipe.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: topic, Group: g.Name, Start: "-", End: "+", Count: 1})
 	}
 	if len(gs) > 0 {
 		_, _ = pipe.Exec(ctx)
@@ -262,17 +275,76 @@ func (b *Backend) Groups(ctx context.Context, topic string) ([]core.GroupInfo, e
 		} else if !isNoGroup(err) {
 			return nil, fmt.Errorf("redis stream %q: xinfo consumers %q: %w", topic, g.Name, err)
 		}
-		if p, err := oldest[i].Result(); err == nil && len(p) > 0 {
-			gi.OldestPendingIdle = p[0].Idle
+		if p, err := lowest[i].Result(); err == nil && len(p) > 0 {
 			gi.AckFloor = prevID(p[0].ID)
-			gi.Extra["oldest-pending-id"] = p[0].ID
-			gi.Extra["oldest-pending-owner"] = p[0].Consumer
+			gi.Extra["lowest-pending-id"] = p[0].ID
+			gi.Extra["lowest-pending-owner"] = p[0].Consumer
 		} else {
 			gi.AckFloor = g.LastDeliveredID
 		}
 		out = append(out, gi)
 	}
+	if err := b.pendingIdle(ctx, topic, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// pendingIdle fills each consumer's and group's OldestPendingIdle from the
+// first entries of every consumer's own pending list, in one pipeline.
+func (b *Backend) pendingIdle(ctx context.Context, topic string, gs []core.GroupInfo) error {
+	type scan struct {
+		g, c   int
+		window int64
+		cmd    *redis.XPendingExtCmd
+	}
+	var scans []scan
+	pipe := b.rdb.Pipeline()
+	for gi := range gs {
+		holders := 0
+		for _, c := range gs[gi].Consumers {
+			if c.Pending > 0 {
+				holders++
+			}
+		}
+		if holders == 0 {
+			continue
+		}
+		window := int64(max(idleScanBudget/holders, idleScanPerConsumer))
+		for ci, c := range gs[gi].Consumers {
+			if c.Pending > 0 {
+				args := &redis.XPendingExtArgs{Stream: topic, Group: gs[gi].Name, Consumer: c.Name, Start: "-", End: "+", Count: window}
+				scans = append(scans, scan{g: gi, c: ci, window: window, cmd: pipe.XPendingExt(ctx, args)})
+			}
+		}
+	}
+	if len(scans) == 0 {
+		return nil
+	}
+	_, _ = pipe.Exec(ctx)
+	for _, s := range scans {
+		g := &gs[s.g]
+		c := &g.Consumers[s.c]
+		entries, err := s.cmd.Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			if isNoGroup(err) || isNoSuchKey(err) {
+				continue // deleted since XINFO
+			}
+			return fmt.Errorf("redis stream %q: xpending %q consumer %q: %w", topic, g.Name, c.Name, err)
+		}
+		for _, e := range entries {
+			c.OldestPendingIdle = max(c.OldestPendingIdle, e.Idle)
+			if e.Idle > g.OldestPendingIdle || g.Extra["longest-idle-id"] == "" {
+				g.OldestPendingIdle = e.Idle
+				g.Extra["longest-idle-id"], g.Extra["longest-idle-owner"] = e.ID, e.Consumer
+			}
+		}
+		if c.Pending > s.window {
+			c.OldestPendingLowerBound, g.OldestPendingLowerBound = true, true
+			g.Extra["idle-scan"] = fmt.Sprintf("idle times are lower bounds: read the first %d pending entries (by id) of each consumer, and some hold more", s.window)
+		}
+	}
+	return nil
 }
 
 // Pending implements core.OperatorBackend: one XPENDING page (extended
@@ -508,10 +580,20 @@ func (b *Backend) ackIDs(ctx context.Context, r core.ActionRequest, what string)
 	return res, nil
 }
 
+// nakReason is what Nak does, for Capabilities and the console: Redis
+// has no nak, and the only command that sets an entry's idle time (XCLAIM
+// … IDLE) also records activity of the consumer it names.
+const nakReason = "XCLAIM to the same owner with IDLE (default 24h; delivery count kept): the group's next reclaim sweep redelivers the entries. " +
+	"Redis counts that XCLAIM as activity of the owner: XINFO CONSUMERS then shows it just active (idle reset; on 7.2+ also inactive), " +
+	"and the entries show the given idle time. Entries already idle that long are left alone. " +
+	"mqscope marks consumers stuck by their pending entries' idle, so a dead owner stays marked"
+
 // Nak marks the entries idle (XCLAIM to their current owner with IDLE and
 // JUSTID, delivery count unchanged) so the group's next reclaim sweep
-// redelivers them. r.MinIdle, when set, is the idle time given; default 24h,
-// above any sensible ClaimIdle.
+// redelivers them. r.MinIdle, when set, is the idle time given; default
+// 24h, above any sensible ClaimIdle. Entries already idle that long are
+// not touched: XCLAIM would make them look younger and would reset their
+// owner's idle in XINFO CONSUMERS (see nakReason).
 func (b *Backend) Nak(ctx context.Context, r core.ActionRequest) (core.Result, error) {
 	res := core.Result{Requested: len(r.IDs)}
 	if err := validIDs(r.IDs); err != nil {
@@ -521,6 +603,8 @@ func (b *Backend) Nak(ctx context.Context, r core.ActionRequest) (core.Result, e
 	if idle <= 0 {
 		idle = 24 * time.Hour
 	}
+	already := 0
+	var owners []string
 	for _, part := range chunks(r.IDs, 100) {
 		pipe := b.rdb.Pipeline()
 		cmds := make([]*redis.XPendingExtCmd, len(part))
@@ -534,9 +618,17 @@ func (b *Backend) Nak(ctx context.Context, r core.ActionRequest) (core.Result, e
 		var claims []*redis.Cmd
 		for _, c := range cmds {
 			p := c.Val()
-			if len(p) == 0 {
+			switch {
+			case len(p) == 0:
 				res.Skipped++
 				continue
+			case p[0].Idle >= idle:
+				already++
+				res.Done++
+				continue
+			}
+			if !slices.Contains(owners, p[0].Consumer) {
+				owners = append(owners, p[0].Consumer)
 			}
 			claims = append(claims, pipe.Do(ctx, "XCLAIM", r.Topic, r.Group, p[0].Consumer, 0, p[0].ID,
 				"IDLE", idle.Milliseconds(), "RETRYCOUNT", p[0].RetryCount, "JUSTID"))
@@ -554,6 +646,12 @@ func (b *Backend) Nak(ctx context.Context, r core.ActionRequest) (core.Result, e
 		progress(r.Progress, res.Done+res.Skipped+res.Failed, res.Requested)
 	}
 	res.Detail = "marked idle " + core.HumanDuration(idle) + ": redelivered by the group's next reclaim sweep"
+	if len(owners) > 0 {
+		res.Detail += "; Redis now shows " + strings.Join(owners, ", ") + " as just active (XCLAIM counts as the owner's activity)"
+	}
+	if already > 0 {
+		res.Detail += fmt.Sprintf("; %d already idle %s or more, left alone", already, core.HumanDuration(idle))
+	}
 	return res, nil
 }
 

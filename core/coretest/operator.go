@@ -4,5 +4,5 @@ import "testing"
 
 // RunOperator runs the operator-view conformance cases (issue 3) against h.
 func RunOperator(t *testing.T, h Harness) {
-	run(t, &h, "Operator", operatorCases())
+	run(t, &h, "Operator", append(operatorCases(), stuckCases()...))
 }
