@@ -28,6 +28,8 @@ func operatorCases() []testCase {
 		{"Nak", testOpNak},
 		{"Term", testOpTerm},
 		{"Claim", testOpClaim},
+		{"ActOnOneOnly", testActOnOneOnly},
+		{"ActOnNotPending", testActOnNotPending},
 		{"Replay", testOpReplay},
 		{"Rewind", testOpRewind},
 		{"DeadLetterAndRedrive", testOpDeadLetterRedrive},
