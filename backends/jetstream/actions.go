@@ -56,7 +56,7 @@ func (o *operator) ackConsumer(ctx context.Context, op core.Op, t target, group 
 // tokenName refuses a name that cannot be one token of a NATS subject.
 func tokenName(name string) error {
 	if name == "" {
-		return fmt.Errorf("name is empty: %w", core.ErrInvalidTopic)
+		return errors.New("name is empty")
 	}
 	for _, r := range name {
 		if r == '.' || r == '*' || r == '>' || unicode.IsSpace(r) || unicode.IsControl(r) {
