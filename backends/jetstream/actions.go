@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mqscope/mqscope/core"
@@ -178,6 +179,61 @@ func (s *seqSettler) settle(ctx context.Context, seq uint64, k settlement) (done
 	return false, why, nil
 }
 
+// nakConfirmWait bounds the wait for nak advisories after the last nak.
+const nakConfirmWait = 2 * time.Second
+
+// nakWatch confirms naks: the server's reply to a nak says only that it
+// processed it, but it publishes a nak advisory only when the message was
+// pending (nats-server 2.9 and 2.15 alike).
+type nakWatch struct {
+	sub *nats.Subscription
+}
+
+func (s *seqSettler) watchNaks(ctx context.Context) (*nakWatch, error) {
+	subj := "$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED." + s.stream + "." + s.ci.Name
+	sub, err := s.o.b.nc.SubscribeSync(subj)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: nak: subscribe to %s to confirm naks: %w", subj, err)
+	}
+	ctx, cancel := withOpTimeout(ctx)
+	defer cancel()
+	if err := s.o.b.nc.FlushWithContext(ctx); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, fmt.Errorf("jetstream: nak: subscribe to %s to confirm naks: %w", subj, err)
+	}
+	return &nakWatch{sub: sub}, nil
+}
+
+func (w *nakWatch) stop() { _ = w.sub.Unsubscribe() }
+
+// wait collects nak advisories until every sequence in want has one or
+// nakConfirmWait passes.
+func (w *nakWatch) wait(ctx context.Context, want []uint64) map[uint64]bool {
+	seen := map[uint64]bool{}
+	if len(want) == 0 {
+		return seen
+	}
+	wanted := map[uint64]bool{}
+	for _, seq := range want {
+		wanted[seq] = true
+	}
+	ctx, cancel := context.WithTimeout(ctx, nakConfirmWait)
+	defer cancel()
+	for len(seen) < len(wanted) {
+		m, err := w.sub.NextMsgWithContext(ctx)
+		if err != nil {
+			return seen
+		}
+		var adv struct {
+			StreamSeq uint64 `json:"stream_seq"`
+		}
+		if json.Unmarshal(m.Data, &adv) == nil && wanted[adv.StreamSeq] {
+			seen[adv.StreamSeq] = true
+		}
+	}
+	return seen
+}
+
 func skip(r *core.Result, why string) {
 	r.Skipped++
 	if len(r.Errors) < maxResultErrors {
@@ -197,6 +253,14 @@ func (o *operator) settle(ctx context.Context, r core.ActionRequest, k settlemen
 		return res, err
 	}
 	before := s.ci.NumAckPending
+	var naks *nakWatch
+	if !k.removes {
+		if naks, err = s.watchNaks(ctx); err != nil {
+			return res, err
+		}
+		defer naks.stop()
+	}
+	var sent []uint64 // naks awaiting their advisory
 	for _, id := range r.IDs {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -208,10 +272,24 @@ func (o *operator) settle(ctx context.Context, r core.ActionRequest, k settlemen
 			skip(&res, why)
 		} else if done, why, err := s.settle(ctx, seq, k); err != nil {
 			addErr(&res, "%s sequence %d as consumer %q: %v", k.verb, seq, s.ci.Name, err)
+		} else if naks != nil {
+			sent = append(sent, seq)
+			continue
 		} else if done {
 			res.Done++
 		} else {
 			skip(&res, why)
+		}
+		progress(r.Progress, &res)
+	}
+	if naks != nil {
+		seen := naks.wait(ctx, sent)
+		for _, seq := range sent {
+			if seen[seq] {
+				res.Done++
+			} else {
+				skip(&res, fmt.Sprintf("sequence %d: not confirmed pending: the server sent no nak advisory for it within %v (it does so only for a pending message: it was acked or termed already, out of order, or advisories do not reach this connection)", seq, nakConfirmWait))
+			}
 		}
 		progress(r.Progress, &res)
 	}

@@ -134,7 +134,7 @@ func (o *operator) Capabilities(ctx context.Context) core.Capabilities {
 			core.OpGet:            yes("get by sequence"),
 			core.OpTail:           yes("ordered consumer (ephemeral, no acks); a plain NATS subscription where no stream captures the pattern"),
 			core.OpAck:            yes("+ACK " + settle + "; one acked out of order already is told by the ack-pending count not dropping"),
-			core.OpNak:            yes("-NAK (with a delay when asked) " + settle + "; one acked out of order already cannot be told apart (the server ignores that nak and says nothing) and is counted done"),
+			core.OpNak:            yes("-NAK (with a delay when asked) " + settle + "; each is confirmed by the server's nak advisory, which it sends only for a pending message (one acked out of order already, or with advisories not reaching mqscope, is reported not confirmed)"),
 			core.OpTerm:           yes(term + settle + "; one acked out of order already is told by the ack-pending count not dropping"),
 			core.OpClaim:          {Supported: false, Reason: "JetStream has no message ownership to move: a pull consumer's pending message goes to whichever client pulls after its AckWait ends; use Nak to make it available now"},
 			core.OpReplay:         yes("get by sequence and publish a copy (same or another subject), waiting for each PubAck"),
