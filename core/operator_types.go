@@ -224,10 +224,13 @@ type TailQuery struct {
 type ActionRequest struct {
 	Topic    string
 	Group    string
-	Consumer string   // for Claim: the new owner; for JetStream fetch-as-consumer
+	Consumer string   // for Claim: the new owner
 	IDs      []string // ids / sequences
 	MinIdle  time.Duration
 	Reason   string
+	// Delay, for Nak where the backend supports it (JetStream), is how long
+	// before a naked message may be delivered again; 0 = at once.
+	Delay time.Duration
 	// Progress, when set, is called as items complete (done, total).
 	Progress func(done, total int)
 }

@@ -49,7 +49,7 @@ func TestFlowBulkErrorsViewable(t *testing.T) {
 	f.key("y")
 	f.waitStatus("ack done with an item error", "E shows 1 error")
 	f.key("E")
-	f.waitScreen("errors dialog", "Errors of ack: 2/3 done, 1 skipped", "1. sequence 1 is at or below the ack floor 1: already acked")
+	f.waitScreen("errors dialog", "Errors of ack: 2/3 done, 1 skipped", "1. sequence 1 is not pending: it is at or below consumer")
 	f.key("esc")
 	f.waitModel("dialog closed", func(m *Model) bool { return len(m.dialogs) == 0 })
 	if ids := pendingIDs(t, op, topic, "billing"); len(ids) != 0 {

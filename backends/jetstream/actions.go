@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mqscope/mqscope/core"
@@ -29,136 +32,300 @@ func progress(fn func(done, total int), r *core.Result) {
 	}
 }
 
-// pullConsumer looks up a group's consumer for acting as it.
-func (o *operator) pullConsumer(ctx context.Context, op core.Op, t target, group string) (jetstream.Consumer, error) {
-	c, err := o.consumer(ctx, t, group)
+// ackConsumer looks up the group's consumer, by its name byte for byte, to
+// settle its pending messages through the ack subject. A name that cannot
+// be one subject token is refused rather than rewritten: a rewritten name
+// would address another consumer, or none.
+func (o *operator) ackConsumer(ctx context.Context, op core.Op, t target, group string) (jetstream.Consumer, error) {
+	if err := tokenName(group); err != nil {
+		return nil, fmt.Errorf("jetstream: %s on stream %q: consumer %w", op, t.streamName(), err)
+	}
+	c, err := t.stream.Consumer(ctx, group)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, fmt.Errorf("jetstream: stream %q has no consumer %q: %w", t.streamName(), group, core.ErrNotFound)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("jetstream: stream %q: consumer %q: %w", t.streamName(), group, err)
 	}
 	ci := c.CachedInfo()
-	if ci.Config.DeliverSubject != "" {
-		return nil, &core.UnsupportedError{Op: op, Reason: fmt.Sprintf("consumer %q on stream %q is a push consumer: mqscope can only act as a pull consumer", ci.Name, t.streamName())}
-	}
 	if ci.Config.AckPolicy != jetstream.AckExplicitPolicy {
-		return nil, &core.UnsupportedError{Op: op, Reason: fmt.Sprintf("consumer %q on stream %q has ack policy %s: there is nothing to ack", ci.Name, t.streamName(), ci.Config.AckPolicy)}
+		return nil, &core.UnsupportedError{Op: op, Reason: fmt.Sprintf("consumer %q on stream %q has ack policy %s: it keeps no per-message pending acks to settle", ci.Name, t.streamName(), ci.Config.AckPolicy)}
 	}
 	return c, nil
 }
 
-// takeDeliveries pulls the consumer's next deliveries until every wanted
-// sequence is held or nothing more comes. It returns the wanted messages
-// and the others, which the caller must nak back.
-func (o *operator) takeDeliveries(ctx context.Context, c jetstream.Consumer, want map[uint64]bool) (map[uint64]jetstream.Msg, []jetstream.Msg, int, error) {
-	got := map[uint64]jetstream.Msg{}
-	var others []jetstream.Msg
-	fetched := 0
-	for len(got) < len(want) && fetched < 100000 {
-		if err := ctx.Err(); err != nil {
-			return got, others, fetched, err
+// tokenName refuses a name that cannot be one token of a NATS subject.
+func tokenName(name string) error {
+	if name == "" {
+		return errors.New("name is empty")
+	}
+	for _, r := range name {
+		if r == '.' || r == '*' || r == '>' || unicode.IsSpace(r) || unicode.IsControl(r) {
+			return fmt.Errorf("name %q contains %q, which cannot be put in the ack subject $JS.ACK.<stream>.<consumer>.…: act on it with another client", name, r)
 		}
-		mb, err := c.Fetch(256, jetstream.FetchMaxWait(700*time.Millisecond))
+	}
+	return nil
+}
+
+// pendingRange is the stream sequences that may be pending for the
+// consumer: above its ack floor, up to its last delivered message.
+func pendingRange(ci *jetstream.ConsumerInfo) (from, upTo uint64) {
+	upTo = ci.Delivered.Stream
+	// nats-server 2.9 moves delivered.stream_seq back when the last
+	// delivered message's AckWait expires with nobody pulling, while it
+	// stays ack-pending: the range must still hold that many sequences.
+	if n := ci.AckFloor.Stream + uint64(ci.NumAckPending); n > upTo {
+		upTo = n
+	}
+	return ci.AckFloor.Stream + 1, upTo
+}
+
+// settlement is one way to settle a pending message through its ack
+// subject.
+type settlement struct {
+	op   core.Op
+	verb string // "acked"
+	// body is the ack protocol payload ("+ACK", "-NAK {…}", "+TERM why").
+	body []byte
+	// removes: a pending message leaves the consumer's pending set (ack,
+	// term), so a drop of the ack-pending count confirms it was pending.
+	removes bool
+}
+
+// seqSettler settles one consumer's pending messages by stream sequence:
+// it publishes the ack protocol message to
+// $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ts>.<pending>
+// as a request, so the server's reply says it processed it. The server
+// looks the message up by stream sequence in the consumer's pending set;
+// nothing is pulled, so no other message is delivered and no delivery
+// count or position moves.
+type seqSettler struct {
+	o      *operator
+	c      jetstream.Consumer
+	stream string
+	ci     *jetstream.ConsumerInfo // latest info
+	seen   map[uint64]bool
+}
+
+func (o *operator) newSeqSettler(ctx context.Context, op core.Op, t target, group string) (*seqSettler, error) {
+	c, err := o.ackConsumer(ctx, op, t, group)
+	if err != nil {
+		return nil, err
+	}
+	return &seqSettler{o: o, c: c, stream: t.streamName(), ci: c.CachedInfo(), seen: map[uint64]bool{}}, nil
+}
+
+// check reports why seq cannot be pending for the consumer ("" = it may
+// be). Duplicates in one request count once.
+func (s *seqSettler) check(seq uint64) string {
+	if s.seen[seq] {
+		return fmt.Sprintf("sequence %d was asked twice: handled once", seq)
+	}
+	s.seen[seq] = true
+	from, upTo := pendingRange(s.ci)
+	name := s.ci.Name
+	switch {
+	case s.ci.NumAckPending == 0:
+		return fmt.Sprintf("sequence %d is not pending: consumer %q has no pending messages", seq, name)
+	case seq < from:
+		return fmt.Sprintf("sequence %d is not pending: it is at or below consumer %q's ack floor %d (acked already)", seq, name, s.ci.AckFloor.Stream)
+	case seq > upTo:
+		return fmt.Sprintf("sequence %d is not pending: consumer %q has delivered only up to sequence %d", seq, name, upTo)
+	}
+	return ""
+}
+
+// send publishes body to seq's ack subject and waits for the server's
+// reply. The consumer sequence given is the consumer's last delivered one:
+// the server checks a nak's against its delivered range but otherwise
+// uses the one it recorded for seq; the delivery count given is 1, which
+// the server never stores over the real one (it only raises it).
+func (s *seqSettler) send(ctx context.Context, seq uint64, body []byte) error {
+	subj := fmt.Sprintf("$JS.ACK.%s.%s.1.%d.%d.%d.0", s.stream, s.ci.Name, seq, s.ci.Delivered.Consumer, time.Now().UnixNano())
+	ctx, cancel := withOpTimeout(ctx)
+	defer cancel()
+	if _, err := s.o.b.nc.RequestWithContext(ctx, subj, body); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("the server did not confirm it (it does not answer for a message it has not delivered to the consumer): %w", err)
+		}
+		return err
+	}
+	return nil
+}
+
+// settle sends k's body for seq and says whether it was pending: for ack
+// and term the consumer's ack-pending count must have dropped. A drop hidden
+// by another client's concurrent pull is reported as not confirmed.
+func (s *seqSettler) settle(ctx context.Context, seq uint64, k settlement) (done bool, why string, err error) {
+	before := s.ci
+	if err := s.send(ctx, seq, k.body); err != nil {
+		return false, "", err
+	}
+	if !k.removes {
+		return true, "", nil
+	}
+	after, err := s.c.Info(ctx)
+	if err != nil {
+		return false, "", fmt.Errorf("the server took it, but reading consumer %q back failed: %w", before.Name, err)
+	}
+	s.ci = after
+	if after.NumAckPending < before.NumAckPending {
+		return true, "", nil
+	}
+	why = fmt.Sprintf("sequence %d was not pending: consumer %q's ack-pending count stayed %d (it was acked or termed already, out of order)", seq, before.Name, after.NumAckPending)
+	if after.Delivered.Consumer != before.Delivered.Consumer {
+		why = fmt.Sprintf("sequence %d: not confirmed pending: consumer %q's ack-pending count went %d → %d while other clients pulled %d deliveries", seq, before.Name, before.NumAckPending, after.NumAckPending, after.Delivered.Consumer-before.Delivered.Consumer)
+	}
+	return false, why, nil
+}
+
+// nakConfirmWait bounds the wait for nak advisories after the last nak.
+const nakConfirmWait = 2 * time.Second
+
+// nakWatch confirms naks: the server's reply to a nak says only that it
+// processed it, but it publishes a nak advisory only when the message was
+// pending (nats-server 2.9 and 2.15 alike).
+type nakWatch struct {
+	sub *nats.Subscription
+}
+
+func (s *seqSettler) watchNaks(ctx context.Context) (*nakWatch, error) {
+	subj := "$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED." + s.stream + "." + s.ci.Name
+	sub, err := s.o.b.nc.SubscribeSync(subj)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: nak: subscribe to %s to confirm naks: %w", subj, err)
+	}
+	ctx, cancel := withOpTimeout(ctx)
+	defer cancel()
+	if err := s.o.b.nc.FlushWithContext(ctx); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, fmt.Errorf("jetstream: nak: subscribe to %s to confirm naks: %w", subj, err)
+	}
+	return &nakWatch{sub: sub}, nil
+}
+
+func (w *nakWatch) stop() { _ = w.sub.Unsubscribe() }
+
+// wait collects nak advisories until every sequence in want has one or
+// nakConfirmWait passes.
+func (w *nakWatch) wait(ctx context.Context, want []uint64) map[uint64]bool {
+	seen := map[uint64]bool{}
+	if len(want) == 0 {
+		return seen
+	}
+	wanted := map[uint64]bool{}
+	for _, seq := range want {
+		wanted[seq] = true
+	}
+	ctx, cancel := context.WithTimeout(ctx, nakConfirmWait)
+	defer cancel()
+	for len(seen) < len(wanted) {
+		m, err := w.sub.NextMsgWithContext(ctx)
 		if err != nil {
-			return got, others, fetched, err
+			return seen
 		}
-		n := 0
-		for m := range mb.Messages() {
-			n++
-			md, err := m.Metadata()
-			if err == nil && want[md.Sequence.Stream] && got[md.Sequence.Stream] == nil {
-				got[md.Sequence.Stream] = m
-			} else {
-				others = append(others, m)
-			}
+		var adv struct {
+			StreamSeq uint64 `json:"stream_seq"`
 		}
-		fetched += n
-		if err := mb.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return got, others, fetched, err
-		}
-		if n == 0 {
-			break
+		if json.Unmarshal(m.Data, &adv) == nil && wanted[adv.StreamSeq] {
+			seen[adv.StreamSeq] = true
 		}
 	}
-	return got, others, fetched, nil
+	return seen
 }
 
-func nakAll(ms []jetstream.Msg) {
-	for _, m := range ms {
-		_ = m.Nak()
+func skip(r *core.Result, why string) {
+	r.Skipped++
+	if len(r.Errors) < maxResultErrors {
+		r.Errors = append(r.Errors, why)
 	}
 }
 
-func (o *operator) wantedSeqs(r *core.Result, ids []string, ackFloor uint64) (map[uint64]bool, []uint64) {
-	want := map[uint64]bool{}
-	var order []uint64
-	for _, id := range ids {
-		seq, err := parseSeq(id)
-		if err != nil {
-			addErr(r, "%v", err)
-			continue
-		}
-		if want[seq] {
-			r.Skipped++
-			continue
-		}
-		if seq <= ackFloor {
-			r.Skipped++
-			if len(r.Errors) < maxResultErrors {
-				r.Errors = append(r.Errors, fmt.Sprintf("sequence %d is at or below the ack floor %d: already acked", seq, ackFloor))
-			}
-			continue
-		}
-		want[seq] = true
-		order = append(order, seq)
-	}
-	return want, order
-}
-
-// settle acks, naks or terms messages as the group's pull consumer.
-func (o *operator) settle(ctx context.Context, op core.Op, r core.ActionRequest, verb string, do func(context.Context, jetstream.Msg) error) (core.Result, error) {
+// settle acks, naks or terms the chosen messages by stream sequence.
+func (o *operator) settle(ctx context.Context, r core.ActionRequest, k settlement) (core.Result, error) {
 	res := core.Result{Requested: len(r.IDs)}
 	t, err := o.resolve(ctx, r.Topic)
 	if err != nil {
 		return res, err
 	}
-	c, err := o.pullConsumer(ctx, op, t, r.Group)
+	s, err := o.newSeqSettler(ctx, k.op, t, r.Group)
 	if err != nil {
 		return res, err
 	}
-	ci := c.CachedInfo()
-	want, order := o.wantedSeqs(&res, r.IDs, ci.AckFloor.Stream)
-	got, others, fetched, ferr := o.takeDeliveries(ctx, c, want)
-	for _, seq := range order {
-		m := got[seq]
-		if m == nil {
-			addErr(&res, "sequence %d was not among the next %d deliveries of consumer %q (a live subscriber may hold it until its AckWait of %v ends, or it was acked already)", seq, fetched, ci.Name, ci.Config.AckWait)
-			progress(r.Progress, &res)
-			continue
+	before := s.ci.NumAckPending
+	var naks *nakWatch
+	if !k.removes {
+		if naks, err = s.watchNaks(ctx); err != nil {
+			return res, err
 		}
-		if err := do(ctx, m); err != nil {
-			addErr(&res, "%s sequence %d: %v", verb, seq, err)
-		} else {
+		defer naks.stop()
+	}
+	var sent []uint64 // naks awaiting their advisory
+	for _, id := range r.IDs {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		seq, err := parseSeq(id)
+		if err != nil {
+			addErr(&res, "%v", err)
+		} else if why := s.check(seq); why != "" {
+			skip(&res, why)
+		} else if done, why, err := s.settle(ctx, seq, k); err != nil {
+			addErr(&res, "%s sequence %d as consumer %q: %v", k.verb, seq, s.ci.Name, err)
+		} else if naks != nil {
+			sent = append(sent, seq)
+			continue
+		} else if done {
 			res.Done++
+		} else {
+			skip(&res, why)
 		}
 		progress(r.Progress, &res)
 	}
-	nakAll(others)
-	res.Detail = fmt.Sprintf("%s %d of %d as consumer %q; pulled %d deliveries, %d others naked back (their delivery count went up by one)", verb, res.Done, res.Requested, ci.Name, fetched, len(others))
-	if ferr != nil && res.Done == 0 {
-		return res, fmt.Errorf("jetstream: %s as consumer %q on stream %q: fetch: %w", verb, ci.Name, t.streamName(), ferr)
+	if naks != nil {
+		seen := naks.wait(ctx, sent)
+		for _, seq := range sent {
+			if seen[seq] {
+				res.Done++
+			} else {
+				skip(&res, fmt.Sprintf("sequence %d: not confirmed pending: the server sent no nak advisory for it within %v (it does so only for a pending message: it was acked or termed already, out of order, or advisories do not reach this connection)", seq, nakConfirmWait))
+			}
+		}
+		progress(r.Progress, &res)
+	}
+	res.Detail = fmt.Sprintf("%s %d of %d by stream sequence through consumer %q's ack subject (nothing pulled, no other message touched)", k.verb, res.Done, res.Requested, s.ci.Name)
+	if k.removes {
+		res.Detail += fmt.Sprintf("; ack pending %d → %d", before, s.ci.NumAckPending)
 	}
 	return res, nil
 }
 
 func (o *operator) Ack(ctx context.Context, r core.ActionRequest) (core.Result, error) {
-	return o.settle(ctx, core.OpAck, r, "acked", func(ctx context.Context, m jetstream.Msg) error { return doubleAck(ctx, m) })
+	return o.settle(ctx, r, settlement{op: core.OpAck, verb: "acked", body: []byte("+ACK"), removes: true})
 }
 
+// Nak makes the messages available for redelivery now, or after r.Delay.
 func (o *operator) Nak(ctx context.Context, r core.ActionRequest) (core.Result, error) {
-	return o.settle(ctx, core.OpNak, r, "naked", func(ctx context.Context, m jetstream.Msg) error { return m.Nak() })
+	body := []byte("-NAK")
+	if r.Delay > 0 {
+		body = fmt.Appendf(nil, `-NAK {"delay": %d}`, r.Delay.Nanoseconds())
+	}
+	return o.settle(ctx, r, settlement{op: core.OpNak, verb: "naked", body: body})
 }
 
 func (o *operator) Term(ctx context.Context, r core.ActionRequest) (core.Result, error) {
-	return o.settle(ctx, core.OpTerm, r, "termed", func(ctx context.Context, m jetstream.Msg) error { return m.Term() })
+	return o.settle(ctx, r, settlement{op: core.OpTerm, verb: "termed", body: o.termBody(r.Reason), removes: true})
+}
+
+// termBody is "+TERM" with the reason on one line, which the server puts
+// in its terminated advisory. Servers before 2.10.4 take only a bare
+// "+TERM": they ignore one with a reason (and still reply).
+func (o *operator) termBody(reason string) []byte {
+	reason = strings.Join(strings.Fields(reason), " ")
+	if reason == "" || !o.hasTermReason() {
+		return []byte("+TERM")
+	}
+	return []byte("+TERM " + reason)
 }
 
 func (o *operator) Claim(ctx context.Context, r core.ActionRequest) (core.Result, error) {
@@ -338,8 +505,11 @@ func dlqMsgID(stream string, seq uint64) string {
 // PubAck awaited first; only then is the original removed:
 //   - without a group, or on a WorkQueue stream: the message is deleted
 //     from its stream (DeleteMsg), so no consumer gets it again;
-//   - with a group on a Limits or Interest stream: it is acked as that
-//     consumer (pulled as in Ack), so other consumers still have it.
+//   - with a group on a Limits or Interest stream: it is termed by stream
+//     sequence through that consumer's ack subject (as Term), so other
+//     consumers still have it. Term rather than ack: the consumer's counts
+//     move exactly as for an ack, and the server's terminated advisory
+//     records that the message was dead-lettered, not processed.
 //
 // A crash in between leaves a duplicate (the DLQ copy is de-duplicated by
 // Nats-Msg-Id within the DLQ stream's window), never a loss.
@@ -393,49 +563,59 @@ func (o *operator) MoveToDLQ(ctx context.Context, r core.MoveRequest) (core.Resu
 }
 
 func (o *operator) moveAsConsumer(ctx context.Context, t target, r core.MoveRequest, res core.Result, now time.Time) (core.Result, error) {
-	c, err := o.pullConsumer(ctx, core.OpDeadLetter, t, r.Group)
+	s, err := o.newSeqSettler(ctx, core.OpDeadLetter, t, r.Group)
 	if err != nil {
 		return res, err
 	}
-	ci := c.CachedInfo()
-	stream := t.streamName()
-	want, order := o.wantedSeqs(&res, r.IDs, ci.AckFloor.Stream)
-	got, others, fetched, ferr := o.takeDeliveries(ctx, c, want)
-	defer nakAll(others)
-	for _, seq := range order {
-		m := got[seq]
-		if m == nil {
-			addErr(&res, "sequence %d was not among the next %d deliveries of consumer %q (a live subscriber may hold it until its AckWait of %v ends)", seq, fetched, ci.Name, ci.Config.AckWait)
-			progress(r.Progress, &res)
-			continue
+	before := s.ci.NumAckPending
+	why := "moved to " + r.DLQ + " by operator"
+	if r.Reason != "" {
+		why += ": " + r.Reason
+	}
+	term := settlement{op: core.OpDeadLetter, verb: "termed", body: o.termBody(why), removes: true}
+	for _, id := range r.IDs {
+		if err := ctx.Err(); err != nil {
+			return res, err
 		}
-		md, _ := m.Metadata()
-		rec := core.Record{Topic: t.name, Subject: m.Subject(), ID: strconv.FormatUint(seq, 10), Seq: seq, Data: m.Data(), Header: core.Header(m.Headers())}
-		deliveries := 0
-		if md != nil {
-			rec.Time = md.Timestamp
-			deliveries = int(md.NumDelivered)
-		}
-		h := core.DeadLetterHeader(rec, r.Group, "", deliveries, r.Reason, now)
-		if _, err := o.publishAck(ctx, r.DLQ, rec.Data, h, dlqMsgID(stream, seq)); err != nil {
-			_ = m.Nak()
-			addErr(&res, "copy %d to %q: %v (original naked back)", seq, r.DLQ, err)
-			progress(r.Progress, &res)
-			continue
-		}
-		if err := doubleAck(ctx, m); err != nil {
-			addErr(&res, "copied %d to %q but acking it as %q failed: %v (it is now in both)", seq, r.DLQ, ci.Name, err)
-			progress(r.Progress, &res)
-			continue
-		}
-		res.Done++
+		o.moveOne(ctx, t, s, r, id, term, &res, now)
 		progress(r.Progress, &res)
 	}
-	res.Detail = fmt.Sprintf("moved %d of %d to %q: copy confirmed, then acked as consumer %q (the stream keeps the message for other consumers); %d other deliveries naked back", res.Done, res.Requested, r.DLQ, ci.Name, len(others))
-	if ferr != nil && res.Done == 0 {
-		return res, fmt.Errorf("jetstream: move to DLQ as consumer %q: fetch: %w", ci.Name, ferr)
-	}
+	res.Detail = fmt.Sprintf("moved %d of %d to %q: copy confirmed, then termed by stream sequence through consumer %q's ack subject (nothing pulled; the stream keeps the message for other consumers); ack pending %d → %d", res.Done, res.Requested, r.DLQ, s.ci.Name, before, s.ci.NumAckPending)
 	return res, nil
+}
+
+// moveOne copies one pending message to the DLQ and terms it. The
+// delivery count is not known without a delivery (JetStream has no
+// per-message pending list), so the copy carries none.
+func (o *operator) moveOne(ctx context.Context, t target, s *seqSettler, r core.MoveRequest, id string, term settlement, res *core.Result, now time.Time) {
+	seq, err := parseSeq(id)
+	if err != nil {
+		addErr(res, "%v", err)
+		return
+	}
+	if why := s.check(seq); why != "" {
+		skip(res, why+" (not copied)")
+		return
+	}
+	rec, err := o.get(ctx, t, seq)
+	if err != nil {
+		addErr(res, "%v", err)
+		return
+	}
+	h := core.DeadLetterHeader(rec, r.Group, "", 0, r.Reason, now)
+	if _, err := o.publishAck(ctx, r.DLQ, rec.Data, h, dlqMsgID(t.streamName(), seq)); err != nil {
+		addErr(res, "copy %d to %q: %v (original left pending)", seq, r.DLQ, err)
+		return
+	}
+	done, why, err := s.settle(ctx, seq, term)
+	switch {
+	case err != nil:
+		addErr(res, "copied %d to %q but terming it as consumer %q failed: %v (it is now in both)", seq, r.DLQ, s.ci.Name, err)
+	case !done:
+		skip(res, why+fmt.Sprintf("; its copy is in %q regardless", r.DLQ))
+	default:
+		res.Done++
+	}
 }
 
 // Redrive implements core.OperatorBackend: copy (PubAck awaited) to the

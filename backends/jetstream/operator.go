@@ -103,11 +103,21 @@ func (o *operator) hasConsumerReset() bool {
 	return maj > 2 || (maj == 2 && min >= 14)
 }
 
+// hasTermReason: "+TERM <reason>" is understood from nats-server 2.10.4.
+func (o *operator) hasTermReason() bool {
+	maj, min, patch := serverVersion(o.b.nc.ConnectedServerVersion())
+	return maj > 2 || (maj == 2 && (min > 10 || (min == 10 && patch >= 4)))
+}
+
 // Capabilities implements core.OperatorBackend.
 func (o *operator) Capabilities(ctx context.Context) core.Capabilities {
 	v := o.b.nc.ConnectedServerVersion()
 	yes := func(r string) core.Support { return core.Support{Supported: true, Reason: r} }
-	settle := "as the consumer: mqscope pulls the pull consumer's next deliveries, settles those whose sequence was asked and naks the others back (their delivery count goes up by one); messages a live subscriber holds are reachable only once their AckWait runs out; push consumers are not supported"
+	settle := "by stream sequence through the consumer's ack subject ($JS.ACK.<stream>.<consumer>.…, confirmed by the server's reply): nothing is pulled, so no other message is delivered and no delivery count or position moves; works within AckWait, also on messages a live client holds and on push consumers (ack policy explicit only). A sequence at or below the ack floor or not yet delivered is skipped as not pending"
+	term := "+TERM with the reason (in the server's terminated advisory) "
+	if !o.hasTermReason() {
+		term = "+TERM (nats-server " + v + " takes no reason: needs ≥ 2.10.4) "
+	}
 	rewind := yes("consumer reset in place (nats-server " + v + " ≥ 2.14): name and config are kept; delivery restarts at the chosen sequence and pending acks and delivery counts restart from there")
 	if !o.hasConsumerReset() {
 		rewind = yes("nats-server " + v + " has no consumer reset (needs ≥ 2.14): the consumer is deleted and recreated at the start sequence, only with explicit confirmation, losing its pending acks, delivery counts and redelivery state")
@@ -123,13 +133,13 @@ func (o *operator) Capabilities(ctx context.Context) core.Capabilities {
 			core.OpBrowse:         yes("get by sequence (direct get where the stream allows it): no consumer is created, works on WorkQueue and Interest streams"),
 			core.OpGet:            yes("get by sequence"),
 			core.OpTail:           yes("ordered consumer (ephemeral, no acks); a plain NATS subscription where no stream captures the pattern"),
-			core.OpAck:            yes("ack " + settle),
-			core.OpNak:            yes("nak " + settle),
-			core.OpTerm:           yes("term " + settle),
+			core.OpAck:            yes("+ACK " + settle + "; one acked out of order already is told by the ack-pending count not dropping"),
+			core.OpNak:            yes("-NAK (with a delay when asked) " + settle + "; each is confirmed by the server's nak advisory, which it sends only for a pending message (one acked out of order already, or with advisories not reaching mqscope, is reported not confirmed)"),
+			core.OpTerm:           yes(term + settle + "; one acked out of order already is told by the ack-pending count not dropping"),
 			core.OpClaim:          {Supported: false, Reason: "JetStream has no message ownership to move: a pull consumer's pending message goes to whichever client pulls after its AckWait ends; use Nak to make it available now"},
 			core.OpReplay:         yes("get by sequence and publish a copy (same or another subject), waiting for each PubAck"),
 			core.OpRewind:         rewind,
-			core.OpDeadLetter:     yes("copy to the DLQ subject (stored by a stream, PubAck awaited), then delete the original from its stream; with a group on a Limits or Interest stream the original is acked as that consumer instead, so other consumers keep it"),
+			core.OpDeadLetter:     yes("copy to the DLQ subject (stored by a stream, PubAck awaited), then delete the original from its stream; with a group on a Limits or Interest stream the original is termed by stream sequence as that consumer instead (as Term: nothing pulled), so other consumers keep it; the copy carries no delivery count, which JetStream does not report per pending message"),
 			core.OpRedrive:        yes("copy to Mq-Origin-Topic (or a target), PubAck awaited, then delete the DLQ copy when asked"),
 			core.OpDeleteGroup:    yes("delete the durable consumer"),
 			core.OpDeleteConsumer: yes("a JetStream group is one consumer whose members are anonymous pull clients: removing a member means deleting the named JetStream consumer"),
@@ -415,7 +425,7 @@ func (o *operator) Pending(ctx context.Context, q core.PendingQuery) (core.Pendi
 	if ci.NumAckPending == 0 {
 		return page, nil
 	}
-	from := ci.AckFloor.Stream + 1
+	from, upTo := pendingRange(ci)
 	if q.Cursor != "" {
 		n, err := strconv.ParseUint(q.Cursor, 10, 64)
 		if err != nil {
@@ -424,13 +434,6 @@ func (o *operator) Pending(ctx context.Context, q core.PendingQuery) (core.Pendi
 		if n > from {
 			from = n
 		}
-	}
-	upTo := ci.Delivered.Stream
-	// nats-server 2.9 moves delivered.stream_seq back when the last
-	// delivered message's AckWait expires with nobody pulling, while it
-	// stays ack-pending: the range must still hold that many sequences.
-	if n := ci.AckFloor.Stream + uint64(ci.NumAckPending); n > upTo {
-		upTo = n
 	}
 	nextFor := ">"
 	if f := filters(ci.Config); len(f) == 1 {

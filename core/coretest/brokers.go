@@ -148,6 +148,7 @@ func natsHarness(d core.Driver, url func() string, connect func(testing.TB) *nat
 			t.Cleanup(func() { _ = sub.Unsubscribe() })
 			return func() []int { mu.Lock(); defer mu.Unlock(); return slices.Clone(seen) }
 		}
+		h.HoldRaw = jetStreamHoldRaw(connect)
 		h.TrimTopicRaw = func(ctx context.Context, topic string) error {
 			nc, err := nats.Connect(url())
 			if err != nil {
@@ -265,6 +266,7 @@ func Redis(t *testing.T) Harness {
 			return admin.XTrimMaxLen(ctx, topic, 0).Err()
 		},
 		TrimLogged: true,
+		HoldRaw:    redisHoldRaw(admin),
 	}
 }
 

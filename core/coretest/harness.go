@@ -86,6 +86,41 @@ type Harness struct {
 	// whose messages were trimmed, so it must log each (Redis). False where
 	// the broker drops them from the pending list itself (JetStream purge).
 	TrimLogged bool
+
+	// HoldRaw sets up group on topic with the broker's own client, not
+	// mqscope, and leaves n of the topic's stored messages (the first n)
+	// delivered to it and unacknowledged (JetStream: a durable pull consumer
+	// with AckWait 5m, Fetch without ack; Redis: XGROUP CREATE at 0 and
+	// XREADGROUP). The cases that act on one chosen message check the rest
+	// with it. Nil skips them, saying so.
+	HoldRaw func(t testing.TB, topic, group string, n int) RawGroup
+}
+
+// RawGroup is a group set up and read back with the broker's own client.
+type RawGroup struct {
+	// IDs are the held messages' ids, in delivery order.
+	IDs []string
+	// State reads the group's counters.
+	State func(ctx context.Context) (RawState, error)
+	// Deliveries returns how many times each held message that is still
+	// pending had been delivered (Redis: XPENDING). JetStream reports that
+	// only on a delivery: the held deliveries are naked and fetched again,
+	// reading NumDelivered-1, so call it last.
+	Deliveries func(ctx context.Context) (map[string]int64, error)
+}
+
+// RawState is a group's position and pending count as the broker reports
+// them.
+type RawState struct {
+	// Delivered is the group's delivered position (JetStream: consumer and
+	// stream sequence of the last delivery; Redis: last-delivered-id and
+	// entries-read).
+	Delivered string
+	// Pending is the count of delivered, unacknowledged messages.
+	Pending int64
+	// Undelivered is how many stored messages the group has yet to deliver
+	// (JetStream: num_pending; Redis: lag).
+	Undelivered int64
 }
 
 // Conn is a connection owned by the test.

@@ -28,6 +28,8 @@ func operatorCases() []testCase {
 		{"Nak", testOpNak},
 		{"Term", testOpTerm},
 		{"Claim", testOpClaim},
+		{"ActOnOneOnly", testActOnOneOnly},
+		{"ActOnNotPending", testActOnNotPending},
 		{"Replay", testOpReplay},
 		{"Rewind", testOpRewind},
 		{"DeadLetterAndRedrive", testOpDeadLetterRedrive},
@@ -45,9 +47,8 @@ const holdClaimIdle = time.Second
 
 // holdPending makes group hold n unacked messages delivered to consumer
 // "owner", then stops the subscriber so nothing changes behind the test,
-// and waits out its claim idle (a JetStream operator can only take a
-// message whose AckWait has ended). It returns the payloads and their ids,
-// in publish order.
+// and waits out its claim idle (so a claim with that min idle can take
+// them). It returns the payloads and their ids, in publish order.
 func holdPending(t testing.TB, h *Harness, c *core.Client, topic, group string, n int) ([]string, []string) {
 	t.Helper()
 	owner := h.client(t, core.Config{Consumer: "owner"})
