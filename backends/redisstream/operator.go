@@ -878,6 +878,9 @@ func (b *Backend) moveChunk(ctx context.Context, r core.MoveRequest, ids []strin
 		items, skipped, err := b.moveRead(ctx, r, todo)
 		if err != nil {
 			lastErr = err
+			if permanent(err) {
+				break
+			}
 			b.logger.Debug("redis stream: dead-letter read failed; retrying", "topic", r.Topic, "attempt", attempt+1, "err", err)
 			continue
 		}
@@ -931,8 +934,11 @@ func (b *Backend) moveChunk(ctx context.Context, r core.MoveRequest, ids []strin
 		}
 		if err := b.moveWrite(ctx, r, items, split, landed); err != nil {
 			cut = true
-			b.logger.Debug("redis stream: dead-letter write failed; checking what landed and retrying", "topic", r.Topic, "dlq", r.DLQ, "n", len(items), "attempt", attempt+1, "err", err)
 			retry(err)
+			if permanent(err) {
+				break // the server refused it (maxmemory, ACL, type): retrying cannot help
+			}
+			b.logger.Debug("redis stream: dead-letter write failed; checking what landed and retrying", "topic", r.Topic, "dlq", r.DLQ, "n", len(items), "attempt", attempt+1, "err", err)
 			continue
 		}
 		res.Done += len(items)
@@ -1049,8 +1055,8 @@ func (b *Backend) moveWrite(ctx context.Context, r core.MoveRequest, items []mov
 			tx.XAdd(ctx, &redis.XAddArgs{Stream: r.DLQ, Values: it.vals})
 		}
 		settle(tx)
-		if _, err := tx.Exec(ctx); err != nil {
-			return fmt.Errorf("redis stream %q: multi xadd %q + settle: %w", r.Topic, r.DLQ, err)
+		if cmds, err := tx.Exec(ctx); err != nil {
+			return fmt.Errorf("redis stream %q: multi xadd %q + settle: %w", r.Topic, r.DLQ, txCause(err, cmds))
 		}
 		return nil
 	}
@@ -1132,6 +1138,9 @@ func (b *Backend) redriveChunk(ctx context.Context, r core.RedriveRequest, ids [
 		msgs, err := b.fetch(ctx, r.DLQ, todo)
 		if err != nil {
 			lastErr = err
+			if permanent(err) {
+				break
+			}
 			b.logger.Debug("redis stream: redrive read failed; retrying", "dlq", r.DLQ, "attempt", attempt+1, "err", err)
 			continue
 		}
@@ -1198,9 +1207,10 @@ func (b *Backend) redriveChunk(ctx context.Context, r core.RedriveRequest, ids [
 			lastErr = err
 			cut = cut || !one
 			b.logger.Debug("redis stream: redrive write failed; checking what landed and retrying", "dlq", r.DLQ, "n", len(items), "attempt", attempt+1, "err", err)
-			if one && !r.Remove {
+			if (one && !r.Remove) || permanent(err) {
 				// Whether the copies were written cannot be told from the
-				// DLQ: do not retry blindly (that could duplicate).
+				// DLQ: do not retry blindly (that could duplicate). A
+				// refusal by the server (maxmemory, ACL) cannot heal.
 				for range items {
 					addErr(res, err)
 				}
@@ -1275,8 +1285,8 @@ func (b *Backend) redriveWrite(ctx context.Context, r core.RedriveRequest, items
 		if r.Remove {
 			tx.XDel(ctx, r.DLQ, ids...)
 		}
-		if _, err := tx.Exec(ctx); err != nil {
-			return fmt.Errorf("redis stream %q: multi xadd origin + xdel: %w", r.DLQ, err)
+		if cmds, err := tx.Exec(ctx); err != nil {
+			return fmt.Errorf("redis stream %q: multi xadd origin + xdel: %w", r.DLQ, txCause(err, cmds))
 		}
 		return nil
 	}

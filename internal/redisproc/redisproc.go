@@ -35,6 +35,8 @@ type Options struct {
 	// TCP listens on a free loopback port instead of a unix socket (for
 	// clients that cannot dial a socket).
 	TCP bool
+	// Args are more redis-server arguments ("--maxmemory", "1mb").
+	Args []string
 }
 
 // Start runs redis-server and waits until it answers PING.
@@ -62,7 +64,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		args = append(args, "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700")
 		url = "unix://" + sock
 	}
-	cmd := exec.Command(path, args...)
+	cmd := exec.Command(path, append(args, o.Args...)...)
 	// The private server dies with the process that started it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
