@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -54,15 +53,17 @@ func (o *operator) ackConsumer(ctx context.Context, op core.Op, t target, group 
 	return c, nil
 }
 
-// tokenName refuses a name that cannot be one token of a NATS subject.
+// tokenName refuses a name that cannot be one token of a NATS subject — the
+// JetStream API ($JS.API.CONSUMER.….<consumer>) and the ack subject
+// ($JS.ACK.<stream>.<consumer>.…) both carry it as one. The set is the one
+// nats.go refuses in consumer names; anything else (escape sequences
+// included) is sent byte for byte, never rewritten.
 func tokenName(name string) error {
 	if name == "" {
 		return errors.New("name is empty")
 	}
-	for _, r := range name {
-		if r == '.' || r == '*' || r == '>' || unicode.IsSpace(r) || unicode.IsControl(r) {
-			return fmt.Errorf("name %q contains %q, which cannot be put in the ack subject $JS.ACK.<stream>.<consumer>.…: act on it with another client", name, r)
-		}
+	if i := strings.IndexAny(name, ">*. /\\\t\r\n"); i >= 0 {
+		return fmt.Errorf("name %q contains %q, which the JetStream API cannot address as one subject token: act on it with another client", name, name[i])
 	}
 	return nil
 }
@@ -689,7 +690,7 @@ func (o *operator) DeleteGroup(ctx context.Context, topic, group string) error {
 	if err != nil {
 		return err
 	}
-	return o.deleteConsumer(ctx, t, sanitizeName(group))
+	return o.deleteConsumer(ctx, t, group)
 }
 
 // DeleteConsumer implements core.OperatorBackend: the members of a
@@ -700,10 +701,15 @@ func (o *operator) DeleteConsumer(ctx context.Context, topic, group, consumer st
 	if err != nil {
 		return err
 	}
-	return o.deleteConsumer(ctx, t, sanitizeName(consumer))
+	return o.deleteConsumer(ctx, t, consumer)
 }
 
+// deleteConsumer deletes the consumer by its name byte for byte, or
+// refuses: a rewritten name could delete another consumer.
 func (o *operator) deleteConsumer(ctx context.Context, t target, name string) error {
+	if err := tokenName(name); err != nil {
+		return fmt.Errorf("jetstream: delete consumer on stream %q: %w", t.streamName(), err)
+	}
 	err := o.b.js.DeleteConsumer(ctx, t.streamName(), name)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return fmt.Errorf("jetstream: stream %q has no consumer %q: %w", t.streamName(), name, core.ErrNotFound)

@@ -396,8 +396,13 @@ func (o *operator) Groups(ctx context.Context, topic string) ([]core.GroupInfo, 
 	return out, nil
 }
 
+// consumer looks the group's consumer up by its name byte for byte (a
+// rewritten name could be another consumer's), or refuses.
 func (o *operator) consumer(ctx context.Context, t target, group string) (jetstream.Consumer, error) {
-	name := sanitizeName(group)
+	name := group
+	if err := tokenName(name); err != nil {
+		return nil, fmt.Errorf("jetstream: stream %q: consumer %w", t.streamName(), err)
+	}
 	c, err := t.stream.Consumer(ctx, name)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return nil, fmt.Errorf("jetstream: stream %q has no consumer %q: %w", t.streamName(), name, core.ErrNotFound)
