@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -25,39 +24,6 @@ import (
 type dialog interface {
 	Update(msg tea.Msg) (cmd tea.Cmd, done bool)
 	View(width int) string
-}
-
-// job is a running action; its progress is written by the command's
-// goroutine and read by the UI on its tick (no message per item).
-type job struct {
-	label       string
-	done, total atomic.Int64
-	// finished is set before the result is sent: tea.Batch may deliver
-	// the result before jobStartedMsg, which must then not show a job.
-	finished atomic.Bool
-}
-
-type jobStartedMsg struct{ job *job }
-
-// runAction runs fn as a command with progress, a timeout that grows with
-// the size of the request, and a follow-up dialog for errors that need the
-// operator (ErrNoStream, ErrNeedsConfirmation).
-func runAction(c *Common, label string, total int, fn func(ctx context.Context, op *core.Operator, progress func(d, t int)) (core.Result, error), next func(error) dialog) tea.Cmd {
-	j := &job{label: label}
-	j.total.Store(int64(total))
-	op, base, gen := c.Op, c.Ctx, c.Gen
-	timeout := c.Timeout + time.Duration(total)*20*time.Millisecond
-	if op == nil {
-		return msgCmd(statusMsg{err: errors.New("not connected")})
-	}
-	run := func() tea.Msg {
-		ctx, cancel := context.WithTimeout(base, timeout)
-		defer cancel()
-		res, err := fn(ctx, op, func(d, t int) { j.done.Store(int64(d)); j.total.Store(int64(t)) })
-		j.finished.Store(true)
-		return actionDoneMsg{gen: gen, job: j, res: res, err: err, next: next}
-	}
-	return tea.Batch(msgCmd(jobStartedMsg{job: j}), run)
 }
 
 // ---- confirm ----

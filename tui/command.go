@@ -1,0 +1,95 @@
+package tui
+
+// The `:` command line.
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mqscope/mqscope/core"
+)
+
+func (m *Model) command(line string) tea.Cmd {
+	name, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+	arg = strings.TrimSpace(arg)
+	switch name {
+	case "":
+		return nil
+	case "q", "quit", "q!":
+		return m.quit()
+	case "ctx", "context":
+		if arg == "" {
+			m.setStatus("contexts: " + SanitizeString(strings.Join(m.o.Contexts, ", ")))
+			return nil
+		}
+		known := len(m.o.Contexts) == 0
+		for _, c := range m.o.Contexts {
+			known = known || c == arg
+		}
+		if !known {
+			m.setErr(fmt.Errorf("no context %q (have %s)", arg, strings.Join(m.o.Contexts, ", ")))
+			return nil
+		}
+		m.tail.stop()
+		m.setStatus("connecting to " + SanitizeString(arg) + "…")
+		return m.connect(arg)
+	case "topic":
+		if t, ok := m.topics.byName(arg); ok {
+			return m.drillTopic(t)
+		}
+		if arg == "" {
+			m.setErr(errors.New(":topic needs a name"))
+			return nil
+		}
+		return m.drillTopic(core.TopicInfo{Name: arg})
+	case "tail":
+		if ok, cmd := m.com.guard(m.com.Keys.TailTopic); !ok {
+			return cmd
+		}
+		pattern, pos, _ := strings.Cut(arg, " ")
+		if pattern == "" {
+			m.setErr(errors.New(":tail needs a topic or pattern (and optionally a start: last:50, -5m, all)"))
+			return nil
+		}
+		from := core.StartNew()
+		if pos = strings.TrimSpace(pos); pos != "" {
+			p, err := core.ParsePosition(pos, m.com.Now())
+			if err != nil {
+				m.setErr(err)
+				return nil
+			}
+			from = p
+		}
+		m.customTail = true
+		m.focus = paneTail
+		return m.tail.startFrom(pattern, from)
+	case "dlq":
+		topic := arg
+		if topic == "" {
+			topic = m.groups.topic
+		}
+		if topic == "" {
+			if t, ok := m.topics.selected(); ok {
+				topic = t.Name
+			}
+		}
+		if topic == "" {
+			m.setErr(errors.New(":dlq needs a topic (select one or :dlq TOPIC)"))
+			return nil
+		}
+		m.focus = panePending
+		m.inspector = nil
+		return m.pending.setBrowse(dlqOf(m.com, topic), true)
+	case "publish", "pub":
+		if ok, cmd := m.com.guard(m.com.Keys.Publish); !ok {
+			return cmd
+		}
+		m.dialogs = append(m.dialogs, newPublishDialog(m.com, arg, nil, nil))
+		return nil
+	}
+	m.setErr(fmt.Errorf("unknown command %q (ctx, topic, tail, dlq, publish, q)", name))
+	return nil
+}
