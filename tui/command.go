@@ -46,26 +46,7 @@ func (m *Model) command(line string) tea.Cmd {
 		}
 		return m.drillTopic(core.TopicInfo{Name: arg})
 	case "tail":
-		if ok, cmd := m.com.guard(m.com.Keys.TailTopic); !ok {
-			return cmd
-		}
-		pattern, pos, _ := strings.Cut(arg, " ")
-		if pattern == "" {
-			m.setErr(errors.New(":tail needs a topic or pattern (and optionally a start: last:50, -5m, all)"))
-			return nil
-		}
-		from := core.StartNew()
-		if pos = strings.TrimSpace(pos); pos != "" {
-			p, err := core.ParsePosition(pos, m.com.Now())
-			if err != nil {
-				m.setErr(err)
-				return nil
-			}
-			from = p
-		}
-		m.customTail = true
-		m.focus = paneTail
-		return m.tail.startFrom(pattern, from)
+		return dispatch(m.com, act(m.com.Keys.TailTopic, needNothing, func() tea.Cmd { return m.tailCommand(arg) }), nil)
 	case "dlq":
 		topic := arg
 		if topic == "" {
@@ -84,12 +65,29 @@ func (m *Model) command(line string) tea.Cmd {
 		m.inspector = nil
 		return m.pending.setBrowse(dlqOf(m.com, topic), true)
 	case "publish", "pub":
-		if ok, cmd := m.com.guard(m.com.Keys.Publish); !ok {
-			return cmd
-		}
-		m.dialogs = append(m.dialogs, newPublishDialog(m.com, arg, nil, nil))
-		return nil
+		return dispatch(m.com, opens(m.com.Keys.Publish, needNothing, func() dialog { return newPublishDialog(m.com, arg, nil, nil) }), nil)
 	}
 	m.setErr(fmt.Errorf("unknown command %q (ctx, topic, tail, dlq, publish, q)", name))
 	return nil
+}
+
+// tailCommand runs `:tail PATTERN [FROM]`.
+func (m *Model) tailCommand(arg string) tea.Cmd {
+	pattern, pos, _ := strings.Cut(arg, " ")
+	if pattern == "" {
+		m.setErr(errors.New(":tail needs a topic or pattern (and optionally a start: last:50, -5m, all)"))
+		return nil
+	}
+	from := core.StartNew()
+	if pos = strings.TrimSpace(pos); pos != "" {
+		p, err := core.ParsePosition(pos, m.com.Now())
+		if err != nil {
+			m.setErr(err)
+			return nil
+		}
+		from = p
+	}
+	m.customTail = true
+	m.focus = paneTail
+	return m.tail.startFrom(pattern, from)
 }

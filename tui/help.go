@@ -10,12 +10,16 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-func (m *Model) focusedBindings() []Binding {
+// focusedActor is what gets action keys: the inspector when open, else
+// the focused pane.
+func (m *Model) focusedActor() actor {
 	if m.inspector != nil {
-		return m.inspector.Bindings()
+		return m.inspector
 	}
-	return m.panes[m.focus].Bindings()
+	return m.panes[m.focus]
 }
+
+func (m *Model) focusedBindings() []Binding { return bindingsOf(m.focusedActor().Actions()) }
 
 // footerLine is the short help of the focused pane; disabled actions stay
 // visible, marked, so the operator knows they exist.

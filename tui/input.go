@@ -47,7 +47,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			m.inspector = nil
 			return nil
 		}
-		return m.inspector.Update(msg)
+		return pressKey(m.com, m.inspector, msg)
 	}
 	// 5. global navigation
 	for i, b := range [numPanes]Binding{k.Pane1, k.Pane2, k.Pane3, k.Pane4} {
@@ -85,8 +85,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
-	// 6. the focused pane
-	return m.panes[m.focus].Update(msg)
+	// 6. the focused pane: its actions, else its own keys (navigation)
+	return pressKey(m.com, m.panes[m.focus], msg)
 }
 
 func (m *Model) quit() tea.Cmd {

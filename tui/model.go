@@ -362,6 +362,8 @@ func (m *Model) drillTopic(t core.TopicInfo) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
+func (m *Model) pushDialog(d dialog) { m.dialogs = append(m.dialogs, d) }
+
 func (m *Model) openInspector(r core.Record, meta inspectMeta) {
 	m.inspector = newInspector(m.com, r, meta)
 	m.layout()

@@ -109,18 +109,78 @@ func (p *pendingPane) SetFilter(f Filter) {
 	p.rebuild()
 }
 
-func (p *pendingPane) Bindings() []Binding {
+func (p *pendingPane) Actions() []action {
 	k := p.com.Keys
-	if p.browse {
-		b := []Binding{k.Enter, k.Select, k.SelectAll, k.Replay, k.ReplayRange, k.EditResend, k.Publish}
-		if p.dlq {
-			b = append(b, k.Redrive)
-		} else {
-			b = append(b, k.MoveDLQ)
-		}
-		return append(b, k.NextPage, k.FirstPage)
+	cur := p.list.selectedKey()
+	as := []action{
+		send(k.Enter, needRow, func() tea.Msg { return p.inspect(cur) }),
+		act(k.Select, needNothing, func() tea.Cmd { p.list.toggleMark(); p.list.move(1); return nil }),
+		act(k.SelectAll, needNothing, func() tea.Cmd { p.list.markAll(); return nil }),
 	}
-	return []Binding{k.Enter, k.Select, k.SelectAll, k.Ack, k.Nak, k.Term, k.Claim, k.MoveDLQ, k.Replay, k.DLQ, k.NextPage, k.FirstPage}
+	if p.browse {
+		kind := scopeMessages
+		if p.dlq {
+			kind = scopeDLQ
+		}
+		as = append(as, messageActions(p.com, msgScope{kind: kind, topic: p.topic}, p.selectedIDs,
+			func() core.Record { r, _ := p.recordByID(cur); return r })...)
+		as = append(as, p.rangeActions()...)
+		return append(as, p.pageActions()...)
+	}
+	as = append(as, messageActions(p.com, p.scope(), p.selectedIDs, nil)...)
+	as = append(as, send(k.DLQ, needTopic, func() tea.Msg { return browseTopicMsg{topic: dlqOf(p.com, p.topic), dlq: true} }))
+	as = append(as, p.pageActions()...)
+	return append(as, p.rangeActions()...)
+}
+
+// rangeActions act on the topic rather than on rows.
+func (p *pendingPane) rangeActions() []action {
+	k := p.com.Keys
+	return []action{
+		opens(k.ReplayRange, needTopic, func() dialog { return newReplayDialog(p.com, p.topic, nil, true) }),
+		opens(k.Publish, needNothing, func() dialog { return newPublishDialog(p.com, p.topic, nil, nil) }),
+	}
+}
+
+func (p *pendingPane) pageActions() []action {
+	k := p.com.Keys
+	return []action{act(k.NextPage, needNothing, p.nextPage), act(k.FirstPage, needNothing, p.firstPage)}
+}
+
+func (p *pendingPane) scope() msgScope {
+	return msgScope{kind: scopePending, topic: p.topic, group: p.group, consumers: p.consumers}
+}
+
+func (p *pendingPane) has(n need) bool {
+	switch n {
+	case needSelection:
+		return len(p.selectedIDs()) > 0
+	case needRow:
+		cur := p.list.selectedKey()
+		if p.browse {
+			_, ok := p.recordByID(cur)
+			return ok
+		}
+		return cur != ""
+	case needTopic:
+		return p.topic != ""
+	}
+	return true
+}
+
+// inspect is the request to open the row with key id in the inspector.
+func (p *pendingPane) inspect(id string) tea.Msg {
+	if p.browse {
+		r, _ := p.recordByID(id)
+		kind := scopeMessages
+		if p.dlq {
+			kind = scopeDLQ
+		}
+		return inspectMsg{rec: r, meta: inspectMeta{Scope: msgScope{kind: kind, topic: p.topic}}}
+	}
+	e, _ := p.entryByID(id)
+	return fetchInspectMsg{topic: p.topic, id: id, meta: inspectMeta{Scope: p.scope(),
+		Owner: e.Consumer, Deliveries: e.Deliveries, Idle: durOrEmpty(e.Idle)}}
 }
 
 func (p *pendingPane) reset() {
@@ -230,7 +290,7 @@ func (p *pendingPane) Update(msg tea.Msg) tea.Cmd {
 		}
 		p.rebuild()
 	case keyMsg:
-		return p.key(msg)
+		p.list.handleNav(p.com.Keys, msg)
 	}
 	return nil
 }
@@ -255,123 +315,33 @@ func (p *pendingPane) entryByID(id string) (core.PendingEntry, bool) {
 	return core.PendingEntry{}, false
 }
 
-func (p *pendingPane) key(msg keyMsg) tea.Cmd {
-	k := p.com.Keys
-	if p.list.handleNav(k, msg) {
-		return nil
-	}
-	ids := p.selectedIDs()
-	cur := p.list.selectedKey()
-	guard := func(b Binding) (bool, tea.Cmd) {
-		ok, cmd := p.com.guard(b)
-		if ok && len(ids) == 0 {
-			return false, msgCmd(statusMsg{err: fmt.Errorf("%s: nothing selected", b.Help().Desc)})
-		}
-		return ok, cmd
-	}
-	switch {
-	case matches(msg, k.NextPage) && p.browse:
+func (p *pendingPane) nextPage() tea.Cmd {
+	if p.browse {
 		if !p.more {
 			return msgCmd(statusMsg{text: "browse: this is the last (oldest) page"})
 		}
 		next := p.bnext
-		p.bfrom, p.pageNo = &next, p.pageNo+1
-		p.inflight = false
-		p.list.cursor, p.list.offset, p.list.marked = 0, 0, nil // the rows stay until the page arrives
-		return p.refresh()
-	case matches(msg, k.FirstPage) && p.browse:
-		p.bfrom, p.pageNo = nil, 0
-		p.inflight = false
-		p.list.cursor, p.list.offset, p.list.marked = 0, 0, nil // the rows stay until the page arrives
-		return p.refresh()
-	case matches(msg, k.NextPage) && !p.browse:
+		p.bfrom = &next
+	} else {
 		if p.page.Next == "" {
 			return msgCmd(statusMsg{text: "pending: this is the last page"})
 		}
-		p.cursor, p.pageNo = p.page.Next, p.pageNo+1
-		p.inflight = false
-		p.list.cursor, p.list.offset, p.list.marked = 0, 0, nil // the rows stay until the page arrives
-		return p.refresh()
-	case matches(msg, k.FirstPage) && !p.browse:
-		p.cursor, p.pageNo = "", 0
-		p.inflight = false
-		p.list.cursor, p.list.offset, p.list.marked = 0, 0, nil // the rows stay until the page arrives
-		return p.refresh()
-	case matches(msg, k.Select):
-		p.list.toggleMark()
-		p.list.move(1)
-	case matches(msg, k.SelectAll):
-		p.list.markAll()
-	case matches(msg, k.Enter):
-		if cur == "" {
-			return nil
-		}
-		if p.browse {
-			r, _ := p.recordByID(cur)
-			return msgCmd(inspectMsg{rec: r, meta: inspectMeta{DLQ: p.dlq}})
-		}
-		e, _ := p.entryByID(cur)
-		return msgCmd(fetchInspectMsg{topic: p.topic, id: cur, meta: inspectMeta{
-			Group: p.group, Owner: e.Consumer, Deliveries: e.Deliveries, Idle: durOrEmpty(e.Idle), Pending: true}})
-	case matches(msg, k.Ack) && !p.browse:
-		if ok, cmd := guard(k.Ack); !ok {
-			return cmd
-		}
-		return msgCmd(pushDialogMsg{d: ackDialog(p.com, core.OpAck, p.topic, p.group, ids)})
-	case matches(msg, k.Nak) && !p.browse:
-		if ok, cmd := guard(k.Nak); !ok {
-			return cmd
-		}
-		return msgCmd(pushDialogMsg{d: ackDialog(p.com, core.OpNak, p.topic, p.group, ids)})
-	case matches(msg, k.Term) && !p.browse:
-		if ok, cmd := guard(k.Term); !ok {
-			return cmd
-		}
-		return msgCmd(pushDialogMsg{d: ackDialog(p.com, core.OpTerm, p.topic, p.group, ids)})
-	case matches(msg, k.Claim) && !p.browse:
-		if ok, cmd := guard(k.Claim); !ok {
-			return cmd
-		}
-		return msgCmd(pushDialogMsg{d: newClaimDialog(p.com, p.topic, p.group, ids, p.consumers)})
-	case matches(msg, k.MoveDLQ) && !p.dlq:
-		if ok, cmd := guard(k.MoveDLQ); !ok {
-			return cmd
-		}
-		return msgCmd(pushDialogMsg{d: newMoveDialog(p.com, p.topic, p.group, ids)})
-	case matches(msg, k.Redrive) && p.dlq:
-		if ok, cmd := guard(k.Redrive); !ok {
-			return cmd
-		}
-		return msgCmd(pushDialogMsg{d: redriveDialog(p.com, p.topic, ids)})
-	case matches(msg, k.Replay):
-		if ok, cmd := guard(k.Replay); !ok {
-			return cmd
-		}
-		return msgCmd(pushDialogMsg{d: newReplayDialog(p.com, p.topic, ids, false)})
-	case matches(msg, k.ReplayRange):
-		if ok, cmd := p.com.guard(k.ReplayRange); !ok {
-			return cmd
-		}
-		return msgCmd(pushDialogMsg{d: newReplayDialog(p.com, p.topic, nil, true)})
-	case matches(msg, k.EditResend) && p.browse:
-		if ok, cmd := p.com.guard(k.EditResend); !ok {
-			return cmd
-		}
-		if r, ok := p.recordByID(cur); ok {
-			return msgCmd(pushDialogMsg{d: resendDialog(p.com, r)})
-		}
-	case matches(msg, k.Publish):
-		if ok, cmd := p.com.guard(k.Publish); !ok {
-			return cmd
-		}
-		return msgCmd(pushDialogMsg{d: newPublishDialog(p.com, p.topic, nil, nil)})
-	case matches(msg, k.DLQ) && !p.browse:
-		if ok, cmd := p.com.guard(k.DLQ); !ok {
-			return cmd
-		}
-		return msgCmd(browseTopicMsg{topic: dlqOf(p.com, p.topic), dlq: true})
+		p.cursor = p.page.Next
 	}
-	return nil
+	return p.turnPage(p.pageNo + 1)
+}
+
+func (p *pendingPane) firstPage() tea.Cmd {
+	p.bfrom, p.cursor = nil, ""
+	return p.turnPage(0)
+}
+
+// turnPage asks for page n; the rows stay until it arrives.
+func (p *pendingPane) turnPage(n int) tea.Cmd {
+	p.pageNo = n
+	p.inflight = false
+	p.list.cursor, p.list.offset, p.list.marked = 0, 0, nil
+	return p.refresh()
 }
 
 func (p *pendingPane) View(focused bool) []string {

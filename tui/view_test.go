@@ -124,7 +124,7 @@ func TestGoldenPanes(t *testing.T) {
 				r := core.Record{Topic: "orders", ID: "1764125100000-0", Time: fixedNow.Add(-14 * time.Minute),
 					Header: core.Header{"Trace": {"abc\x1b[31m"}, "Content-Type": {"application/json"}},
 					Data:   []byte(`{"id":1000,"customer":{"name":"Ann\u001b[2J","country":"NL"},"items":[{"sku":"A-1","qty":2}]}`)}
-				m.openInspector(r, inspectMeta{Group: "shipping", Owner: "ship-2", Deliveries: 3, Idle: "14m", Pending: true})
+				m.openInspector(r, inspectMeta{Scope: msgScope{kind: scopePending, topic: "orders", group: "shipping"}, Owner: "ship-2", Deliveries: 3, Idle: "14m"})
 			}},
 			{"inspector_binary", func(m *Model) {
 				m.openInspector(core.Record{Topic: "orders", ID: "7", Data: []byte("\x00\x01\x02binary\xff\x1b]52;c;AAAA\x07")}, inspectMeta{})
