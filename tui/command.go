@@ -62,7 +62,7 @@ func (m *Model) command(line string) tea.Cmd {
 			return nil
 		}
 		m.focus = panePending
-		m.inspector = nil
+		m.closeInspector()
 		return m.pending.setBrowse(dlqOf(m.com, topic), true)
 	case "publish", "pub":
 		return dispatch(m.com, opens(m.com.Keys.Publish, needNothing, func() dialog { return newPublishDialog(m.com, arg, nil, nil) }), nil)

@@ -116,7 +116,7 @@ func (m *Model) resetPanes() {
 	m.pending.reset()
 	m.tail.reset()
 	m.customTail = false
-	m.inspector = nil
+	m.closeInspector()
 }
 
 func (m *Model) refreshAll() tea.Cmd {

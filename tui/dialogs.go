@@ -95,6 +95,7 @@ func (f *formField) value() string {
 
 type formDialog struct {
 	com    *Common
+	layer  int // its overlay id: editor results come back to it
 	title  string
 	lines  []string
 	fields []*formField
@@ -200,9 +201,25 @@ func (d *formDialog) setFocus(i int) tea.Cmd {
 	return cmd
 }
 
+func (d *formDialog) setLayer(id int) { d.layer = id }
+
+// startEditorMsg and editorDoneMsg are addressed to the dialog (overlay
+// layer) that asked for the editor.
 type startEditorMsg struct {
-	path string
-	err  error
+	layer int
+	path  string
+	err   error
+}
+
+func (m startEditorMsg) layerID() int { return m.layer }
+func (m editorDoneMsg) layerID() int  { return m.layer }
+
+// orphaned cleans up after a reply whose layer has closed meanwhile.
+func orphaned(msg tea.Msg) tea.Cmd {
+	if m, ok := msg.(startEditorMsg); ok && m.path != "" {
+		return func() tea.Msg { _ = os.Remove(m.path); return nil }
+	}
+	return nil
 }
 
 func (d *formDialog) Update(msg tea.Msg) (tea.Cmd, bool) {
@@ -224,7 +241,7 @@ func (d *formDialog) Update(msg tea.Msg) (tea.Cmd, bool) {
 				if f.raw != nil && f.value() == "" {
 					content = f.raw
 				}
-				return writeEditorFile(content), false
+				return writeEditorFile(d.layer, content), false
 			}
 		case "enter":
 			if cur.area == nil {
@@ -239,7 +256,7 @@ func (d *formDialog) Update(msg tea.Msg) (tea.Cmd, bool) {
 			d.err = msg.err.Error()
 			return nil, false
 		}
-		return editorCmd(msg.path), false
+		return editorCmd(d.layer, msg.path), false
 	case editorDoneMsg:
 		if msg.err != nil {
 			d.err = msg.err.Error()
@@ -317,24 +334,24 @@ func (d *formDialog) View(width int) string {
 }
 
 // writeEditorFile prepares a temp file for $EDITOR (in a command: I/O).
-func writeEditorFile(content []byte) tea.Cmd {
+func writeEditorFile(layer int, content []byte) tea.Cmd {
 	return func() tea.Msg {
 		f, err := os.CreateTemp("", "mqscope-payload-*.txt")
 		if err != nil {
-			return startEditorMsg{err: fmt.Errorf("editor temp file: %w", err)}
+			return startEditorMsg{layer: layer, err: fmt.Errorf("editor temp file: %w", err)}
 		}
 		_, err = f.Write(content)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
-			return startEditorMsg{err: fmt.Errorf("editor temp file: %w", err)}
+			return startEditorMsg{layer: layer, err: fmt.Errorf("editor temp file: %w", err)}
 		}
-		return startEditorMsg{path: f.Name()}
+		return startEditorMsg{layer: layer, path: f.Name()}
 	}
 }
 
-func editorCmd(path string) tea.Cmd {
+func editorCmd(layer int, path string) tea.Cmd {
 	ed := os.Getenv("VISUAL")
 	if ed == "" {
 		ed = os.Getenv("EDITOR")
@@ -347,13 +364,13 @@ func editorCmd(path string) tea.Cmd {
 	return tea.ExecProcess(c, func(err error) tea.Msg {
 		defer os.Remove(path)
 		if err != nil {
-			return editorDoneMsg{err: fmt.Errorf("editor %s: %w", ed, err)}
+			return editorDoneMsg{layer: layer, err: fmt.Errorf("editor %s: %w", ed, err)}
 		}
 		b, rerr := os.ReadFile(path)
 		if rerr != nil {
-			return editorDoneMsg{err: fmt.Errorf("read edited payload: %w", rerr)}
+			return editorDoneMsg{layer: layer, err: fmt.Errorf("read edited payload: %w", rerr)}
 		}
-		return editorDoneMsg{content: string(b)}
+		return editorDoneMsg{layer: layer, content: string(b)}
 	})
 }
 

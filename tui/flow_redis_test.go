@@ -192,7 +192,7 @@ func TestFlowReadOnly(t *testing.T) {
 		f.key(k)
 		f.waitStatus("refused "+k, "disabled: read-only mode")
 		f.probe(func(m *Model) {
-			if len(m.dialogs) != 0 {
+			if m.layers.count(layerDialog) != 0 {
 				t.Errorf("key %s opened a dialog in read-only mode", k)
 			}
 		})

@@ -13,8 +13,8 @@ import (
 // focusedActor is what gets action keys: the inspector when open, else
 // the focused pane.
 func (m *Model) focusedActor() actor {
-	if m.inspector != nil {
-		return m.inspector
+	if in := m.inspecting(); in != nil {
+		return in
 	}
 	return m.panes[m.focus]
 }
@@ -130,7 +130,7 @@ func (m *Model) helpKey(msg tea.KeyPressMsg) {
 	case matches(msg, k.Bottom):
 		m.helpOff = 1 << 20 // clamped when drawn
 	default:
-		m.help = false
+		m.layers.remove(layerHelp)
 		return
 	}
 	if m.helpOff < 0 {

@@ -8,46 +8,41 @@ import (
 )
 
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
-	// 1. dialogs see keys first
-	if n := len(m.dialogs); n > 0 {
+	// 1. the top overlay sees keys first: a dialog, the filter / command
+	// line, or the full help (navigation keys scroll it, any other key
+	// closes it)
+	switch t := m.layers.top(); m.layers.topKind() {
+	case layerDialog:
 		if msg.String() == "ctrl+c" {
-			m.dialogs = nil
+			m.layers.remove(layerDialog)
 			return nil
 		}
-		cmd, done := m.dialogs[n-1].Update(msg)
-		if done {
-			m.dialogs = m.dialogs[:n-1]
-		}
-		return cmd
-	}
-	// 2. the filter / command line
-	if m.mode != inputNone {
+		return m.layers.updateDialog(t, msg)
+	case layerInput:
 		return m.inputKey(msg)
-	}
-	k := m.com.Keys
-	// 3. full help: navigation keys scroll it, any other key closes it
-	if m.help {
+	case layerHelp:
 		m.helpKey(msg)
 		return nil
 	}
+	k := m.com.Keys
 	switch {
 	case msg.String() == "ctrl+c":
 		return m.quit()
 	case matches(msg, k.Help):
-		m.help, m.helpOff = true, 0
+		m.openHelp()
 		return nil
 	case matches(msg, k.Command):
 		return m.startInput(inputCommand, "")
-	case matches(msg, k.Filter) && m.inspector == nil:
+	case matches(msg, k.Filter) && m.inspecting() == nil:
 		return m.startInput(inputFilter, m.panes[m.focus].Filter().Raw)
 	}
 	// 4. the inspector
-	if m.inspector != nil {
+	if in := m.inspecting(); in != nil {
 		if matches(msg, k.Back) || matches(msg, k.Quit) {
-			m.inspector = nil
+			m.closeInspector()
 			return nil
 		}
-		return pressKey(m.com, m.inspector, msg)
+		return pressKey(m.com, in, msg)
 	}
 	// 5. global navigation
 	for i, b := range [numPanes]Binding{k.Pane1, k.Pane2, k.Pane3, k.Pane4} {
@@ -73,7 +68,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			m.setStatus("no action has reported per-item errors")
 			return nil
 		}
-		m.dialogs = append(m.dialogs, newErrorsDialog(m.com, m.lastErrsLabel, m.lastErrs))
+		m.pushDialog(newErrorsDialog(m.com, m.lastErrsLabel, m.lastErrs))
 		return nil
 	case matches(msg, k.Back):
 		if f := m.panes[m.focus].Filter(); !f.Empty() {
@@ -96,6 +91,8 @@ func (m *Model) quit() tea.Cmd {
 }
 
 func (m *Model) startInput(mode inputMode, value string) tea.Cmd {
+	m.layers.remove(layerInput)
+	m.layers.push(layer{kind: layerInput})
 	m.mode = mode
 	m.input.Reset()
 	m.input.Prompt = "/"
@@ -112,14 +109,12 @@ func (m *Model) startInput(mode inputMode, value string) tea.Cmd {
 func (m *Model) inputKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch msg.String() {
 	case "esc", "ctrl+c":
-		m.mode = inputNone
-		m.input.Blur()
+		m.closeInput()
 		return nil
 	case "enter":
 		v := m.input.Value()
 		mode := m.mode
-		m.mode = inputNone
-		m.input.Blur()
+		m.closeInput()
 		if mode == inputFilter {
 			f, err := ParseFilter(v)
 			if err != nil {
@@ -143,3 +138,9 @@ func (m *Model) inputKey(msg tea.KeyPressMsg) tea.Cmd {
 }
 
 // command runs a `:` command.
+
+func (m *Model) closeInput() {
+	m.layers.remove(layerInput)
+	m.mode = inputNone
+	m.input.Blur()
+}

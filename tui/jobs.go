@@ -78,7 +78,7 @@ func (m *Model) actionDone(msg actionDoneMsg) tea.Cmd {
 		m.setErr(fmt.Errorf("%s%s: %w", msg.job.label, count, msg.err))
 		if msg.next != nil && msg.gen == m.com.Gen {
 			if d := msg.next(msg.err); d != nil {
-				m.dialogs = append(m.dialogs, d)
+				m.pushDialog(d)
 			}
 		}
 	} else {

@@ -60,11 +60,9 @@ type Model struct {
 	panes   [numPanes]pane
 	focus   int
 
-	inspector  *inspector
-	inspectReq uint64 // only the last Enter's message opens
-	dialogs    []dialog
-	help       bool
-	helpOff    int // first help line shown (help scrolls on small screens)
+	layers     overlays // dialogs, help, the input line and the inspector
+	inspectReq uint64   // only the last Enter's message opens
+	helpOff    int      // first help line shown (help scrolls on small screens)
 
 	mode  inputMode
 	input textinput.Model
@@ -273,11 +271,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.drillTopic(msg.topic)
 	case drillGroupMsg:
 		m.focus = panePending
-		m.inspector = nil
+		m.closeInspector()
 		return m, m.pending.setGroup(msg.topic, msg.group, msg.consumer, msg.consumers)
 	case browseTopicMsg:
 		m.focus = panePending
-		m.inspector = nil
+		m.closeInspector()
 		return m, m.pending.setBrowse(msg.topic, msg.dlq)
 	case tailPatternMsg:
 		m.customTail = true
@@ -296,7 +294,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return recordMsg{gen: gen, req: req, rec: r, meta: msg.meta, err: err}
 		})
 	case pushDialogMsg:
-		m.dialogs = append(m.dialogs, msg.d)
+		m.pushDialog(msg.d)
 		return m, nil
 	case focusMsg:
 		m.focus = msg.pane
@@ -309,7 +307,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.Button == tea.MouseWheelUp {
 			k = tea.KeyPressMsg{Code: tea.KeyUp}
 		}
-		if len(m.dialogs) == 0 && m.mode == inputNone {
+		if top := m.layers.topKind(); top != layerDialog && top != layerInput {
 			return m, m.key(k)
 		}
 		return m, nil
@@ -317,16 +315,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		msg(m) // runs on the event loop: tests read the model without a race
 		return m, nil
 	}
-	// anything else (cursor blinks, editor results) goes to the top dialog
-	// or the input line
-	if n := len(m.dialogs); n > 0 {
-		cmd, done := m.dialogs[n-1].Update(msg)
-		if done {
-			m.dialogs = m.dialogs[:n-1]
+	// a reply for one layer (an editor result) goes to that layer only
+	if lm, ok := msg.(layerMsg); ok {
+		if l := m.layers.byID(lm.layerID()); l != nil && l.kind == layerDialog {
+			return m, m.layers.updateDialog(l, msg)
 		}
-		return m, cmd
+		return m, orphaned(msg)
 	}
-	if m.mode != inputNone {
+	// anything else (cursor blinks) goes to the top dialog or the input line
+	switch t := m.layers.top(); m.layers.topKind() {
+	case layerDialog:
+		return m, m.layers.updateDialog(t, msg)
+	case layerInput:
 		var cmd tea.Cmd
 		m.input, cmd = m.input.Update(msg)
 		return m, cmd
@@ -350,7 +350,7 @@ func genOf(msg tea.Msg) uint64 {
 
 func (m *Model) drillTopic(t core.TopicInfo) tea.Cmd {
 	m.focus = paneGroups
-	m.inspector = nil
+	m.closeInspector()
 	cmds := []tea.Cmd{m.groups.setTopic(t.Name)}
 	m.pending.clearData()
 	m.pending.topic, m.pending.group, m.pending.browse = "", "", false
@@ -360,11 +360,4 @@ func (m *Model) drillTopic(t core.TopicInfo) tea.Cmd {
 		}
 	}
 	return tea.Batch(cmds...)
-}
-
-func (m *Model) pushDialog(d dialog) { m.dialogs = append(m.dialogs, d) }
-
-func (m *Model) openInspector(r core.Record, meta inspectMeta) {
-	m.inspector = newInspector(m.com, r, meta)
-	m.layout()
 }

@@ -79,6 +79,7 @@ type (
 		err  error
 	}
 	editorDoneMsg struct {
+		layer   int
 		content string
 		err     error
 	}

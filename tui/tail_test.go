@@ -193,11 +193,11 @@ func TestInspectorStaleFetchDropped(t *testing.T) {
 	first := m.inspectReq
 	m.Update(fetchInspectMsg{topic: "orders", id: "b"})
 	m.Update(recordMsg{gen: m.com.Gen, req: first, rec: core.Record{ID: "a"}})
-	if m.inspector != nil {
+	if m.inspecting() != nil {
 		t.Fatal("a stale message fetch opened the inspector")
 	}
 	m.Update(recordMsg{gen: m.com.Gen, req: m.inspectReq, rec: core.Record{ID: "b"}})
-	if m.inspector == nil || m.inspector.rec.ID != "b" {
+	if m.inspecting() == nil || m.inspecting().rec.ID != "b" {
 		t.Fatal("the current fetch did not open the inspector")
 	}
 }

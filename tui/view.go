@@ -40,8 +40,8 @@ func (m *Model) layout() {
 			p.SetSize(m.w-2, bh-3) // a tab bar line above the pane
 		}
 	}
-	if m.inspector != nil {
-		m.inspector.SetSize(m.w-2, bh-2)
+	if in := m.inspecting(); in != nil {
+		in.SetSize(m.w-2, bh-2)
 	}
 }
 
@@ -77,14 +77,19 @@ func (m *Model) body() []string {
 	st := m.com.Styles
 	bh := m.bodyHeight()
 	var out []string
+	drawn := m.layers.drawn()
+	var kind layerKind
+	if drawn != nil {
+		kind = drawn.kind
+	}
 	switch {
-	case len(m.dialogs) > 0:
-		d := m.dialogs[len(m.dialogs)-1].View(m.w)
+	case kind == layerDialog:
+		d := drawn.dialog.View(m.w)
 		out = strings.Split(lipgloss.Place(m.w, bh, lipgloss.Center, lipgloss.Center, d), "\n")
-	case m.help:
+	case kind == layerHelp:
 		out = strings.Split(box(st, "Help"+st.Dot+m.focusedTitle(), m.helpView(bh-2), m.w, bh, true), "\n")
-	case m.inspector != nil:
-		out = strings.Split(box(st, m.inspector.Title(), m.inspector.View(), m.w, bh, true), "\n")
+	case kind == layerInspector:
+		out = strings.Split(box(st, drawn.inspector.Title(), drawn.inspector.View(), m.w, bh, true), "\n")
 	case m.wide():
 		lw := m.w * 2 / 5
 		rw := m.w - lw
@@ -102,15 +107,8 @@ func (m *Model) body() []string {
 	return out[:bh]
 }
 
-func (m *Model) topDialog() dialog {
-	if n := len(m.dialogs); n > 0 {
-		return m.dialogs[n-1]
-	}
-	return nil
-}
-
 func (m *Model) focusedTitle() string {
-	if m.inspector != nil {
+	if m.inspecting() != nil {
 		return "Inspector"
 	}
 	return m.panes[m.focus].Title()
