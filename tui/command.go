@@ -61,9 +61,8 @@ func (m *Model) command(line string) tea.Cmd {
 			m.setErr(errors.New(":dlq needs a topic (select one or :dlq TOPIC)"))
 			return nil
 		}
-		m.focus = panePending
-		m.closeInspector()
-		return m.pending.setBrowse(dlqOf(m.com, topic), true)
+		m.showInSlot3(m.messages)
+		return m.messages.setTopic(dlqOf(m.com, topic), true)
 	case "publish", "pub":
 		return dispatch(m.com, opens(m.com.Keys.Publish, needNothing, func() dialog { return newPublishDialog(m.com, arg, nil, nil) }), nil)
 	}

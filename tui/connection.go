@@ -111,16 +111,18 @@ func (m *Model) applyTargetSettings() {
 }
 
 func (m *Model) resetPanes() {
-	m.topics.reset()
-	m.groups.reset()
-	m.pending.reset()
-	m.tail.reset()
+	for _, p := range m.allPanes() {
+		p.reset()
+	}
 	m.customTail = false
 	m.closeInspector()
 }
 
 func (m *Model) refreshAll() tea.Cmd {
-	cmds := []tea.Cmd{m.topics.refresh(), m.groups.refresh(), m.pending.refresh()}
+	var cmds []tea.Cmd
+	for _, p := range m.panes {
+		cmds = append(cmds, p.refresh())
+	}
 	if m.com.Op != nil && !m.infoFlight {
 		m.infoFlight = true
 		gen := m.com.Gen

@@ -84,6 +84,7 @@ func (m *Model) actionDone(msg actionDoneMsg) tea.Cmd {
 	} else {
 		m.status, m.statusErr = SanitizeString(msg.job.label+count), r.Failed > 0
 	}
-	m.pending.list.marked = nil
+	m.pending.ClearMarks()
+	m.messages.ClearMarks()
 	return m.refreshAll()
 }

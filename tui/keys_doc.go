@@ -18,18 +18,16 @@ type keySection struct {
 func keySections() []keySection {
 	c := newCommon(Options{})
 	k := c.Keys
-	pending, messages, dlq := newPendingPane(c), newPendingPane(c), newPendingPane(c)
-	pending.setGroup("t", "g", "", nil)
-	messages.setBrowse("t", false)
-	dlq.setBrowse("t"+c.DLQSuffix, true)
+	dlq := newMessagesPane(c)
+	dlq.setTopic("t"+c.DLQSuffix, true)
 	in := newInspector(c, core.Record{}, inspectMeta{})
 	return []keySection{
 		{"Everywhere", k.globalBindings()},
 		{"Lists", []Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Back}},
 		{"Topics", tableBindings(newTopicsPane(c))},
 		{"Groups", tableBindings(newGroupsPane(c))},
-		{"Pending", tableBindings(pending)},
-		{"Messages", tableBindings(messages)},
+		{"Pending", tableBindings(newPendingPane(c))},
+		{"Messages", tableBindings(newMessagesPane(c))},
 		{"DLQ", tableBindings(dlq)},
 		{"Tail", tableBindings(newTailPane(c, 1))},
 		{"Inspector", tableBindings(in)},

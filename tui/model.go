@@ -53,12 +53,13 @@ type Model struct {
 	infoErr    error
 	infoFlight bool
 
-	topics  *topicsPane
-	groups  *groupsPane
-	pending *pendingPane
-	tail    *tailPane
-	panes   [numPanes]pane
-	focus   int
+	topics   *topicsPane
+	groups   *groupsPane
+	pending  *pendingPane
+	messages *messagesPane // shares slot 3 with pending
+	tail     *tailPane
+	panes    [numPanes]pane // what each slot shows now
+	focus    int
 
 	layers     overlays // dialogs, help, the input line and the inspector
 	inspectReq uint64   // only the last Enter's message opens
@@ -95,6 +96,7 @@ func NewModel(o Options) *Model {
 	m.topics = newTopicsPane(c)
 	m.groups = newGroupsPane(c)
 	m.pending = newPendingPane(c)
+	m.messages = newMessagesPane(c)
 	m.tail = newTailPane(c, o.TailBuffer)
 	m.panes = [numPanes]pane{m.topics, m.groups, m.pending, m.tail}
 	m.input = textinput.New()
@@ -218,11 +220,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, m.groups.Update(msg)
-	case pendingMsg, browseMsg:
-		if genOf(msg) != m.com.Gen {
+	case pendingMsg:
+		if msg.gen != m.com.Gen {
 			return m, nil
 		}
 		return m, m.pending.Update(msg)
+	case browseMsg:
+		if msg.gen != m.com.Gen {
+			return m, nil
+		}
+		return m, m.messages.Update(msg)
 	case tailStartedMsg:
 		if msg.gen != m.com.Gen {
 			if msg.tail != nil {
@@ -270,13 +277,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case drillTopicMsg:
 		return m, m.drillTopic(msg.topic)
 	case drillGroupMsg:
-		m.focus = panePending
-		m.closeInspector()
+		m.showInSlot3(m.pending)
 		return m, m.pending.setGroup(msg.topic, msg.group, msg.consumer, msg.consumers)
 	case browseTopicMsg:
-		m.focus = panePending
-		m.closeInspector()
-		return m, m.pending.setBrowse(msg.topic, msg.dlq)
+		m.showInSlot3(m.messages)
+		return m, m.messages.setTopic(msg.topic, msg.dlq)
 	case tailPatternMsg:
 		m.customTail = true
 		m.focus = paneTail
@@ -338,22 +343,29 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // the model while the program runs).
 type probeMsg func(*Model)
 
-func genOf(msg tea.Msg) uint64 {
-	switch x := msg.(type) {
-	case pendingMsg:
-		return x.gen
-	case browseMsg:
-		return x.gen
+// allPanes are the panes, shown or not (pending and messages share slot 3).
+func (m *Model) allPanes() []pane {
+	return []pane{m.topics, m.groups, m.pending, m.messages, m.tail}
+}
+
+// showInSlot3 focuses slot 3 showing p (the pending or the messages pane);
+// the other one stops polling.
+func (m *Model) showInSlot3(p pane) {
+	if m.panes[panePending] != p {
+		m.panes[panePending].reset()
 	}
-	return 0
+	m.panes[panePending] = p
+	m.focus = panePending
+	m.closeInspector()
 }
 
 func (m *Model) drillTopic(t core.TopicInfo) tea.Cmd {
 	m.focus = paneGroups
 	m.closeInspector()
 	cmds := []tea.Cmd{m.groups.setTopic(t.Name)}
-	m.pending.clearData()
-	m.pending.topic, m.pending.group, m.pending.browse = "", "", false
+	m.pending.reset()
+	m.messages.reset()
+	m.panes[panePending] = m.pending
 	if !m.customTail {
 		if ok, _ := m.com.Keys.TailTopic.Available(m.com); ok {
 			cmds = append(cmds, m.tail.start(tailPattern(t)))

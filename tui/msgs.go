@@ -15,6 +15,9 @@ type pane interface {
 	actor                       // its actions table (keys, footer, help)
 	SetFilter(f Filter)
 	Filter() Filter
+	refresh() tea.Cmd // polls its data (single-flight); nil when idle
+	reset()           // forgets everything (context switch)
+	Loading() bool    // a first load is on its way (the spinner shows)
 }
 
 // Replies of broker calls. gen is the connection generation, req the

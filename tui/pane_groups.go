@@ -113,6 +113,8 @@ func (p *groupsPane) setTopic(topic string) tea.Cmd {
 	return p.refresh()
 }
 
+func (p *groupsPane) Loading() bool { return p.inflight && !p.loaded }
+
 func (p *groupsPane) reset() {
 	*p = groupsPane{com: p.com, w: p.w, h: p.h, list: listState{height: p.list.height}, filter: p.filter, req: p.req + 1}
 }

@@ -148,6 +148,12 @@ func (p *tailPane) stop() {
 	}
 }
 
+// Loading: a tail is being started.
+func (p *tailPane) Loading() bool { return p.starting }
+
+// refresh: a tail is pushed, not polled.
+func (p *tailPane) refresh() tea.Cmd { return nil }
+
 func (p *tailPane) reset() {
 	p.stop()
 	p.req++

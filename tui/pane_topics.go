@@ -72,6 +72,8 @@ func (p *topicsPane) has(n need) bool {
 	return n == needNothing || ok
 }
 
+func (p *topicsPane) Loading() bool { return p.inflight && !p.loaded }
+
 // reset forgets everything (context switch).
 func (p *topicsPane) reset() {
 	*p = topicsPane{com: p.com, w: p.w, h: p.h, list: listState{height: p.list.height}, filter: p.filter, req: p.req + 1}

@@ -34,9 +34,10 @@ func (m *Model) layout() {
 		m.topics.SetSize(lw-2, th-2)
 		m.groups.SetSize(rw-2, th-2)
 		m.pending.SetSize(lw-2, bt-2)
+		m.messages.SetSize(lw-2, bt-2)
 		m.tail.SetSize(rw-2, bt-2)
 	} else {
-		for _, p := range m.panes {
+		for _, p := range m.allPanes() {
 			p.SetSize(m.w-2, bh-3) // a tab bar line above the pane
 		}
 	}
@@ -219,8 +220,15 @@ func (m *Model) spin() string {
 }
 
 func (m *Model) busy() bool {
-	return m.connecting || len(m.jobs) > 0 || m.topics.inflight && !m.topics.loaded ||
-		m.groups.inflight && !m.groups.loaded || m.pending.inflight && !m.pending.loaded || m.tail.starting
+	if m.connecting || len(m.jobs) > 0 {
+		return true
+	}
+	for _, p := range m.panes {
+		if p.Loading() {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Model) statusLine() string {

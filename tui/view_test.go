@@ -323,16 +323,19 @@ func TestNextPageKeepsRendering(t *testing.T) {
 	for _, browse := range []bool{false, true} {
 		m := viewModel(t, false)
 		m.focus = panePending
+		list, pageNo := &m.pending.msgList, func() int { return m.pending.pg.no }
 		if browse {
-			m.pending.browse, m.pending.loaded, m.pending.more = true, true, true
-			m.pending.bnext = core.AtID("1-0")
-			m.pending.recs = []core.Record{{ID: "3-0"}, {ID: "2-0"}}
-			m.pending.rebuild()
+			m.showInSlot3(m.messages)
+			m.messages.topic, m.messages.loaded = "orders", true
+			m.messages.pg.next = core.AtID("1-0")
+			m.messages.recs = []core.Record{{ID: "3-0"}, {ID: "2-0"}}
+			m.messages.rebuild()
+			list, pageNo = &m.messages.msgList, func() int { return m.messages.pg.no }
 		}
-		m.pending.list.move(1)
+		list.list.move(1)
 		m.Update(tea.KeyPressMsg{Code: ']', Text: "]"})
-		if m.pending.pageNo != 1 || m.pending.list.cursor != 0 {
-			t.Errorf("browse=%v: after ] page %d cursor %d", browse, m.pending.pageNo, m.pending.list.cursor)
+		if pageNo() != 1 || list.list.cursor != 0 {
+			t.Errorf("browse=%v: after ] page %d cursor %d", browse, pageNo(), list.list.cursor)
 		}
 		screen(t, m, 80, 24)
 	}
