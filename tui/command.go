@@ -22,7 +22,7 @@ func (m *Model) command(line string) tea.Cmd {
 		return m.quit()
 	case "ctx", "context":
 		if arg == "" {
-			m.setStatus("contexts: " + SanitizeString(strings.Join(m.o.Contexts, ", ")))
+			m.setStatus("contexts: " + strings.Join(m.o.Contexts, ", "))
 			return nil
 		}
 		known := len(m.o.Contexts) == 0
@@ -34,7 +34,7 @@ func (m *Model) command(line string) tea.Cmd {
 			return nil
 		}
 		m.tail.stop()
-		m.setStatus("connecting to " + SanitizeString(arg) + "…")
+		m.setStatus("connecting to " + arg + "…")
 		return m.connect(arg)
 	case "topic":
 		if t, ok := m.topics.byName(arg); ok {

@@ -26,6 +26,8 @@ func closeTarget(l interface{ Warn(string, ...any) }, t *Target) {
 	}
 }
 
+// connect opens a context off the UI loop; the generation moves on so
+// every reply of the previous context is dropped.
 func (m *Model) connect(name string) tea.Cmd {
 	if m.o.Open == nil {
 		m.setErr(errors.New("no context configured"))
@@ -87,7 +89,7 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 	m.infoFlight = false // a poll of the old context may never be answered here
 	m.applyTargetSettings()
 	m.resetPanes()
-	m.setStatus("connected to " + SanitizeString(msg.name))
+	m.setStatus("connected to " + msg.name)
 	cmds := []tea.Cmd{m.topics.refresh(), m.refreshTick()}
 	if old != nil {
 		cmds = append(cmds, func() tea.Msg { closeTarget(m.com.Logger, old); return nil })

@@ -52,7 +52,7 @@ func (d *confirmDialog) View(width int) string {
 	w := dialogWidth(width)
 	ls := []string{st.DialogTitle.Render(trunc(SanitizeString(d.title), w))}
 	for _, l := range d.lines {
-		ls = append(ls, trunc(l, w))
+		ls = append(ls, trunc(SanitizeString(l), w))
 	}
 	ls = append(ls, "", st.HelpKey.Render("y/enter")+" "+st.HelpDesc.Render("confirm")+"   "+st.HelpKey.Render("n/esc")+" "+st.HelpDesc.Render("cancel"))
 	return st.Dialog.Width(w + 4).Render(strings.Join(ls, "\n"))
@@ -318,7 +318,7 @@ func (d *formDialog) View(width int) string {
 	w := dialogWidth(width)
 	ls := []string{st.DialogTitle.Render(trunc(SanitizeString(d.title), w))}
 	for _, l := range d.lines {
-		ls = append(ls, trunc(l, w))
+		ls = append(ls, trunc(SanitizeString(l), w))
 	}
 	for i, f := range d.fields {
 		label := f.label

@@ -52,7 +52,7 @@ func (in *inspector) Actions() []action {
 				msgCmd(statusMsg{text: fmt.Sprintf("copied payload (%d bytes) to the clipboard", len(r.Data))}))
 		}),
 		act(k.CopyID, needNothing, func() tea.Cmd {
-			return tea.Batch(tea.SetClipboard(r.ID), msgCmd(statusMsg{text: "copied id " + SanitizeString(r.ID)}))
+			return tea.Batch(tea.SetClipboard(r.ID), msgCmd(statusMsg{text: "copied id " + r.ID}))
 		}),
 	}
 	s := in.meta.Scope

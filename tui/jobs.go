@@ -82,7 +82,7 @@ func (m *Model) actionDone(msg actionDoneMsg) tea.Cmd {
 			}
 		}
 	} else {
-		m.status, m.statusErr = SanitizeString(msg.job.label+count), r.Failed > 0
+		m.setStatusLine(msg.job.label+count, r.Failed > 0)
 	}
 	m.pending.ClearMarks()
 	m.messages.ClearMarks()

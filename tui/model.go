@@ -164,15 +164,19 @@ func (m *Model) refreshTick() tea.Cmd {
 	return tea.Tick(every, func(time.Time) tea.Msg { return refreshMsg{gen: gen} })
 }
 
-// connect opens a context off the UI loop; the generation moves on so
-// every reply of the previous context is dropped.
-
+// setErr, setStatus and setStatusLine are the only ways into the status
+// line, and each sanitises: a status can hold broker data (a group name in
+// a job label, a topic in an error).
 func (m *Model) setErr(err error) {
-	m.status, m.statusErr = SanitizeString(err.Error()), true
+	m.setStatusLine(err.Error(), true)
 	m.com.Logger.Debug("status", "err", err)
 }
 
-func (m *Model) setStatus(s string) { m.status, m.statusErr = s, false }
+func (m *Model) setStatus(s string) { m.setStatusLine(s, false) }
+
+func (m *Model) setStatusLine(s string, isErr bool) {
+	m.status, m.statusErr = SanitizeString(s), isErr
+}
 
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
@@ -269,7 +273,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err != nil {
 			m.setErr(msg.err)
 		} else {
-			m.setStatus(fmt.Sprintf("saved %s to %s", plural(msg.n, "message"), SanitizeString(msg.path)))
+			m.setStatus(fmt.Sprintf("saved %s to %s", plural(msg.n, "message"), msg.path))
 		}
 		return m, nil
 
@@ -293,7 +297,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case fetchInspectMsg:
 		m.inspectReq++
 		gen, req := m.com.Gen, m.inspectReq
-		m.setStatus("loading message " + SanitizeString(msg.id) + "…")
+		m.setStatus("loading message " + msg.id + "…")
 		return m, m.com.call(func(ctx context.Context, op *core.Operator) tea.Msg {
 			r, err := op.Get(ctx, msg.topic, msg.id)
 			return recordMsg{gen: gen, req: req, rec: r, meta: msg.meta, err: err}
