@@ -50,7 +50,7 @@ func (m *Model) command(line string) tea.Cmd {
 	case "dlq":
 		topic := arg
 		if topic == "" {
-			topic = m.groups.topic
+			topic = m.groups.Topic()
 		}
 		if topic == "" {
 			if t, ok := m.topics.selected(); ok {

@@ -101,15 +101,16 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 // refresh is read by refreshTick), or the console's when it sets none.
 func (m *Model) applyTargetSettings() {
 	m.com.Timeout = m.baseTimeout
-	m.tail.cap = m.o.TailBuffer
+	buffer := m.o.TailBuffer
 	if t := m.target; t != nil {
 		if t.Timeout > 0 {
 			m.com.Timeout = t.Timeout
 		}
 		if t.TailBuffer > 0 {
-			m.tail.cap = t.TailBuffer
+			buffer = t.TailBuffer
 		}
 	}
+	m.tail.SetBuffer(buffer)
 }
 
 func (m *Model) resetPanes() {

@@ -149,7 +149,7 @@ func (m *Model) Init() tea.Cmd {
 // idle console over SSH costs nothing.
 func (m *Model) tickCmd() tea.Cmd {
 	d := tickEvery
-	if m.tail.tail == nil && !m.busy() && len(m.jobs) == 0 {
+	if !m.tail.Running() && !m.busy() && len(m.jobs) == 0 {
 		d = 250 * time.Millisecond
 	}
 	return tea.Tick(d, func(time.Time) tea.Msg { return tickMsg{} })

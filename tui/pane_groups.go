@@ -113,6 +113,9 @@ func (p *groupsPane) setTopic(topic string) tea.Cmd {
 	return p.refresh()
 }
 
+// Topic is the topic whose groups are shown ("" before one is chosen).
+func (p *groupsPane) Topic() string { return p.topic }
+
 func (p *groupsPane) Loading() bool { return p.inflight && !p.loaded }
 
 func (p *groupsPane) reset() {
@@ -211,8 +214,7 @@ func (p *groupsPane) Update(msg tea.Msg) tea.Cmd {
 		}
 		p.setGroups(msg.groups)
 	case keyMsg:
-		k := p.com.Keys
-		p.list.handleNav(k, msg)
+		p.list.handleNav(p.com.Keys, msg)
 	}
 	return nil
 }

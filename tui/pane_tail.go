@@ -148,6 +148,12 @@ func (p *tailPane) stop() {
 	}
 }
 
+// Running reports a tail being followed (the UI ticks fast to drain it).
+func (p *tailPane) Running() bool { return p.tail != nil }
+
+// SetBuffer sets how many records the next tail keeps.
+func (p *tailPane) SetBuffer(n int) { p.cap = n }
+
 // Loading: a tail is being started.
 func (p *tailPane) Loading() bool { return p.starting }
 

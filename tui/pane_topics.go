@@ -147,8 +147,7 @@ func (p *topicsPane) Update(msg tea.Msg) tea.Cmd {
 		}
 		p.setTopics(msg.topics)
 	case keyMsg:
-		k := p.com.Keys
-		p.list.handleNav(k, msg)
+		p.list.handleNav(p.com.Keys, msg)
 	}
 	return nil
 }
