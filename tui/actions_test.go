@@ -19,7 +19,7 @@ func TestRewindAsksAgain(t *testing.T) {
 	req := core.RewindRequest{Topic: "orders", Group: "shipping", To: core.StartAll()}
 	err := fmt.Errorf("jetstream: rewind recreates consumer shipping, losing its 42 pending acks: %w", core.ErrNeedsConfirmation)
 	m.Update(actionDoneMsg{gen: m.com.Gen, job: &job{label: "rewind"}, err: err, next: rewindFollowUp(m.com, req)})
-	if len(m.dialogs) != 1 {
+	if m.layers.count(layerDialog) != 1 {
 		t.Fatalf("no confirmation dialog after ErrNeedsConfirmation (status %q)", m.status)
 	}
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})

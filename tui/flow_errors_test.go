@@ -51,7 +51,7 @@ func TestFlowBulkErrorsViewable(t *testing.T) {
 	f.key("E")
 	f.waitScreen("errors dialog", "Errors of ack: 2/3 done, 1 skipped", "1. sequence 1 is not pending: it is at or below consumer")
 	f.key("esc")
-	f.waitModel("dialog closed", func(m *Model) bool { return len(m.dialogs) == 0 })
+	f.waitModel("dialog closed", func(m *Model) bool { return m.layers.count(layerDialog) == 0 })
 	if ids := pendingIDs(t, op, topic, "billing"); len(ids) != 0 {
 		t.Errorf("still pending after the bulk ack: %v", ids)
 	}

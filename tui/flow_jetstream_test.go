@@ -88,9 +88,9 @@ func TestFlowJetStream(t *testing.T) {
 	// browse the stored messages (newest first) and move the newest to the DLQ
 	f.key("2")
 	f.key("b")
-	f.waitModel("browse loaded", func(m *Model) bool { return m.pending.browse && len(m.pending.shownR) == 3 })
+	f.waitModel("browse loaded", func(m *Model) bool { return m.panes[panePending] == m.messages && len(m.messages.shown) == 3 })
 	var moveID string
-	f.probe(func(m *Model) { moveID = m.pending.list.selectedKey() })
+	f.probe(func(m *Model) { moveID = m.messages.list.selectedKey() })
 	f.key("d")
 	f.waitScreen("move dialog", "Move 1 message of "+topic+" to the DLQ", "DLQ topic")
 	f.key("ctrl+s")
@@ -158,7 +158,7 @@ func TestFlowJetStreamNoDLQStream(t *testing.T) {
 	f.waitScreen("connected", "connected", topic)
 	f.command("topic " + topic)
 	f.key("b")
-	f.waitModel("browse", func(m *Model) bool { return len(m.pending.shownR) == 2 })
+	f.waitModel("browse", func(m *Model) bool { return len(m.messages.shown) == 2 })
 	f.key("d")
 	f.waitScreen("move dialog", "Move 1 message of "+topic+" to the DLQ")
 	f.key("ctrl+s")

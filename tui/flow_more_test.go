@@ -88,9 +88,9 @@ func TestFlowRewindReplayResend(t *testing.T) {
 
 	// browse, replay the newest message to the same topic
 	f.key("b")
-	f.waitModel("browse", func(m *Model) bool { return m.pending.browse && len(m.pending.shownR) == 3 })
+	f.waitModel("browse", func(m *Model) bool { return m.panes[panePending] == m.messages && len(m.messages.shown) == 3 })
 	var newest string
-	f.probe(func(m *Model) { newest = m.pending.list.selectedKey() })
+	f.probe(func(m *Model) { newest = m.messages.list.selectedKey() })
 	f.key("r")
 	f.waitScreen("replay dialog", "Replay 1 message of "+topic)
 	f.key("ctrl+s")
@@ -115,10 +115,10 @@ func TestFlowRewindReplayResend(t *testing.T) {
 	}
 
 	// edit & resend the newest (the selection kept its key across refreshes)
-	f.waitModel("browse refreshed", func(m *Model) bool { return len(m.pending.shownR) == 6 })
-	f.probe(func(m *Model) { m.pending.list.top() })
+	f.waitModel("browse refreshed", func(m *Model) bool { return len(m.messages.shown) == 6 })
+	f.probe(func(m *Model) { m.messages.list.top() })
 	var src core.Record
-	f.probe(func(m *Model) { src, _ = m.pending.recordByID(m.pending.list.selectedKey()) })
+	f.probe(func(m *Model) { src, _ = m.messages.recordByID(m.messages.list.selectedKey()) })
 	f.key("e")
 	f.waitScreen("resend dialog", "Edit & resend "+src.ID, SanitizeString(string(src.Data)))
 	f.key("ctrl+s")

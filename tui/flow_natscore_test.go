@@ -55,7 +55,7 @@ func TestFlowNATSCore(t *testing.T) {
 	}
 	f.key("P")
 	f.waitStatus("purge refused with the reason", "purge topic is disabled: "+reason)
-	f.probe(func(m *Model) { ok = len(m.dialogs) == 0 })
+	f.probe(func(m *Model) { ok = m.layers.count(layerDialog) == 0 })
 	if !ok {
 		t.Error("a purge dialog opened on NATS Core")
 	}

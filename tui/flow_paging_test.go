@@ -22,12 +22,12 @@ func pageThrough(t *testing.T, f *flow, pageSize, total int) []string {
 			want = total - pageSize*(pages-1)
 		}
 		f.waitModel("page "+itoa(pg), func(m *Model) bool {
-			return m.pending.loaded && !m.pending.inflight && m.pending.pageNo == pg-1 && len(m.pending.shownR) == want
+			return m.messages.loaded && !m.messages.inflight && m.messages.pg.no == pg-1 && len(m.messages.shown) == want
 		})
 		var title string
 		f.probe(func(m *Model) {
-			ids = append(ids, m.pending.list.keys...)
-			title = m.pending.Title()
+			ids = append(ids, m.messages.list.keys...)
+			title = m.messages.Title()
 		})
 		if !strings.Contains(title, "page "+itoa(pg)) || strings.Contains(title, "]more") == (pg == pages) {
 			t.Errorf("page %d of %d: title %q", pg, pages, title)
@@ -38,7 +38,7 @@ func pageThrough(t *testing.T, f *flow, pageSize, total int) []string {
 	// [ goes back to the newest page
 	f.key("[")
 	f.waitModel("first page again", func(m *Model) bool {
-		return m.pending.pageNo == 0 && m.pending.loaded && len(m.pending.list.keys) > 0 && m.pending.list.keys[0] == ids[0]
+		return m.messages.pg.no == 0 && m.messages.loaded && len(m.messages.list.keys) > 0 && m.messages.list.keys[0] == ids[0]
 	})
 	return ids
 }

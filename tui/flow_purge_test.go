@@ -76,7 +76,7 @@ func TestFlowPurgeRedis(t *testing.T) {
 	ro.key("P")
 	ro.waitStatus("purge refused", "purge topic is disabled: read-only mode")
 	ro.probe(func(m *Model) {
-		if len(m.dialogs) != 0 {
+		if m.layers.count(layerDialog) != 0 {
 			t.Error("a purge dialog opened in read-only mode")
 		}
 	})

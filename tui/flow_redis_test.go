@@ -138,7 +138,7 @@ func TestFlowRedis(t *testing.T) {
 
 	// browse the DLQ, inspect the dead letter, redrive it
 	f.command("dlq")
-	f.waitModel("DLQ browse", func(m *Model) bool { return m.pending.dlq && len(m.pending.shownR) == 1 })
+	f.waitModel("DLQ browse", func(m *Model) bool { return m.messages.dlq && len(m.messages.shown) == 1 })
 	f.key("enter")
 	f.waitScreen("DLQ inspector", "Mq-Origin-Id: "+ids[3], "Mq-Reason: bad payload")
 	f.key("esc")
@@ -197,7 +197,7 @@ func TestFlowReadOnly(t *testing.T) {
 		f.key(k)
 		f.waitStatus("refused "+k, "disabled: read-only mode")
 		f.probe(func(m *Model) {
-			if len(m.dialogs) != 0 {
+			if m.layers.count(layerDialog) != 0 {
 				t.Errorf("key %s opened a dialog in read-only mode", k)
 			}
 		})

@@ -38,14 +38,32 @@ func (in *inspector) Title() string {
 
 func (in *inspector) SetSize(w, h int) { in.w, in.h = w, h; in.clamp() }
 
-func (in *inspector) Bindings() []Binding {
+// Actions are the inspector's own (copy) and every row action of the pane
+// the message came from, on this one message.
+func (in *inspector) Actions() []action {
 	k := in.com.Keys
-	b := []Binding{k.Back, k.Up, k.Down, k.CopyPayload, k.CopyID, k.EditResend}
-	if in.meta.Pending {
-		b = append(b, k.Ack, k.MoveDLQ)
+	r := in.rec
+	as := []action{
+		shown(k.Back), shown(k.Up), shown(k.Down),
+		act(k.CopyPayload, needNothing, func() tea.Cmd {
+			// OSC 52 through Bubble Tea: works over SSH; the bytes travel
+			// base64-encoded, so nothing in them reaches the terminal raw.
+			return tea.Batch(tea.SetClipboard(string(r.Data)),
+				msgCmd(statusMsg{text: fmt.Sprintf("copied payload (%d bytes) to the clipboard", len(r.Data))}))
+		}),
+		act(k.CopyID, needNothing, func() tea.Cmd {
+			return tea.Batch(tea.SetClipboard(r.ID), msgCmd(statusMsg{text: "copied id " + r.ID}))
+		}),
 	}
-	return b
+	s := in.meta.Scope
+	if s.topic == "" {
+		s.topic = r.Topic
+	}
+	return append(as, messageActions(in.com, s, func() []string { return []string{r.ID} }, func() core.Record { return r })...)
 }
+
+// has: the inspector's one message is its row and its selection.
+func (in *inspector) has(need) bool { return true }
 
 func orStr(a, b string) string {
 	if a != "" {
@@ -108,7 +126,7 @@ func (in *inspector) build() []string {
 	if size > len(r.Data) {
 		kv("", fmt.Sprintf("showing the first %d bytes", len(r.Data)))
 	}
-	kv("group", SanitizeString(in.meta.Group))
+	kv("group", SanitizeString(in.meta.Scope.group))
 	kv("owner", SanitizeString(in.meta.Owner))
 	if in.meta.Deliveries > 0 {
 		kv("deliveries", strconv.Itoa(in.meta.Deliveries))
@@ -174,28 +192,6 @@ func (in *inspector) Update(msg tea.Msg) tea.Cmd {
 		in.offset = 0
 	case matches(m, k.Bottom):
 		in.offset = len(in.lines)
-	case matches(m, k.CopyPayload):
-		// OSC 52 through Bubble Tea: works over SSH; the bytes travel
-		// base64-encoded, so nothing in them reaches the terminal raw.
-		return tea.Batch(tea.SetClipboard(string(in.rec.Data)),
-			msgCmd(statusMsg{text: fmt.Sprintf("copied payload (%d bytes) to the clipboard", len(in.rec.Data))}))
-	case matches(m, k.CopyID):
-		return tea.Batch(tea.SetClipboard(in.rec.ID), msgCmd(statusMsg{text: "copied id " + SanitizeString(in.rec.ID)}))
-	case matches(m, k.EditResend):
-		if ok, cmd := in.com.guard(k.EditResend); !ok {
-			return cmd
-		}
-		return msgCmd(pushDialogMsg{d: resendDialog(in.com, in.rec)})
-	case matches(m, k.Ack) && in.meta.Pending:
-		if ok, cmd := in.com.guard(k.Ack); !ok {
-			return cmd
-		}
-		return msgCmd(pushDialogMsg{d: ackDialog(in.com, core.OpAck, in.rec.Topic, in.meta.Group, []string{in.rec.ID})})
-	case matches(m, k.MoveDLQ) && in.meta.Pending:
-		if ok, cmd := in.com.guard(k.MoveDLQ); !ok {
-			return cmd
-		}
-		return msgCmd(pushDialogMsg{d: newMoveDialog(in.com, in.rec.Topic, in.meta.Group, []string{in.rec.ID})})
 	}
 	in.clamp()
 	return nil

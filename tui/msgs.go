@@ -1,8 +1,6 @@
 package tui
 
 import (
-	"fmt"
-
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mqscope/mqscope/core"
@@ -14,9 +12,12 @@ type pane interface {
 	Update(msg tea.Msg) tea.Cmd
 	View(focused bool) []string // content lines, without the frame
 	SetSize(w, h int)           // content size
-	Bindings() []Binding
+	actor                       // its actions table (keys, footer, help)
 	SetFilter(f Filter)
 	Filter() Filter
+	refresh() tea.Cmd // polls its data (single-flight); nil when idle
+	reset()           // forgets everything (context switch)
+	Loading() bool    // a first load is on its way (the spinner shows)
 }
 
 // Replies of broker calls. gen is the connection generation, req the
@@ -81,6 +82,7 @@ type (
 		err  error
 	}
 	editorDoneMsg struct {
+		layer   int
 		content string
 		err     error
 	}
@@ -114,21 +116,11 @@ type (
 	refreshNowMsg struct{}
 )
 
-// inspectMeta is what the inspector knows besides the record.
+// inspectMeta is what the inspector knows besides the record: where the
+// message sits (which decides its actions) and, when pending, its state.
 type inspectMeta struct {
-	Group, Owner string
-	Deliveries   int
-	Idle         string
-	Pending      bool // the record is pending in Group (ack/claim apply)
-	DLQ          bool
-}
-
-// guard checks a binding and, when it is disabled, says why in the status
-// line instead of acting.
-func (c *Common) guard(b Binding) (bool, tea.Cmd) {
-	ok, reason := b.Available(c)
-	if ok {
-		return true, nil
-	}
-	return false, msgCmd(statusMsg{err: fmt.Errorf("%s is disabled: %s", b.Help().Desc, reason)})
+	Scope      msgScope
+	Owner      string
+	Deliveries int
+	Idle       string
 }

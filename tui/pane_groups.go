@@ -64,9 +64,41 @@ func (p *groupsPane) SetFilter(f Filter) {
 	p.rebuild()
 }
 
-func (p *groupsPane) Bindings() []Binding {
+func (p *groupsPane) Actions() []action {
 	k := p.com.Keys
-	return []Binding{k.Enter, k.Up, k.Down, k.Rewind, k.DeleteGroup, k.DeleteConsumer, k.Browse, k.DLQ, k.Publish}
+	g, c, _ := p.selected()
+	return []action{
+		send(k.Enter, needRow, func() tea.Msg {
+			d := drillGroupMsg{topic: p.topic, group: g.Name, consumers: consumerNames(g)}
+			if c != nil {
+				d.consumer = c.Name
+			}
+			return d
+		}),
+		shown(k.Up), shown(k.Down),
+		opens(k.Rewind, needRow, func() dialog { return newRewindDialog(p.com, p.topic, g.Name) }),
+		opens(k.DeleteGroup, needRow, func() dialog { return deleteGroupDialog(p.com, p.topic, g) }),
+		act(k.DeleteConsumer, needRow, func() tea.Cmd {
+			if c == nil {
+				return msgCmd(statusMsg{err: fmt.Errorf("select a consumer row (under its group) to delete it")})
+			}
+			return msgCmd(pushDialogMsg{d: deleteConsumerDialog(p.com, p.topic, g.Name, *c)})
+		}),
+		send(k.Browse, needTopic, func() tea.Msg { return browseTopicMsg{topic: p.topic} }),
+		send(k.DLQ, needTopic, func() tea.Msg { return browseTopicMsg{topic: dlqOf(p.com, p.topic), dlq: true} }),
+		opens(k.Publish, needNothing, func() dialog { return newPublishDialog(p.com, p.topic, nil, nil) }),
+	}
+}
+
+func (p *groupsPane) has(n need) bool {
+	switch n {
+	case needRow, needSelection:
+		_, _, ok := p.selected()
+		return ok
+	case needTopic:
+		return p.topic != ""
+	}
+	return true
 }
 
 // setTopic switches the pane to another topic and fetches its groups; a
@@ -80,6 +112,11 @@ func (p *groupsPane) setTopic(topic string) tea.Cmd {
 	p.inflight = false
 	return p.refresh()
 }
+
+// Topic is the topic whose groups are shown ("" before one is chosen).
+func (p *groupsPane) Topic() string { return p.topic }
+
+func (p *groupsPane) Loading() bool { return p.inflight && !p.loaded }
 
 func (p *groupsPane) reset() {
 	*p = groupsPane{com: p.com, w: p.w, h: p.h, list: listState{height: p.list.height}, filter: p.filter, req: p.req + 1}
@@ -177,56 +214,7 @@ func (p *groupsPane) Update(msg tea.Msg) tea.Cmd {
 		}
 		p.setGroups(msg.groups)
 	case keyMsg:
-		k := p.com.Keys
-		if p.list.handleNav(k, msg) {
-			return nil
-		}
-		g, c, ok := p.selected()
-		switch {
-		case matches(msg, k.Enter):
-			if ok {
-				d := drillGroupMsg{topic: p.topic, group: g.Name, consumers: consumerNames(g)}
-				if c != nil {
-					d.consumer = c.Name
-				}
-				return msgCmd(d)
-			}
-		case matches(msg, k.Rewind):
-			if allowed, cmd := p.com.guard(k.Rewind); !allowed || !ok {
-				return cmd
-			}
-			return msgCmd(pushDialogMsg{d: newRewindDialog(p.com, p.topic, g.Name)})
-		case matches(msg, k.DeleteGroup):
-			if allowed, cmd := p.com.guard(k.DeleteGroup); !allowed || !ok {
-				return cmd
-			}
-			return msgCmd(pushDialogMsg{d: deleteGroupDialog(p.com, p.topic, g)})
-		case matches(msg, k.DeleteConsumer):
-			if allowed, cmd := p.com.guard(k.DeleteConsumer); !allowed || !ok {
-				return cmd
-			}
-			if c == nil {
-				return msgCmd(statusMsg{err: fmt.Errorf("select a consumer row (under its group) to delete it")})
-			}
-			return msgCmd(pushDialogMsg{d: deleteConsumerDialog(p.com, p.topic, g.Name, *c)})
-		case matches(msg, k.Browse):
-			if allowed, cmd := p.com.guard(k.Browse); allowed && p.topic != "" {
-				return msgCmd(browseTopicMsg{topic: p.topic})
-			} else if !allowed {
-				return cmd
-			}
-		case matches(msg, k.DLQ):
-			if allowed, cmd := p.com.guard(k.DLQ); allowed && p.topic != "" {
-				return msgCmd(browseTopicMsg{topic: dlqOf(p.com, p.topic), dlq: true})
-			} else if !allowed {
-				return cmd
-			}
-		case matches(msg, k.Publish):
-			if allowed, cmd := p.com.guard(k.Publish); !allowed {
-				return cmd
-			}
-			return msgCmd(pushDialogMsg{d: newPublishDialog(p.com, p.topic, nil, nil)})
-		}
+		p.list.handleNav(p.com.Keys, msg)
 	}
 	return nil
 }

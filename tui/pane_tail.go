@@ -101,9 +101,43 @@ func (p *tailPane) SetFilter(f Filter) {
 	}
 }
 
-func (p *tailPane) Bindings() []Binding {
+func (p *tailPane) Actions() []action {
 	k := p.com.Keys
-	return []Binding{k.Enter, k.Up, k.Down, k.TailPause, k.TailFollow, k.TailWrap, k.TailTime, k.TailClear, k.TailSave, k.EditResend}
+	r, _ := p.selectedRecord()
+	as := []action{
+		send(k.Enter, needRow, func() tea.Msg { return inspectMsg{rec: r} }),
+		shown(k.Up), shown(k.Down),
+		act(k.TailPause, needNothing, func() tea.Cmd {
+			p.paused = !p.paused
+			if p.paused {
+				p.frozen = p.base + len(p.recs)
+			}
+			return nil
+		}),
+		act(k.TailFollow, needNothing, func() tea.Cmd { p.setFollow(!p.follow); return nil }),
+		act(k.TailWrap, needNothing, func() tea.Cmd { p.wrap = !p.wrap; return nil }),
+		act(k.TailTime, needNothing, func() tea.Cmd { p.stamps = !p.stamps; return nil }),
+		act(k.TailClear, needNothing, func() tea.Cmd { p.clear(); return nil }),
+		act(k.TailSave, needNothing, func() tea.Cmd {
+			if len(p.recs) == 0 {
+				return msgCmd(statusMsg{err: fmt.Errorf("tail: nothing to save")})
+			}
+			return msgCmd(pushDialogMsg{d: newSaveDialog(p.com, p.snapshot(), defaultSavePath(p.pattern, p.com.Now()))})
+		}),
+	}
+	return append(as, messageActions(p.com, msgScope{kind: scopeTail}, nil, func() core.Record { return r })...)
+}
+
+func (p *tailPane) has(n need) bool {
+	_, ok := p.selectedRecord()
+	return n == needNothing || ok
+}
+
+func (p *tailPane) setFollow(on bool) {
+	p.follow = on
+	if on {
+		p.cursor = -1
+	}
 }
 
 // stop ends the running tail (context switch, new pattern, quit).
@@ -113,6 +147,18 @@ func (p *tailPane) stop() {
 		p.tail = nil
 	}
 }
+
+// Running reports a tail being followed (the UI ticks fast to drain it).
+func (p *tailPane) Running() bool { return p.tail != nil }
+
+// SetBuffer sets how many records the next tail keeps.
+func (p *tailPane) SetBuffer(n int) { p.cap = n }
+
+// Loading: a tail is being started.
+func (p *tailPane) Loading() bool { return p.starting }
+
+// refresh: a tail is pushed, not polled.
+func (p *tailPane) refresh() tea.Cmd { return nil }
 
 func (p *tailPane) reset() {
 	p.stop()
@@ -312,38 +358,8 @@ func (p *tailPane) key(msg keyMsg) tea.Cmd {
 	case matches(msg, k.Top):
 		p.follow = false
 		moveTo(0)
-	case matches(msg, k.Bottom), matches(msg, k.TailFollow):
-		p.follow = !p.follow || matches(msg, k.Bottom)
-		if p.follow {
-			p.cursor = -1
-		}
-	case matches(msg, k.TailPause):
-		p.paused = !p.paused
-		if p.paused {
-			p.frozen = p.base + len(p.recs)
-		}
-	case matches(msg, k.TailWrap):
-		p.wrap = !p.wrap
-	case matches(msg, k.TailTime):
-		p.stamps = !p.stamps
-	case matches(msg, k.TailClear):
-		p.clear()
-	case matches(msg, k.TailSave):
-		if len(p.recs) == 0 {
-			return msgCmd(statusMsg{err: fmt.Errorf("tail: nothing to save")})
-		}
-		return msgCmd(pushDialogMsg{d: newSaveDialog(p.com, p.snapshot(), defaultSavePath(p.pattern, p.com.Now()))})
-	case matches(msg, k.Enter):
-		if r, ok := p.selectedRecord(); ok {
-			return msgCmd(inspectMsg{rec: r})
-		}
-	case matches(msg, k.EditResend):
-		if ok, cmd := p.com.guard(k.EditResend); !ok {
-			return cmd
-		}
-		if r, ok := p.selectedRecord(); ok {
-			return msgCmd(pushDialogMsg{d: resendDialog(p.com, r)})
-		}
+	case matches(msg, k.Bottom):
+		p.setFollow(true)
 	}
 	return nil
 }

@@ -53,10 +53,26 @@ func (p *topicsPane) SetFilter(f Filter) {
 	p.rebuild()
 }
 
-func (p *topicsPane) Bindings() []Binding {
+func (p *topicsPane) Actions() []action {
 	k := p.com.Keys
-	return []Binding{k.Enter, k.Up, k.Down, k.Publish, k.TailTopic, k.Browse, k.DLQ, k.Purge}
+	t, _ := p.selected()
+	return []action{
+		send(k.Enter, needRow, func() tea.Msg { return drillTopicMsg{topic: t} }),
+		shown(k.Up), shown(k.Down),
+		opens(k.Publish, needNothing, func() dialog { return newPublishDialog(p.com, publishTopic(t), nil, nil) }),
+		send(k.TailTopic, needRow, func() tea.Msg { return tailPatternMsg{pattern: tailPattern(t)} }),
+		send(k.Browse, needRow, func() tea.Msg { return browseTopicMsg{topic: t.Name} }),
+		send(k.DLQ, needRow, func() tea.Msg { return browseTopicMsg{topic: dlqOf(p.com, t.Name), dlq: true} }),
+		opens(k.Purge, needRow, func() dialog { return newPurgeDialog(p.com, t) }),
+	}
 }
+
+func (p *topicsPane) has(n need) bool {
+	_, ok := p.selected()
+	return n == needNothing || ok
+}
+
+func (p *topicsPane) Loading() bool { return p.inflight && !p.loaded }
 
 // reset forgets everything (context switch).
 func (p *topicsPane) reset() {
@@ -131,50 +147,7 @@ func (p *topicsPane) Update(msg tea.Msg) tea.Cmd {
 		}
 		p.setTopics(msg.topics)
 	case keyMsg:
-		k := p.com.Keys
-		if p.list.handleNav(k, msg) {
-			return nil
-		}
-		t, ok := p.selected()
-		switch {
-		case matches(msg, k.Enter):
-			if ok {
-				return msgCmd(drillTopicMsg{topic: t})
-			}
-		case matches(msg, k.Publish):
-			if allowed, cmd := p.com.guard(k.Publish); !allowed {
-				return cmd
-			}
-			return msgCmd(pushDialogMsg{d: newPublishDialog(p.com, publishTopic(t), nil, nil)})
-		case matches(msg, k.TailTopic):
-			if allowed, cmd := p.com.guard(k.TailTopic); !allowed {
-				return cmd
-			}
-			if ok {
-				return msgCmd(tailPatternMsg{pattern: tailPattern(t)})
-			}
-		case matches(msg, k.Browse):
-			if allowed, cmd := p.com.guard(k.Browse); !allowed {
-				return cmd
-			}
-			if ok {
-				return msgCmd(browseTopicMsg{topic: t.Name})
-			}
-		case matches(msg, k.DLQ):
-			if allowed, cmd := p.com.guard(k.DLQ); !allowed {
-				return cmd
-			}
-			if ok {
-				return msgCmd(browseTopicMsg{topic: dlqOf(p.com, t.Name), dlq: true})
-			}
-		case matches(msg, k.Purge):
-			if allowed, cmd := p.com.guard(k.Purge); !allowed {
-				return cmd
-			}
-			if ok {
-				return msgCmd(pushDialogMsg{d: newPurgeDialog(p.com, t)})
-			}
-		}
+		p.list.handleNav(p.com.Keys, msg)
 	}
 	return nil
 }

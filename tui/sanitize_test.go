@@ -1,8 +1,11 @@
 package tui
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/charmbracelet/x/ansi"
 
@@ -83,5 +86,45 @@ func TestDialogsNeverShowRawControls(t *testing.T) {
 	}
 	if !strings.Contains(plain, `\x1b]52;c;QQ==\x07`) {
 		t.Errorf("the header is not shown escaped: %q", plain)
+	}
+}
+
+// TestStatusAndJobLabelsSanitised: a job label and a status line can hold
+// broker data (a group or topic name); whatever path puts them on screen,
+// escape sequences show as text and never reach the terminal.
+func TestStatusAndJobLabelsSanitised(t *testing.T) {
+	const evil = "shipping\x1b[2J\x1b]52;c;cHduZWQ=\x07\r"
+	m := viewModel(t, false)
+	j := &job{label: "delete group " + evil}
+	j.total.Store(10)
+	check := func(when string) {
+		t.Helper()
+		raw := m.statusLine() // styled: only SGR sequences may be in it
+		line := ansi.Strip(raw)
+		for _, bad := range []string{"\x1b[2J", "\x1b]52", "\x07", "\r"} {
+			if strings.Contains(m.status, bad) || strings.Contains(raw, bad) {
+				t.Errorf("%s: status %q / line %q holds %q raw", when, m.status, raw, bad)
+			}
+		}
+		if strings.Contains(m.status, "\x1b") {
+			t.Errorf("%s: status %q holds an escape", when, m.status)
+		}
+		if !strings.Contains(line, `shipping\x1b[2J\x1b]52;c;cHduZWQ=\x07\r`) {
+			t.Errorf("%s: status line %q does not show the name escaped", when, line)
+		}
+	}
+	m.Update(jobStartedMsg{job: j})
+	check("job started")
+	m.Update(statusMsg{text: "moved from " + evil})
+	check("status message")
+	j.finished.Store(true)
+	m.Update(actionDoneMsg{gen: m.com.Gen, job: j, res: core.Result{Requested: 1, Done: 1}})
+	check("job done")
+	m.Update(actionDoneMsg{gen: m.com.Gen, job: &job{label: "rewind " + evil}, err: errors.New("boom")})
+	check("job failed")
+	m.pushDialog(newConfirm(m.com, "t", []string{"line " + evil}, nil))
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	if s := m.render(); strings.Contains(s, "\x07") || strings.Contains(s, "\x1b]52") || strings.Contains(s, "\x1b[2J") {
+		t.Errorf("a dialog line reached the screen raw")
 	}
 }

@@ -63,7 +63,7 @@ func TestTailBatchesBoundsAndDrops(t *testing.T) {
 		t.Errorf("title %q does not show the drops", p.Title())
 	}
 	// a clear resets the view and the drop counter shown
-	p.Update(tea.KeyPressMsg{Code: 'C', Text: "C"})
+	pressKey(p.com, p, tea.KeyPressMsg{Code: 'C', Text: "C"})
 	if len(p.recs) != 0 || p.dropped != 0 {
 		t.Errorf("after clear: %d records, dropped %d", len(p.recs), p.dropped)
 	}
@@ -73,7 +73,7 @@ func TestTailPauseScrollFilter(t *testing.T) {
 	p, tl := tailWith(t, 100, 100)
 	push(tl, 0, 10)
 	p.drain(fixedNow)
-	p.Update(tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}) // pause
+	pressKey(p.com, p, tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}) // pause
 	push(tl, 10, 5)
 	p.drain(fixedNow)
 	if got := visibleIDs(p); got[len(got)-1] != "9" {
@@ -82,20 +82,20 @@ func TestTailPauseScrollFilter(t *testing.T) {
 	if !strings.Contains(p.Title(), "PAUSED") {
 		t.Errorf("title %q does not say paused", p.Title())
 	}
-	p.Update(tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}) // resume
+	pressKey(p.com, p, tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}) // resume
 	if got := visibleIDs(p); got[len(got)-1] != "14" {
 		t.Errorf("resumed view ends at %v", got)
 	}
 	// scroll back: up three from the end leaves follow
 	for i := 0; i < 3; i++ {
-		p.Update(tea.KeyPressMsg{Code: tea.KeyUp})
+		pressKey(p.com, p, tea.KeyPressMsg{Code: tea.KeyUp})
 	}
 	push(tl, 15, 5)
 	p.drain(fixedNow)
 	if r, _ := p.selectedRecord(); r.ID != "11" || p.follow {
 		t.Errorf("scrolled-back cursor on %s (follow %v), want 11 and no follow", r.ID, p.follow)
 	}
-	p.Update(tea.KeyPressMsg{Code: 'f', Text: "f"})
+	pressKey(p.com, p, tea.KeyPressMsg{Code: 'f', Text: "f"})
 	if r, _ := p.selectedRecord(); r.ID != "19" || !p.follow {
 		t.Errorf("follow: cursor on %s, want 19", r.ID)
 	}
@@ -108,14 +108,14 @@ func TestTailPauseScrollFilter(t *testing.T) {
 	p.SetFilter(Filter{})
 	tl.Push(core.Record{Topic: "orders", ID: "long", Data: []byte(strings.Repeat("x", 200))})
 	p.drain(fixedNow)
-	p.Update(tea.KeyPressMsg{Code: 'w', Text: "w"})
+	pressKey(p.com, p, tea.KeyPressMsg{Code: 'w', Text: "w"})
 	lines := p.View(true)
 	if len(lines) != 5 || !strings.HasPrefix(ansi.Strip(lines[4]), "xxxx") {
 		t.Errorf("wrapped view: %q", lines)
 	}
 	// timestamps off
-	p.Update(tea.KeyPressMsg{Code: 't', Text: "t"})
-	p.Update(tea.KeyPressMsg{Code: 'w', Text: "w"})
+	pressKey(p.com, p, tea.KeyPressMsg{Code: 't', Text: "t"})
+	pressKey(p.com, p, tea.KeyPressMsg{Code: 'w', Text: "w"})
 	if l := ansi.Strip(p.View(true)[0]); regexp.MustCompile(`^\d\d:\d\d`).MatchString(l) {
 		t.Errorf("timestamps still shown: %q", l)
 	}
@@ -176,8 +176,8 @@ func TestTailEnterInspects(t *testing.T) {
 	p, tl := tailWith(t, 10, 10)
 	push(tl, 0, 3)
 	p.drain(fixedNow)
-	p.Update(tea.KeyPressMsg{Code: tea.KeyUp})
-	cmd := p.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	pressKey(p.com, p, tea.KeyPressMsg{Code: tea.KeyUp})
+	cmd := pressKey(p.com, p, tea.KeyPressMsg{Code: tea.KeyEnter})
 	if cmd == nil {
 		t.Fatal("enter did nothing")
 	}
@@ -193,11 +193,11 @@ func TestInspectorStaleFetchDropped(t *testing.T) {
 	first := m.inspectReq
 	m.Update(fetchInspectMsg{topic: "orders", id: "b"})
 	m.Update(recordMsg{gen: m.com.Gen, req: first, rec: core.Record{ID: "a"}})
-	if m.inspector != nil {
+	if m.inspecting() != nil {
 		t.Fatal("a stale message fetch opened the inspector")
 	}
 	m.Update(recordMsg{gen: m.com.Gen, req: m.inspectReq, rec: core.Record{ID: "b"}})
-	if m.inspector == nil || m.inspector.rec.ID != "b" {
+	if m.inspecting() == nil || m.inspecting().rec.ID != "b" {
 		t.Fatal("the current fetch did not open the inspector")
 	}
 }

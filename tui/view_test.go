@@ -124,12 +124,12 @@ func TestGoldenPanes(t *testing.T) {
 				r := core.Record{Topic: "orders", ID: "1764125100000-0", Time: fixedNow.Add(-14 * time.Minute),
 					Header: core.Header{"Trace": {"abc\x1b[31m"}, "Content-Type": {"application/json"}},
 					Data:   []byte(`{"id":1000,"customer":{"name":"Ann\u001b[2J","country":"NL"},"items":[{"sku":"A-1","qty":2}]}`)}
-				m.openInspector(r, inspectMeta{Group: "shipping", Owner: "ship-2", Deliveries: 3, Idle: "14m", Pending: true})
+				m.openInspector(r, inspectMeta{Scope: msgScope{kind: scopePending, topic: "orders", group: "shipping"}, Owner: "ship-2", Deliveries: 3, Idle: "14m"})
 			}},
 			{"inspector_binary", func(m *Model) {
 				m.openInspector(core.Record{Topic: "orders", ID: "7", Data: []byte("\x00\x01\x02binary\xff\x1b]52;c;AAAA\x07")}, inspectMeta{})
 			}},
-			{"help_readonly", func(m *Model) { m.focus = panePending; m.help = true }},
+			{"help_readonly", func(m *Model) { m.focus = panePending; m.openHelp() }},
 			{"help_end", func(m *Model) {
 				m.focus = panePending
 				m.Update(tea.KeyPressMsg{Code: '?', Text: "?"})
@@ -140,11 +140,11 @@ func TestGoldenPanes(t *testing.T) {
 				m.focus = paneGroups
 			}},
 			{"publish_dialog", func(m *Model) {
-				m.dialogs = append(m.dialogs, resendDialog(m.com, core.Record{Topic: "orders", ID: "9-0",
+				m.pushDialog(resendDialog(m.com, core.Record{Topic: "orders", ID: "9-0",
 					Header: core.Header{"Trace": {"t1"}, core.HeaderMsgID: {"dedup"}}, Data: []byte("{\"id\":1}")}))
 			}},
 			{"resend_binary_dialog", func(m *Model) {
-				m.dialogs = append(m.dialogs, resendDialog(m.com, core.Record{Topic: "orders", ID: "9-1", Data: []byte("\x1b]52;c;AAAA\x07")}))
+				m.pushDialog(resendDialog(m.com, core.Record{Topic: "orders", ID: "9-1", Data: []byte("\x1b]52;c;AAAA\x07")}))
 			}},
 			{"groups_tail", func(m *Model) {
 				m.focus = paneGroups
@@ -154,13 +154,13 @@ func TestGoldenPanes(t *testing.T) {
 				m.groups.setGroups(gs)
 			}},
 			{"errors_dialog", func(m *Model) {
-				m.dialogs = append(m.dialogs, newErrorsDialog(m.com, "redrive from orders.dlq: 1/3 done, 2 failed", []string{
+				m.pushDialog(newErrorsDialog(m.com, "redrive from orders.dlq: 1/3 done, 2 failed", []string{
 					`redis stream "orders.dlq": redrive 1764125100000-0: origin header missing: the entry was not moved here by mqscope`,
 					"redrive 1764125100001-0: xadd orders: OOM command not allowed when used memory > 'maxmemory'"}))
 			}},
 			{"purge_dialog", func(m *Model) {
 				t, _ := m.topics.selected()
-				m.dialogs = append(m.dialogs, newPurgeDialog(m.com, t))
+				m.pushDialog(newPurgeDialog(m.com, t))
 			}},
 			{"filter_tail", func(m *Model) {
 				m.focus = paneTail
@@ -224,7 +224,7 @@ func TestReadOnlyBindingsShownDisabled(t *testing.T) {
 		msg := cmd()
 		_, cmd = m.Update(msg)
 	}
-	if len(m.dialogs) != 0 {
+	if m.layers.count(layerDialog) != 0 {
 		t.Fatal("a dialog opened in read-only mode")
 	}
 	if !m.statusErr || !strings.Contains(m.status, "read-only") {
@@ -292,7 +292,7 @@ func TestHelpReachesEveryBinding(t *testing.T) {
 				seen[strings.Join(strings.Fields(strings.Trim(l, "|│ ")), " ")] = true
 			}
 			m.Update(tea.KeyPressMsg{Code: 'j', Text: "j"})
-			if !m.help {
+			if !m.layers.has(layerHelp) {
 				t.Fatal("j closed the help instead of scrolling it")
 			}
 		}
@@ -310,7 +310,7 @@ func TestHelpReachesEveryBinding(t *testing.T) {
 			t.Errorf("focus %d: \"q quit\" not reachable in help", focus)
 		}
 		m.Update(tea.KeyPressMsg{Code: 'x', Text: "x"})
-		if m.help {
+		if m.layers.has(layerHelp) {
 			t.Error("a non-scrolling key did not close the help")
 		}
 	}
@@ -323,16 +323,19 @@ func TestNextPageKeepsRendering(t *testing.T) {
 	for _, browse := range []bool{false, true} {
 		m := viewModel(t, false)
 		m.focus = panePending
+		list, pageNo := &m.pending.msgList, func() int { return m.pending.pg.no }
 		if browse {
-			m.pending.browse, m.pending.loaded, m.pending.more = true, true, true
-			m.pending.bnext = core.AtID("1-0")
-			m.pending.recs = []core.Record{{ID: "3-0"}, {ID: "2-0"}}
-			m.pending.rebuild()
+			m.showInSlot3(m.messages)
+			m.messages.topic, m.messages.loaded = "orders", true
+			m.messages.pg.next = core.AtID("1-0")
+			m.messages.recs = []core.Record{{ID: "3-0"}, {ID: "2-0"}}
+			m.messages.rebuild()
+			list, pageNo = &m.messages.msgList, func() int { return m.messages.pg.no }
 		}
-		m.pending.list.move(1)
+		list.list.move(1)
 		m.Update(tea.KeyPressMsg{Code: ']', Text: "]"})
-		if m.pending.pageNo != 1 || m.pending.list.cursor != 0 {
-			t.Errorf("browse=%v: after ] page %d cursor %d", browse, m.pending.pageNo, m.pending.list.cursor)
+		if pageNo() != 1 || list.list.cursor != 0 {
+			t.Errorf("browse=%v: after ] page %d cursor %d", browse, pageNo(), list.list.cursor)
 		}
 		screen(t, m, 80, 24)
 	}
@@ -352,11 +355,11 @@ func TestGoldenASCII(t *testing.T) {
 		{"tail", func(m *Model) { m.focus = paneTail }},
 		{"help", func(m *Model) { m.focus = panePending; m.Update(tea.KeyPressMsg{Code: '?', Text: "?"}) }},
 		{"publish_dialog", func(m *Model) {
-			m.dialogs = append(m.dialogs, resendDialog(m.com, core.Record{Topic: "orders", ID: "9-0", Data: []byte("{\"id\":1}")}))
+			m.pushDialog(resendDialog(m.com, core.Record{Topic: "orders", ID: "9-0", Data: []byte("{\"id\":1}")}))
 		}},
 		{"purge_dialog", func(m *Model) {
 			tp, _ := m.topics.selected()
-			m.dialogs = append(m.dialogs, newPurgeDialog(m.com, tp))
+			m.pushDialog(newPurgeDialog(m.com, tp))
 		}},
 		{"connecting", func(m *Model) { m.connecting = true; m.setStatus("connecting to prod-eu…") }},
 	} {

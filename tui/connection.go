@@ -1,0 +1,138 @@
+package tui
+
+// The connection lifecycle: open a context off the UI loop, swap it in,
+// retry when it fails, refresh every pane on a timer.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mqscope/mqscope/core"
+)
+
+func closeTarget(l interface{ Warn(string, ...any) }, t *Target) {
+	var err error
+	if t.Close != nil {
+		err = t.Close()
+	} else if t.Client != nil {
+		err = t.Client.Close()
+	}
+	if err != nil {
+		l.Warn("close context", "context", t.Name, "err", err)
+	}
+}
+
+// connect opens a context off the UI loop; the generation moves on so
+// every reply of the previous context is dropped.
+func (m *Model) connect(name string) tea.Cmd {
+	if m.o.Open == nil {
+		m.setErr(errors.New("no context configured"))
+		return nil
+	}
+	m.com.Gen++
+	gen := m.com.Gen
+	m.connecting = true
+	m.ctxName = name
+	open, base, timeout := m.o.Open, m.com.Ctx, m.com.Timeout
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(base, 2*timeout)
+		defer cancel()
+		t, err := open(ctx, name)
+		if err != nil {
+			return connectedMsg{gen: gen, name: name, err: err}
+		}
+		op := t.Client.Operator()
+		caps := op.Capabilities(ctx)
+		info, ierr := op.ServerInfo(ctx)
+		if ierr != nil {
+			info.State = "down"
+		}
+		return connectedMsg{gen: gen, name: name, target: t, caps: caps, info: info}
+	}
+}
+
+func (m *Model) connected(msg connectedMsg) tea.Cmd {
+	if msg.gen != m.com.Gen {
+		if msg.target != nil { // the operator switched again meanwhile
+			t := msg.target
+			return func() tea.Msg { closeTarget(m.com.Logger, t); return nil }
+		}
+		return nil
+	}
+	m.connecting = false
+	if msg.err != nil {
+		m.info = core.ServerInfo{State: "down"}
+		m.infoErr = msg.err
+		m.setErr(fmt.Errorf("context %s: %w (retrying every %s)", msg.name, msg.err, reconnectEvery))
+		gen, name := m.com.Gen, msg.name
+		cmds := []tea.Cmd{tea.Tick(reconnectEvery, func(time.Time) tea.Msg { return reconnectMsg{gen: gen, name: name} })}
+		if old := m.target; old != nil {
+			// the operator asked for another context: the old one's data
+			// must not stay on screen as if it were this one's
+			m.target, m.com.Op, m.com.Caps = nil, nil, core.Capabilities{}
+			m.resetPanes()
+			cmds = append(cmds, func() tea.Msg { closeTarget(m.com.Logger, old); return nil })
+		}
+		return tea.Batch(cmds...)
+	}
+	old := m.target
+	m.target = msg.target
+	m.com.Op = msg.target.Client.Operator()
+	m.com.Caps = msg.caps
+	m.com.DLQSuffix = m.com.Op.DLQSuffix()
+	m.com.ReadOnly = m.o.ReadOnly || m.com.Op.ReadOnly()
+	m.info, m.infoErr = msg.info, nil
+	m.infoFlight = false // a poll of the old context may never be answered here
+	m.applyTargetSettings()
+	m.resetPanes()
+	m.setStatus("connected to " + msg.name)
+	cmds := []tea.Cmd{m.topics.refresh(), m.refreshTick()}
+	if old != nil {
+		cmds = append(cmds, func() tea.Msg { closeTarget(m.com.Logger, old); return nil })
+	}
+	return tea.Batch(cmds...)
+}
+
+// applyTargetSettings uses the open context's timeout and tail buffer (its
+// refresh is read by refreshTick), or the console's when it sets none.
+func (m *Model) applyTargetSettings() {
+	m.com.Timeout = m.baseTimeout
+	buffer := m.o.TailBuffer
+	if t := m.target; t != nil {
+		if t.Timeout > 0 {
+			m.com.Timeout = t.Timeout
+		}
+		if t.TailBuffer > 0 {
+			buffer = t.TailBuffer
+		}
+	}
+	m.tail.SetBuffer(buffer)
+}
+
+func (m *Model) resetPanes() {
+	for _, p := range m.allPanes() {
+		p.reset()
+	}
+	m.customTail = false
+	m.closeInspector()
+}
+
+func (m *Model) refreshAll() tea.Cmd {
+	var cmds []tea.Cmd
+	for _, p := range m.panes {
+		cmds = append(cmds, p.refresh())
+	}
+	if m.com.Op != nil && !m.infoFlight {
+		m.infoFlight = true
+		gen := m.com.Gen
+		cmds = append(cmds, m.com.call(func(ctx context.Context, op *core.Operator) tea.Msg {
+			info, err := op.ServerInfo(ctx)
+			return serverInfoMsg{gen: gen, info: info, err: err}
+		}))
+	}
+	return tea.Batch(cmds...)
+}

@@ -1,0 +1,389 @@
+package tui
+
+// The dialogs of the actions: what each asks, and the job it starts.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mqscope/mqscope/core"
+)
+
+func parseHeaders(s string) (core.Header, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	h := core.Header{}
+	for _, part := range strings.Split(s, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("header %q: want key=value (separate headers with ;)", part)
+		}
+		h.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	return h, nil
+}
+
+func formatHeaders(h core.Header) string {
+	var parts []string
+	for k, vs := range h {
+		if k == core.HeaderMsgID {
+			continue // a resend with the same id would be de-duplicated away
+		}
+		for _, v := range vs {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	sortStrings(parts)
+	return strings.Join(parts, "; ")
+}
+
+func newPublishDialog(c *Common, topic string, h core.Header, payload []byte) dialog {
+	title := "Publish"
+	d := newForm(c, title, nil, func(d *formDialog) (tea.Cmd, error) {
+		topic := d.val(fieldTopic)
+		if topic == "" {
+			return nil, errors.New("topic is required")
+		}
+		hs, err := parseHeaders(d.val(fieldHeaders))
+		if err != nil {
+			return nil, err
+		}
+		f := d.field(fieldPayload)
+		data := []byte(f.value())
+		if f.raw != nil && f.value() == "" {
+			data = f.raw
+		}
+		return publishCmd(c, topic, data, hs), nil
+	})
+	// text inputs show their value as is: anything a terminal could act on
+	// is escaped first (and then sent as shown), and the operator is told.
+	hs := formatHeaders(h)
+	if !editableText([]byte(hs)) || !editableText([]byte(topic)) {
+		hs, topic = SanitizeString(hs), SanitizeString(topic)
+		d.lines = append(d.lines, "control characters in the topic or headers are shown escaped and sent as shown")
+	}
+	d.addInput(fieldTopic, "topic", topic, "orders.created")
+	d.addInput(fieldHeaders, "headers (k=v; k2=v2)", hs, "")
+	d.addArea(fieldPayload, "payload", payload)
+	if topic != "" {
+		d.setFocus(2)
+	}
+	return d
+}
+
+func publishCmd(c *Common, topic string, data []byte, hs core.Header) tea.Cmd {
+	return runAction(c, "publish to "+topic, 1, func(ctx context.Context, op *core.Operator, _ func(int, int)) (core.Result, error) {
+		if err := op.Publish(ctx, topic, data, hs); err != nil {
+			return core.Result{Requested: 1, Failed: 1}, err
+		}
+		return core.Result{Requested: 1, Done: 1}, nil
+	}, publishFollowUp(c, topic, data, hs))
+}
+
+// publishFollowUp offers to create a stream when none stores the topic
+// (JetStream without CreateStreams), then publishes again.
+func publishFollowUp(c *Common, topic string, data []byte, hs core.Header) func(error) dialog {
+	return func(err error) dialog {
+		if !errors.Is(err, core.ErrNoStream) {
+			return nil
+		}
+		return newConfirm(c, "No stream stores "+SanitizeString(topic), []string{
+			SanitizeString(err.Error()),
+			"Create a file stream capturing " + SanitizeString(topic) + " and publish again?"},
+			runAction(c, "create a stream for "+topic+" and publish", 1, func(ctx context.Context, op *core.Operator, _ func(int, int)) (core.Result, error) {
+				if err := op.EnsureStream(ctx, topic); err != nil {
+					return core.Result{Requested: 1, Failed: 1}, err
+				}
+				if err := op.Publish(ctx, topic, data, hs); err != nil {
+					return core.Result{Requested: 1, Failed: 1}, err
+				}
+				return core.Result{Requested: 1, Done: 1}, nil
+			}, nil))
+	}
+}
+
+// resendDialog is publish prefilled from an existing message.
+func resendDialog(c *Common, r core.Record) dialog {
+	d := newPublishDialog(c, orStr(r.Subject, r.Topic), r.Header, r.Data).(*formDialog)
+	d.title = "Edit & resend " + r.ID
+	return d
+}
+
+func plural(n int, one string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + one + "s"
+}
+
+func idPreview(ids []string) string {
+	if len(ids) <= 4 {
+		return "ids: " + SanitizeString(strings.Join(ids, ", "))
+	}
+	return "ids: " + SanitizeString(strings.Join(ids[:4], ", ")) + fmt.Sprintf(", … (%d in all)", len(ids))
+}
+
+func ackDialog(c *Common, op core.Op, topic, group string, ids []string) dialog {
+	verb := map[core.Op]string{core.OpAck: "Ack", core.OpNak: "Nak (redeliver)", core.OpTerm: "Term (stop redelivery of)"}[op]
+	ids = append([]string(nil), ids...)
+	title := fmt.Sprintf("%s %s in %s / %s?", verb, plural(len(ids), "message"), topic, group)
+	lines := []string{idPreview(ids)}
+	if op == core.OpNak {
+		// What nak does varies by backend (on Redis it touches the owner).
+		if _, why := c.Caps.Can(op); why != "" {
+			lines = append(lines, wrapLines(SanitizeString("nak here: "+why), dialogWidth(80))...)
+		}
+	}
+	return newConfirm(c, title, lines, runAction(c, strings.ToLower(string(op)), len(ids),
+		func(ctx context.Context, o *core.Operator, progress func(int, int)) (core.Result, error) {
+			req := core.ActionRequest{Topic: topic, Group: group, IDs: ids, Progress: progress}
+			switch op {
+			case core.OpNak:
+				return o.Nak(ctx, req)
+			case core.OpTerm:
+				return o.Term(ctx, req)
+			}
+			return o.Ack(ctx, req)
+		}, nil))
+}
+
+func newClaimDialog(c *Common, topic, group string, ids, consumers []string) dialog {
+	ids = append([]string(nil), ids...)
+	lines := []string{idPreview(ids)}
+	if len(consumers) > 0 {
+		lines = append(lines, "consumers: "+SanitizeString(strings.Join(consumers, ", ")))
+	}
+	d := newForm(c, fmt.Sprintf("Claim %s of %s / %s to consumer", plural(len(ids), "message"), topic, group), lines,
+		func(d *formDialog) (tea.Cmd, error) {
+			to := d.val(fieldConsumer)
+			if to == "" {
+				return nil, errors.New("the consumer to claim to is required")
+			}
+			var minIdle time.Duration
+			if s := d.val(fieldMinIdle); s != "" {
+				v, err := time.ParseDuration(s)
+				if err != nil {
+					return nil, fmt.Errorf("min idle %q: %w", s, err)
+				}
+				minIdle = v
+			}
+			return runAction(c, "claim to "+to, len(ids), func(ctx context.Context, o *core.Operator, progress func(int, int)) (core.Result, error) {
+				return o.Claim(ctx, core.ActionRequest{Topic: topic, Group: group, Consumer: to, IDs: ids, MinIdle: minIdle, Progress: progress})
+			}, nil), nil
+		})
+	first := ""
+	if len(consumers) > 0 {
+		first = consumers[0]
+	}
+	d.addInput(fieldConsumer, "consumer", first, "worker-2")
+	d.addInput(fieldMinIdle, "min idle (e.g. 30s)", "", "0")
+	return d
+}
+
+func newMoveDialog(c *Common, topic, group string, ids []string) dialog {
+	ids = append([]string(nil), ids...)
+	where := topic
+	if group != "" {
+		where += " / " + group
+	}
+	d := newForm(c, fmt.Sprintf("Move %s of %s to the DLQ", plural(len(ids), "message"), where), []string{idPreview(ids)},
+		func(d *formDialog) (tea.Cmd, error) {
+			req := core.MoveRequest{Topic: topic, Group: group, IDs: ids, Reason: d.val(fieldReason), DLQ: d.val(fieldDLQ)}
+			return moveCmd(c, req), nil
+		})
+	d.addInput(fieldDLQ, "DLQ topic", topic+c.DLQSuffix, "")
+	d.addInput(fieldReason, "reason", "moved by operator", "")
+	return d
+}
+
+func moveCmd(c *Common, req core.MoveRequest) tea.Cmd {
+	return runAction(c, "move to "+req.DLQ, len(req.IDs), func(ctx context.Context, o *core.Operator, progress func(int, int)) (core.Result, error) {
+		req.Progress = progress
+		return o.MoveToDLQ(ctx, req)
+	}, moveFollowUp(c, req))
+}
+
+// moveFollowUp offers to create the DLQ's storage when no stream captures
+// it (JetStream without CreateStreams), then moves again.
+func moveFollowUp(c *Common, req core.MoveRequest) func(error) dialog {
+	return func(err error) dialog {
+		if !errors.Is(err, core.ErrNoStream) {
+			return nil
+		}
+		dlq := req.DLQ
+		return newConfirm(c, "No stream stores "+dlq, []string{
+			SanitizeString(err.Error()),
+			"Create storage for " + SanitizeString(dlq) + " and retry the move?"},
+			runAction(c, "create DLQ "+dlq+" and move", len(req.IDs), func(ctx context.Context, o *core.Operator, progress func(int, int)) (core.Result, error) {
+				if err := o.EnsureDLQ(ctx, dlq); err != nil {
+					return core.Result{}, err
+				}
+				r := req
+				r.Progress = progress
+				return o.MoveToDLQ(ctx, r)
+			}, nil))
+	}
+}
+
+func redriveDialog(c *Common, dlq string, ids []string) dialog {
+	ids = append([]string(nil), ids...)
+	return newConfirm(c, fmt.Sprintf("Redrive %s from %s to where they came from?", plural(len(ids), "message"), dlq),
+		[]string{idPreview(ids), "The DLQ copies are removed once the origin has them."},
+		runAction(c, "redrive from "+dlq, len(ids), func(ctx context.Context, o *core.Operator, progress func(int, int)) (core.Result, error) {
+			return o.Redrive(ctx, core.RedriveRequest{DLQ: dlq, IDs: ids, Remove: true, Progress: progress})
+		}, nil))
+}
+
+func newReplayDialog(c *Common, topic string, ids []string, rangeMode bool) dialog {
+	ids = append([]string(nil), ids...)
+	title := fmt.Sprintf("Replay %s of %s", plural(len(ids), "message"), topic)
+	lines := []string{idPreview(ids)}
+	if rangeMode {
+		title = "Replay a range of " + topic
+		lines = []string{"positions: all, id:ID, seq:N, time:RFC3339, -15m, or a bare id/sequence"}
+	}
+	d := newForm(c, title, lines, func(d *formDialog) (tea.Cmd, error) {
+		req := core.ReplayRequest{Topic: topic, IDs: ids, Target: d.val(fieldTarget)}
+		if rangeMode {
+			from, err := core.ParsePosition(d.val(fieldFrom), c.Now())
+			if err != nil {
+				return nil, err
+			}
+			req.From = from
+			if s := d.val(fieldTo); s != "" {
+				to, err := core.ParsePosition(s, c.Now())
+				if err != nil {
+					return nil, err
+				}
+				req.To = to
+			}
+			if s := d.val(fieldLimit); s != "" {
+				n, err := strconv.Atoi(s)
+				if err != nil || n < 1 {
+					return nil, fmt.Errorf("limit %q: want a positive number", s)
+				}
+				req.Limit = n
+			}
+		}
+		n := len(ids)
+		if rangeMode {
+			n = req.Limit
+		}
+		return runAction(c, "replay "+topic, n, func(ctx context.Context, o *core.Operator, progress func(int, int)) (core.Result, error) {
+			req.Progress = progress
+			return o.Replay(ctx, req)
+		}, nil), nil
+	})
+	if rangeMode {
+		d.addInput(fieldFrom, "from", "", "-15m")
+		d.addInput(fieldTo, "to (inclusive, empty = now)", "", "")
+		d.addInput(fieldLimit, "limit", "1000", "")
+	}
+	d.addInput(fieldTarget, "to topic", topic, "")
+	return d
+}
+
+func newRewindDialog(c *Common, topic, group string) dialog {
+	return newForm(c, fmt.Sprintf("Rewind group %s of %s", group, topic),
+		[]string{"to: all, id:ID, seq:N, time:RFC3339, -15m (a bare id or sequence works too)"},
+		func(d *formDialog) (tea.Cmd, error) {
+			to, err := core.ParsePosition(d.val(fieldTo), c.Now())
+			if err != nil {
+				return nil, err
+			}
+			return rewindCmd(c, core.RewindRequest{Topic: topic, Group: group, To: to}), nil
+		}).addInput(fieldTo, "to", "", "-15m")
+}
+
+func rewindCmd(c *Common, req core.RewindRequest) tea.Cmd {
+	return runAction(c, "rewind "+req.Group+" to "+req.To.String(), 1, func(ctx context.Context, o *core.Operator, _ func(int, int)) (core.Result, error) {
+		return o.Rewind(ctx, req)
+	}, rewindFollowUp(c, req))
+}
+
+// rewindFollowUp asks again, showing core's text of what would be lost,
+// when the backend can only rewind by recreating the consumer.
+func rewindFollowUp(c *Common, req core.RewindRequest) func(error) dialog {
+	return func(err error) dialog {
+		if !errors.Is(err, core.ErrNeedsConfirmation) || req.Confirmed {
+			return nil
+		}
+		r := req
+		r.Confirmed = true
+		return newConfirm(c, "Rewind of "+req.Group+" needs confirmation", []string{SanitizeString(err.Error()), "Go ahead?"}, rewindCmd(c, r))
+	}
+}
+
+func deleteGroupDialog(c *Common, topic string, g core.GroupInfo) dialog {
+	return newConfirm(c, fmt.Sprintf("Delete group %s of %s?", g.Name, topic),
+		[]string{fmt.Sprintf("It has %s and %d pending; this cannot be undone.", plural(len(g.Consumers), "consumer"), g.Pending)},
+		runAction(c, "delete group "+g.Name, 1, func(ctx context.Context, o *core.Operator, _ func(int, int)) (core.Result, error) {
+			if err := o.DeleteGroup(ctx, topic, g.Name); err != nil {
+				return core.Result{Requested: 1, Failed: 1}, err
+			}
+			return core.Result{Requested: 1, Done: 1}, nil
+		}, nil))
+}
+
+func deleteConsumerDialog(c *Common, topic, group string, cons core.ConsumerInfo) dialog {
+	lines := []string{"It holds " + plural(int(cons.Pending), "pending message") + "."}
+	return newConfirm(c, fmt.Sprintf("Delete consumer %s of %s / %s?", cons.Name, topic, group), lines,
+		runAction(c, "delete consumer "+cons.Name, 1, func(ctx context.Context, o *core.Operator, _ func(int, int)) (core.Result, error) {
+			if err := o.DeleteConsumer(ctx, topic, group, cons.Name); err != nil {
+				return core.Result{Requested: 1, Failed: 1}, err
+			}
+			return core.Result{Requested: 1, Done: 1}, nil
+		}, nil))
+}
+
+func newSaveDialog(c *Common, recs []core.Record, path string) dialog {
+	return newForm(c, fmt.Sprintf("Save %s as JSON lines", plural(len(recs), "message")), nil,
+		func(d *formDialog) (tea.Cmd, error) {
+			p := d.val(fieldFile)
+			if p == "" {
+				return nil, errors.New("file is required")
+			}
+			return saveJSONL(p, recs), nil
+		}).addInput(fieldFile, "file", path, "")
+}
+
+// purgeConfirmLabel is the purge dialog's only field.
+const purgeConfirmLabel = "type the topic name to confirm"
+
+// newPurgeDialog guards a purge the way consoles guard deleting a whole
+// repository or database: it states what goes (the topic and how many
+// messages) and runs only once the operator has typed the topic's name.
+func newPurgeDialog(c *Common, t core.TopicInfo) dialog {
+	topic := t.Name
+	lines := []string{
+		fmt.Sprintf("This deletes all %s stored in %s", plural(int(t.Messages), "message"), SanitizeString(topic)),
+		"(count as of the last refresh). Groups stay; their pending entries go.",
+		"This cannot be undone.",
+	}
+	if len(t.Subjects) > 0 {
+		lines = append(lines, "subjects: "+SanitizeString(strings.Join(t.Subjects, ", ")))
+	}
+	d := newForm(c, fmt.Sprintf("Purge %s (%s)?", topic, plural(int(t.Messages), "message")), lines,
+		func(d *formDialog) (tea.Cmd, error) {
+			if got := d.val(fieldConfirm); got != topic {
+				return nil, fmt.Errorf("%q is not the topic name: nothing purged (esc cancels)", got)
+			}
+			return runAction(c, "purge "+topic, 0, func(ctx context.Context, o *core.Operator, _ func(int, int)) (core.Result, error) {
+				return o.Purge(ctx, topic)
+			}, nil), nil
+		})
+	d.addInput(fieldConfirm, purgeConfirmLabel, "", "") // no placeholder: it would look typed already
+	return d
+}

@@ -1,0 +1,146 @@
+package tui
+
+// Keys at the root: the dialog stack, the filter/command line, help, the
+// inspector, global navigation, then the focused pane.
+
+import (
+	tea "charm.land/bubbletea/v2"
+)
+
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	// 1. the top overlay sees keys first: a dialog, the filter / command
+	// line, or the full help (navigation keys scroll it, any other key
+	// closes it)
+	switch t := m.layers.top(); m.layers.topKind() {
+	case layerDialog:
+		if msg.String() == "ctrl+c" {
+			m.layers.remove(layerDialog)
+			return nil
+		}
+		return m.layers.updateDialog(t, msg)
+	case layerInput:
+		return m.inputKey(msg)
+	case layerHelp:
+		m.helpKey(msg)
+		return nil
+	}
+	k := m.com.Keys
+	switch {
+	case msg.String() == "ctrl+c":
+		return m.quit()
+	case matches(msg, k.Help):
+		m.openHelp()
+		return nil
+	case matches(msg, k.Command):
+		return m.startInput(inputCommand, "")
+	case matches(msg, k.Filter) && m.inspecting() == nil:
+		return m.startInput(inputFilter, m.panes[m.focus].Filter().Raw)
+	}
+	// 4. the inspector
+	if in := m.inspecting(); in != nil {
+		if matches(msg, k.Back) || matches(msg, k.Quit) {
+			m.closeInspector()
+			return nil
+		}
+		return pressKey(m.com, in, msg)
+	}
+	// 5. global navigation
+	for i, b := range [numPanes]Binding{k.Pane1, k.Pane2, k.Pane3, k.Pane4} {
+		if matches(msg, b) {
+			m.focus = i
+			return nil
+		}
+	}
+	switch {
+	case matches(msg, k.Quit):
+		return m.quit()
+	case matches(msg, k.NextPane):
+		m.focus = (m.focus + 1) % numPanes
+		return nil
+	case matches(msg, k.PrevPane):
+		m.focus = (m.focus + numPanes - 1) % numPanes
+		return nil
+	case matches(msg, k.Refresh):
+		m.setStatus("refreshing…")
+		return m.refreshAll()
+	case matches(msg, k.LastErrors):
+		if len(m.lastErrs) == 0 {
+			m.setStatus("no action has reported per-item errors")
+			return nil
+		}
+		m.pushDialog(newErrorsDialog(m.com, m.lastErrsLabel, m.lastErrs))
+		return nil
+	case matches(msg, k.Back):
+		if f := m.panes[m.focus].Filter(); !f.Empty() {
+			m.panes[m.focus].SetFilter(Filter{})
+			return nil
+		}
+		if m.focus > paneTopics && m.focus != paneTail {
+			m.focus--
+		}
+		return nil
+	}
+	// 6. the focused pane: its actions, else its own keys (navigation)
+	return pressKey(m.com, m.panes[m.focus], msg)
+}
+
+func (m *Model) quit() tea.Cmd {
+	m.quitting = true
+	m.tail.stop()
+	return tea.Quit
+}
+
+func (m *Model) startInput(mode inputMode, value string) tea.Cmd {
+	m.layers.remove(layerInput)
+	m.layers.push(layer{kind: layerInput})
+	m.mode = mode
+	m.input.Reset()
+	m.input.Prompt = "/"
+	m.input.Placeholder = "text, re:REGEX, /REGEX/ or field=value"
+	if mode == inputCommand {
+		m.input.Prompt = ":"
+		m.input.Placeholder = "ctx NAME | topic NAME | tail PATTERN [last:N|-5m] | dlq | publish | q"
+	}
+	m.input.SetValue(value)
+	m.input.SetWidth(m.w - 4)
+	return m.input.Focus()
+}
+
+func (m *Model) inputKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch msg.String() {
+	case "esc", "ctrl+c":
+		m.closeInput()
+		return nil
+	case "enter":
+		v := m.input.Value()
+		mode := m.mode
+		m.closeInput()
+		if mode == inputFilter {
+			f, err := ParseFilter(v)
+			if err != nil {
+				m.setErr(err)
+				return nil
+			}
+			m.panes[m.focus].SetFilter(f)
+			return nil
+		}
+		return m.command(v)
+	}
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(msg)
+	if m.mode == inputFilter {
+		// filter as you type when the expression is complete
+		if f, err := ParseFilter(m.input.Value()); err == nil {
+			m.panes[m.focus].SetFilter(f)
+		}
+	}
+	return cmd
+}
+
+// command runs a `:` command.
+
+func (m *Model) closeInput() {
+	m.layers.remove(layerInput)
+	m.mode = inputNone
+	m.input.Blur()
+}
