@@ -140,3 +140,20 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestDLQName(t *testing.T) {
+	cases := []struct{ topic, suffix, want string }{
+		{"orders", ".dlq", "orders.dlq"},
+		{"orders", "", "orders" + DefaultDLQSuffix},
+		{"orders.dlq", ".dlq", "orders.dlq"}, // already a DLQ: never doubled
+		{"orders.dlq", "", "orders.dlq"},
+		{"orders", "-dead", "orders-dead"},
+		{"orders.dlq", "-dead", "orders.dlq-dead"},
+		{"{orders}", ".dlq", "{orders}.dlq"},
+	}
+	for _, c := range cases {
+		if got := DLQName(c.topic, c.suffix); got != c.want {
+			t.Errorf("DLQName(%q, %q) = %q, want %q", c.topic, c.suffix, got, c.want)
+		}
+	}
+}

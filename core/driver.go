@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,6 +66,20 @@ const (
 	// DefaultCloseTimeout is Config.CloseTimeout's default.
 	DefaultCloseTimeout = 5 * time.Second
 )
+
+// DLQName names topic's dead-letter topic: topic followed by suffix
+// (DefaultDLQSuffix when empty). A topic that already ends with the suffix
+// is a dead-letter topic itself and is returned unchanged, so the suffix is
+// never doubled ("orders.dlq.dlq").
+func DLQName(topic, suffix string) string {
+	if suffix == "" {
+		suffix = DefaultDLQSuffix
+	}
+	if strings.HasSuffix(topic, suffix) {
+		return topic
+	}
+	return topic + suffix
+}
 
 // Deps is what New hands a backend factory: the resolved config, the
 // connection (injected or dialled) and the shared logger and metrics.

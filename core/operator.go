@@ -47,6 +47,10 @@ func (o *Operator) ReadOnly() bool { return o.readOnly }
 // DLQSuffix is the configured dead-letter suffix.
 func (o *Operator) DLQSuffix() string { return o.c.cfg.DLQSuffix }
 
+// DLQName names topic's dead-letter topic with the configured suffix (see
+// the package function DLQName).
+func (o *Operator) DLQName(topic string) string { return DLQName(topic, o.c.cfg.DLQSuffix) }
+
 // Driver names the backend.
 func (o *Operator) Driver() Driver { return o.c.cfg.Driver }
 
@@ -364,7 +368,7 @@ func (o *Operator) Rewind(ctx context.Context, r RewindRequest) (Result, error) 
 
 func (o *Operator) MoveToDLQ(ctx context.Context, r MoveRequest) (Result, error) {
 	if r.DLQ == "" {
-		r.DLQ = r.Topic + o.c.cfg.DLQSuffix
+		r.DLQ = o.DLQName(r.Topic)
 	}
 	return o.mutate(ctx, OpDeadLetter, target(r.Topic, r.Group, r.IDs)+" -> "+r.DLQ, func() (Result, error) {
 		if r.Topic == "" {

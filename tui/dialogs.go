@@ -574,7 +574,7 @@ func newMoveDialog(c *Common, topic, group string, ids []string) dialog {
 			req := core.MoveRequest{Topic: topic, Group: group, IDs: ids, Reason: d.val("reason"), DLQ: d.val("DLQ topic")}
 			return moveCmd(c, req), nil
 		})
-	d.addInput("DLQ topic", topic+c.DLQSuffix, "")
+	d.addInput("DLQ topic", dlqOf(c, topic), "")
 	d.addInput("reason", "moved by operator", "")
 	return d
 }

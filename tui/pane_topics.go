@@ -179,12 +179,7 @@ func (p *topicsPane) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func dlqOf(c *Common, topic string) string {
-	if strings.HasSuffix(topic, c.DLQSuffix) {
-		return topic
-	}
-	return topic + c.DLQSuffix
-}
+func dlqOf(c *Common, topic string) string { return core.DLQName(topic, c.DLQSuffix) }
 
 // publishTopic is where a message for topic t goes: its only concrete
 // subject (JetStream) or its name.
