@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -226,6 +227,39 @@ type Result struct {
 	// Detail is a sentence about what happened (for example what was lost
 	// by a recreate).
 	Detail string
+}
+
+// MaxResultErrors bounds Result.Errors: a bulk action over thousands of
+// messages keeps the first reasons for the operator and counts the rest.
+const MaxResultErrors = 10
+
+// Fail counts one failed item and keeps its reason (the first
+// MaxResultErrors are kept).
+func (r *Result) Fail(err error) {
+	r.Failed++
+	r.Note(err)
+}
+
+// Failf is Fail with a formatted reason.
+func (r *Result) Failf(format string, args ...any) { r.Fail(fmt.Errorf(format, args...)) }
+
+// Note keeps a reason without counting a failure: for an item counted as
+// skipped, say why.
+func (r *Result) Note(err error) {
+	if len(r.Errors) < MaxResultErrors {
+		r.Errors = append(r.Errors, err.Error())
+	}
+}
+
+// Notef is Note with a formatted reason.
+func (r *Result) Notef(format string, args ...any) { r.Note(fmt.Errorf(format, args...)) }
+
+// Report tells progress (which may be nil) how many of the requested items
+// are settled so far: done, failed or skipped.
+func (r *Result) Report(progress func(done, total int)) {
+	if progress != nil {
+		progress(r.Done+r.Failed+r.Skipped, r.Requested)
+	}
 }
 
 // ReplayRequest republishes stored messages.

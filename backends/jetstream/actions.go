@@ -14,21 +14,6 @@ import (
 	"github.com/mqscope/mqscope/internal/natsubject"
 )
 
-const maxResultErrors = 10
-
-func addErr(r *core.Result, format string, args ...any) {
-	r.Failed++
-	if len(r.Errors) < maxResultErrors {
-		r.Errors = append(r.Errors, fmt.Sprintf(format, args...))
-	}
-}
-
-func progress(fn func(done, total int), r *core.Result) {
-	if fn != nil {
-		fn(r.Done+r.Failed+r.Skipped, r.Requested)
-	}
-}
-
 // pullConsumer looks up a group's consumer for acting as it.
 func (o *operator) pullConsumer(ctx context.Context, op core.Op, t target, group string) (jetstream.Consumer, error) {
 	c, err := o.consumer(ctx, t, group)
@@ -93,7 +78,7 @@ func (o *operator) wantedSeqs(r *core.Result, ids []string, ackFloor uint64) (ma
 	for _, id := range ids {
 		seq, err := parseSeq(id)
 		if err != nil {
-			addErr(r, "%v", err)
+			r.Failf("%v", err)
 			continue
 		}
 		if want[seq] {
@@ -102,9 +87,7 @@ func (o *operator) wantedSeqs(r *core.Result, ids []string, ackFloor uint64) (ma
 		}
 		if seq <= ackFloor {
 			r.Skipped++
-			if len(r.Errors) < maxResultErrors {
-				r.Errors = append(r.Errors, fmt.Sprintf("sequence %d is at or below the ack floor %d: already acked", seq, ackFloor))
-			}
+			r.Notef("sequence %d is at or below the ack floor %d: already acked", seq, ackFloor)
 			continue
 		}
 		want[seq] = true
@@ -130,16 +113,16 @@ func (o *operator) settle(ctx context.Context, op core.Op, r core.ActionRequest,
 	for _, seq := range order {
 		m := got[seq]
 		if m == nil {
-			addErr(&res, "sequence %d was not among the next %d deliveries of consumer %q (a live subscriber may hold it until its AckWait of %v ends, or it was acked already)", seq, fetched, ci.Name, ci.Config.AckWait)
-			progress(r.Progress, &res)
+			res.Failf("sequence %d was not among the next %d deliveries of consumer %q (a live subscriber may hold it until its AckWait of %v ends, or it was acked already)", seq, fetched, ci.Name, ci.Config.AckWait)
+			res.Report(r.Progress)
 			continue
 		}
 		if err := do(ctx, m); err != nil {
-			addErr(&res, "%s sequence %d: %v", verb, seq, err)
+			res.Failf("%s sequence %d: %v", verb, seq, err)
 		} else {
 			res.Done++
 		}
-		progress(r.Progress, &res)
+		res.Report(r.Progress)
 	}
 	nakAll(others)
 	res.Detail = fmt.Sprintf("%s %d of %d as consumer %q; pulled %d deliveries, %d others naked back (their delivery count went up by one)", verb, res.Done, res.Requested, ci.Name, fetched, len(others))
@@ -179,12 +162,12 @@ func (o *operator) Replay(ctx context.Context, r core.ReplayRequest) (core.Resul
 		for _, id := range r.IDs {
 			seq, err := parseSeq(id)
 			if err != nil {
-				addErr(&res, "%v", err)
+				res.Failf("%v", err)
 				continue
 			}
 			rec, err := o.get(ctx, t, seq)
 			if err != nil {
-				addErr(&res, "%v", err)
+				res.Failf("%v", err)
 				continue
 			}
 			recs = append(recs, rec)
@@ -235,19 +218,19 @@ func (o *operator) Replay(ctx context.Context, r core.ReplayRequest) (core.Resul
 			subj = rec.Subject
 		}
 		if _, err := o.b.streamFor(ctx, subj, o.b.cfg.CreateStreams); err != nil {
-			addErr(&res, "replay %s to %q: %v", rec.ID, subj, err)
-			progress(r.Progress, &res)
+			res.Failf("replay %s to %q: %v", rec.ID, subj, err)
+			res.Report(r.Progress)
 			if errors.Is(err, core.ErrNoStream) {
 				return res, err
 			}
 			continue
 		}
 		if _, err := o.publishAck(ctx, subj, rec.Data, core.ReplayHeader(rec, now), ""); err != nil {
-			addErr(&res, "replay %s: %v", rec.ID, err)
+			res.Failf("replay %s: %v", rec.ID, err)
 		} else {
 			res.Done++
 		}
-		progress(r.Progress, &res)
+		res.Report(r.Progress)
 	}
 	res.Detail = fmt.Sprintf("replayed %d of %d", res.Done, res.Requested)
 	return res, ctx.Err()
@@ -361,29 +344,29 @@ func (o *operator) MoveToDLQ(ctx context.Context, r core.MoveRequest) (core.Resu
 	for _, id := range r.IDs {
 		seq, err := parseSeq(id)
 		if err != nil {
-			addErr(&res, "%v", err)
-			progress(r.Progress, &res)
+			res.Failf("%v", err)
+			res.Report(r.Progress)
 			continue
 		}
 		rec, err := o.get(ctx, t, seq)
 		if err != nil {
-			addErr(&res, "%v", err)
-			progress(r.Progress, &res)
+			res.Failf("%v", err)
+			res.Report(r.Progress)
 			continue
 		}
 		h := core.DeadLetterHeader(rec, r.Group, "", 0, r.Reason, now)
 		if _, err := o.publishAck(ctx, r.DLQ, rec.Data, h, dlqMsgID(stream, seq)); err != nil {
-			addErr(&res, "copy %d to %q: %v (original kept)", seq, r.DLQ, err)
-			progress(r.Progress, &res)
+			res.Failf("copy %d to %q: %v (original kept)", seq, r.DLQ, err)
+			res.Report(r.Progress)
 			continue
 		}
 		if err := o.deleteMsg(ctx, t, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-			addErr(&res, "copied %d to %q but deleting the original failed: %v (it is now in both)", seq, r.DLQ, err)
-			progress(r.Progress, &res)
+			res.Failf("copied %d to %q but deleting the original failed: %v (it is now in both)", seq, r.DLQ, err)
+			res.Report(r.Progress)
 			continue
 		}
 		res.Done++
-		progress(r.Progress, &res)
+		res.Report(r.Progress)
 	}
 	res.Detail = fmt.Sprintf("moved %d of %d from stream %q to %q (copy confirmed, then original deleted from the stream)", res.Done, res.Requested, stream, r.DLQ)
 	if err := ctx.Err(); err != nil {
@@ -405,8 +388,8 @@ func (o *operator) moveAsConsumer(ctx context.Context, t target, r core.MoveRequ
 	for _, seq := range order {
 		m := got[seq]
 		if m == nil {
-			addErr(&res, "sequence %d was not among the next %d deliveries of consumer %q (a live subscriber may hold it until its AckWait of %v ends)", seq, fetched, ci.Name, ci.Config.AckWait)
-			progress(r.Progress, &res)
+			res.Failf("sequence %d was not among the next %d deliveries of consumer %q (a live subscriber may hold it until its AckWait of %v ends)", seq, fetched, ci.Name, ci.Config.AckWait)
+			res.Report(r.Progress)
 			continue
 		}
 		md, _ := m.Metadata()
@@ -419,17 +402,17 @@ func (o *operator) moveAsConsumer(ctx context.Context, t target, r core.MoveRequ
 		h := core.DeadLetterHeader(rec, r.Group, "", deliveries, r.Reason, now)
 		if _, err := o.publishAck(ctx, r.DLQ, rec.Data, h, dlqMsgID(stream, seq)); err != nil {
 			_ = m.Nak()
-			addErr(&res, "copy %d to %q: %v (original naked back)", seq, r.DLQ, err)
-			progress(r.Progress, &res)
+			res.Failf("copy %d to %q: %v (original naked back)", seq, r.DLQ, err)
+			res.Report(r.Progress)
 			continue
 		}
 		if err := doubleAck(ctx, m); err != nil {
-			addErr(&res, "copied %d to %q but acking it as %q failed: %v (it is now in both)", seq, r.DLQ, ci.Name, err)
-			progress(r.Progress, &res)
+			res.Failf("copied %d to %q but acking it as %q failed: %v (it is now in both)", seq, r.DLQ, ci.Name, err)
+			res.Report(r.Progress)
 			continue
 		}
 		res.Done++
-		progress(r.Progress, &res)
+		res.Report(r.Progress)
 	}
 	res.Detail = fmt.Sprintf("moved %d of %d to %q: copy confirmed, then acked as consumer %q (the stream keeps the message for other consumers); %d other deliveries naked back", res.Done, res.Requested, r.DLQ, ci.Name, len(others))
 	if ferr != nil && res.Done == 0 {
@@ -451,14 +434,14 @@ func (o *operator) Redrive(ctx context.Context, r core.RedriveRequest) (core.Res
 	for _, id := range r.IDs {
 		seq, err := parseSeq(id)
 		if err != nil {
-			addErr(&res, "%v", err)
-			progress(r.Progress, &res)
+			res.Failf("%v", err)
+			res.Report(r.Progress)
 			continue
 		}
 		rec, err := o.get(ctx, t, seq)
 		if err != nil {
-			addErr(&res, "%v", err)
-			progress(r.Progress, &res)
+			res.Failf("%v", err)
+			res.Report(r.Progress)
 			continue
 		}
 		dst := r.Target
@@ -466,35 +449,35 @@ func (o *operator) Redrive(ctx context.Context, r core.RedriveRequest) (core.Res
 			dst = rec.Header.Get(core.HeaderOriginTopic)
 		}
 		if dst == "" {
-			addErr(&res, "message %d has no %s header: give a target", seq, core.HeaderOriginTopic)
-			progress(r.Progress, &res)
+			res.Failf("message %d has no %s header: give a target", seq, core.HeaderOriginTopic)
+			res.Report(r.Progress)
 			continue
 		}
 		if err := natsubject.Validate(dst, false); err != nil {
-			addErr(&res, "message %d: origin: %v", seq, err)
-			progress(r.Progress, &res)
+			res.Failf("message %d: origin: %v", seq, err)
+			res.Report(r.Progress)
 			continue
 		}
 		if _, err := o.b.streamFor(ctx, dst, o.b.cfg.CreateStreams); err != nil {
-			addErr(&res, "redrive %d to %q: %v", seq, dst, err)
-			progress(r.Progress, &res)
+			res.Failf("redrive %d to %q: %v", seq, dst, err)
+			res.Report(r.Progress)
 			continue
 		}
 		msgID := "mqscope-redrive-" + stream + "-" + strconv.FormatUint(seq, 10)
 		if _, err := o.publishAck(ctx, dst, rec.Data, core.RedriveHeader(rec, now), msgID); err != nil {
-			addErr(&res, "redrive %d to %q: %v (DLQ copy kept)", seq, dst, err)
-			progress(r.Progress, &res)
+			res.Failf("redrive %d to %q: %v (DLQ copy kept)", seq, dst, err)
+			res.Report(r.Progress)
 			continue
 		}
 		if r.Remove {
 			if err := o.deleteMsg(ctx, t, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-				addErr(&res, "redrove %d to %q but deleting it from %q failed: %v (it is now in both)", seq, dst, stream, err)
-				progress(r.Progress, &res)
+				res.Failf("redrove %d to %q but deleting it from %q failed: %v (it is now in both)", seq, dst, stream, err)
+				res.Report(r.Progress)
 				continue
 			}
 		}
 		res.Done++
-		progress(r.Progress, &res)
+		res.Report(r.Progress)
 	}
 	res.Detail = fmt.Sprintf("redrove %d of %d from stream %q", res.Done, res.Requested, stream)
 	if r.Remove {
