@@ -95,6 +95,7 @@ func (o *Operator) Topics(ctx context.Context) ([]TopicInfo, error) {
 	o.mu.Lock()
 	for i := range ts {
 		ts[i].Rate = o.rateLocked(ts[i], now)
+		defaultSubjects(&ts[i])
 	}
 	o.mu.Unlock()
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
@@ -124,7 +125,20 @@ func (o *Operator) Topic(ctx context.Context, name string) (TopicInfo, error) {
 	if err := o.c.checkOpen(); err != nil {
 		return TopicInfo{}, err
 	}
-	return o.b.Topic(ctx, name)
+	t, err := o.b.Topic(ctx, name)
+	defaultSubjects(&t)
+	return t, err
+}
+
+// defaultSubjects fills what a backend left empty: where the topic's name is
+// also its subject (Redis, NATS Core), both are the name.
+func defaultSubjects(t *TopicInfo) {
+	if t.PublishSubject == "" {
+		t.PublishSubject = t.Name
+	}
+	if t.TailPattern == "" {
+		t.TailPattern = t.Name
+	}
 }
 
 // Groups lists a topic's groups with stuck reasons filled in; stuck groups

@@ -73,30 +73,60 @@ func (c Capabilities) Can(op Op) (bool, string) {
 	return s.Supported, s.Reason
 }
 
+// ConnState is the state of the client's connection to the broker. The
+// zero value is ConnDown.
+type ConnState uint8
+
+const (
+	ConnDown         ConnState = iota // closed, or the broker does not answer
+	ConnConnected                     // connected and usable
+	ConnReconnecting                  // lost, trying again (or connecting for the first time)
+	ConnDraining                      // the connection is being drained on its way to closed
+)
+
+func (s ConnState) String() string {
+	switch s {
+	case ConnConnected:
+		return "connected"
+	case ConnReconnecting:
+		return "reconnecting"
+	case ConnDraining:
+		return "draining"
+	}
+	return "down"
+}
+
 // ServerInfo describes the connected broker.
 type ServerInfo struct {
 	Driver  Driver
 	Version string
 	Address string
 	Name    string
-	// Connected is false while the client is reconnecting or down.
-	Connected bool
-	State     string // "connected", "reconnecting", "down"
-	Extra     map[string]string
+	State   ConnState
+	Extra   map[string]string
 }
+
+// Connected reports whether the connection is up and usable.
+func (s ServerInfo) Connected() bool { return s.State == ConnConnected }
 
 // TopicInfo is one topic: a Redis stream, a JetStream stream (Subjects
 // lists what it captures) or an observed NATS Core subject.
 type TopicInfo struct {
-	Name      string
-	Subjects  []string
-	Messages  uint64
-	Bytes     uint64 // 0 when the backend does not say
-	FirstID   string
-	LastID    string
-	FirstTime time.Time
-	LastTime  time.Time
-	Groups    int
+	Name     string
+	Subjects []string
+	// PublishSubject is where a message for this topic is published: the
+	// stream's first literal subject (JetStream), else Name.
+	PublishSubject string
+	// TailPattern is what a tail of this topic follows: the stream's one
+	// subject (JetStream, wildcards allowed), else Name.
+	TailPattern string
+	Messages    uint64
+	Bytes       uint64 // 0 when the backend does not say
+	FirstID     string
+	LastID      string
+	FirstTime   time.Time
+	LastTime    time.Time
+	Groups      int
 	// Rate is messages per second, from the change of Messages between two
 	// Topics calls (core computes it) or observed directly (NATS Core).
 	Rate float64
@@ -112,10 +142,36 @@ type ConsumerInfo struct {
 	Stuck   []string
 }
 
-// GroupInfo is a consumer group (Redis) or durable consumer (JetStream).
+// GroupKind says what a group is.
+type GroupKind uint8
+
+const (
+	// GroupDurable is a group that lives on without members: a Redis
+	// consumer group, a JetStream durable consumer.
+	GroupDurable GroupKind = iota
+	// GroupEphemeral is a consumer the broker removes once its client goes
+	// (a JetStream ephemeral consumer).
+	GroupEphemeral
+	// GroupTail is mqscope's own tail: an ordered, ack-less consumer that
+	// only watches (JetStream). It holds nothing and is never acted on.
+	GroupTail
+)
+
+func (k GroupKind) String() string {
+	switch k {
+	case GroupEphemeral:
+		return "ephemeral"
+	case GroupTail:
+		return "tail"
+	}
+	return "durable"
+}
+
+// GroupInfo is a consumer group (Redis) or a consumer (JetStream).
 type GroupInfo struct {
 	Topic         string
 	Name          string
+	Kind          GroupKind
 	Consumers     []ConsumerInfo
 	Pending       int64  // delivered, not acked
 	Lag           int64  // not yet delivered; -1 when unknown

@@ -202,7 +202,7 @@ func (m *Model) connect(name string) tea.Cmd {
 		caps := op.Capabilities(ctx)
 		info, ierr := op.ServerInfo(ctx)
 		if ierr != nil {
-			info.State = "down"
+			info.State = core.ConnDown
 		}
 		return connectedMsg{gen: gen, name: name, target: t, caps: caps, info: info}
 	}
@@ -248,7 +248,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.infoFlight = false
 		if msg.err != nil {
 			m.infoErr = msg.err
-			m.info.State, m.info.Connected = "down", false
+			m.info.State = core.ConnDown
 		} else {
 			m.infoErr, m.info = nil, msg.info
 		}
@@ -401,7 +401,7 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 	}
 	m.connecting = false
 	if msg.err != nil {
-		m.info = core.ServerInfo{State: "down"}
+		m.info = core.ServerInfo{State: core.ConnDown}
 		m.infoErr = msg.err
 		m.setErr(fmt.Errorf("context %s: %w (retrying every %s)", msg.name, msg.err, reconnectEvery))
 		gen, name := m.com.Gen, msg.name
@@ -938,21 +938,13 @@ func (m *Model) stateText() string {
 	case m.target == nil:
 		return st.StateBad.Render(st.Down + " down")
 	}
-	state := m.info.State
-	if state == "" {
-		if m.info.Connected {
-			state = "connected"
-		} else {
-			state = "down"
-		}
-	}
-	switch state {
-	case "connected":
+	switch m.info.State {
+	case core.ConnConnected:
 		return st.StateOK.Render(st.Up + " connected")
-	case "reconnecting":
+	case core.ConnReconnecting:
 		return st.StateWarn.Render(m.spin() + " reconnecting")
 	default:
-		return st.StateBad.Render(st.Down + " " + SanitizeString(state))
+		return st.StateBad.Render(st.Down + " " + m.info.State.String())
 	}
 }
 

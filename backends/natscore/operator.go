@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/internal/natsconn"
 	"github.com/mqscope/mqscope/internal/natsubject"
 )
 
@@ -72,15 +73,13 @@ func (o *operator) Capabilities(ctx context.Context) core.Capabilities {
 
 func (o *operator) ServerInfo(ctx context.Context) (core.ServerInfo, error) {
 	nc := o.nc
-	state := connState(nc.Status())
 	info := core.ServerInfo{
-		Driver:    core.DriverNATSCore,
-		Version:   nc.ConnectedServerVersion(),
-		Address:   nc.ConnectedUrlRedacted(),
-		Name:      nc.ConnectedServerName(),
-		Connected: state == "connected",
-		State:     state,
-		Extra:     map[string]string{},
+		Driver:  core.DriverNATSCore,
+		Version: nc.ConnectedServerVersion(),
+		Address: nc.ConnectedUrlRedacted(),
+		Name:    nc.ConnectedServerName(),
+		State:   natsconn.State(nc.Status()),
+		Extra:   map[string]string{},
 	}
 	if id := nc.ConnectedServerId(); id != "" {
 		info.Extra["server_id"] = id
@@ -104,18 +103,6 @@ func (o *operator) ServerInfo(ctx context.Context) (core.ServerInfo, error) {
 		info.Extra["sampling"] = smp.note()
 	}
 	return info, nil
-}
-
-// connState maps nats.go's status to core's three states.
-func connState(s nats.Status) string {
-	switch s {
-	case nats.CONNECTED, nats.DRAINING_SUBS, nats.DRAINING_PUBS:
-		return "connected"
-	case nats.RECONNECTING, nats.CONNECTING:
-		return "reconnecting"
-	default: // DISCONNECTED, CLOSED
-		return "down"
-	}
 }
 
 // Topics lists the subjects seen by the sampling subscription, which starts

@@ -85,10 +85,10 @@ func (b *Backend) ServerInfo(ctx context.Context) (core.ServerInfo, error) {
 	}
 	info, err := b.rdb.Info(ctx, "server").Result()
 	if err != nil {
-		si.State = "down"
+		si.State = core.ConnDown
 		return si, nil
 	}
-	si.Connected, si.State = true, "connected"
+	si.State = core.ConnConnected
 	for _, line := range strings.Split(info, "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
 		if !ok {

@@ -135,7 +135,7 @@ func testCapabilities(t *testing.T, h *Harness) {
 	if err != nil {
 		t.Fatalf("ServerInfo: %v", err)
 	}
-	if !info.Connected || info.Version == "" {
+	if !info.Connected() || info.Version == "" {
 		t.Errorf("ServerInfo = %+v, want connected with a version", info)
 	}
 	// Unsupported operations say so with an *UnsupportedError.
