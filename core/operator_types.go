@@ -362,35 +362,98 @@ type RedriveRequest struct {
 	Progress func(done, total int)
 }
 
-// OperatorBackend is what each backend implements for the operator's view.
-// Core wraps it (see Operator) to enforce read-only mode, audit, rates and
-// stuck detection; unsupported operations return an *UnsupportedError.
+// OperatorBackend is what every backend implements for the operator's
+// view: what it can do, the server, its topics, and a tail. Everything else
+// is one optional interface per operation below (the way database/sql/driver
+// does it): a backend implements only what it supports, and core.Operator
+// checks, in this order, that the client is open, that read-only mode
+// allows the operation, that Capabilities declares it supported (else the
+// call fails with an *UnsupportedError carrying Capabilities' reason), and
+// that the backend implements it. So a backend writes each reason once, in
+// Capabilities, and never a stub that repeats it.
 type OperatorBackend interface {
+	// Capabilities may depend on the connected server's version; it does no
+	// I/O (core calls it before every gated operation).
 	Capabilities(ctx context.Context) Capabilities
 	ServerInfo(ctx context.Context) (ServerInfo, error)
 	Topics(ctx context.Context) ([]TopicInfo, error)
 	Topic(ctx context.Context, name string) (TopicInfo, error)
-	Groups(ctx context.Context, topic string) ([]GroupInfo, error)
-	Pending(ctx context.Context, q PendingQuery) (PendingPage, error)
-	Browse(ctx context.Context, q BrowseQuery) (BrowsePage, error)
-	Get(ctx context.Context, topic, id string) (Record, error)
 	// Tail starts following; it calls sink for every message from its own
 	// goroutine until ctx is cancelled. sink never blocks. It returns once
-	// the tail is established on the broker.
+	// the tail is established on the broker. A start other than PosNew is
+	// only asked for when OpStartPosition is supported.
 	Tail(ctx context.Context, q TailQuery, sink func(Record)) error
-
-	Ack(ctx context.Context, r ActionRequest) (Result, error)
-	Nak(ctx context.Context, r ActionRequest) (Result, error)
-	Term(ctx context.Context, r ActionRequest) (Result, error)
-	Claim(ctx context.Context, r ActionRequest) (Result, error)
-	Replay(ctx context.Context, r ReplayRequest) (Result, error)
-	Rewind(ctx context.Context, r RewindRequest) (Result, error)
-	MoveToDLQ(ctx context.Context, r MoveRequest) (Result, error)
-	Redrive(ctx context.Context, r RedriveRequest) (Result, error)
-	DeleteGroup(ctx context.Context, topic, group string) error
-	DeleteConsumer(ctx context.Context, topic, group, consumer string) error
-	Purge(ctx context.Context, topic string) (Result, error)
-	// EnsureDLQ makes sure messages published to dlq are stored (JetStream:
-	// create a stream capturing it); a no-op where storage is implicit.
-	EnsureDLQ(ctx context.Context, dlq string) error
 }
+
+// Optional operator interfaces, one per operation (the Op they serve in
+// brackets). Core calls them only after the checks described at
+// OperatorBackend, and after validating the request.
+type (
+	// GroupLister lists a topic's groups [OpGroups].
+	GroupLister interface {
+		Groups(ctx context.Context, topic string) ([]GroupInfo, error)
+	}
+	// PendingLister pages through a group's pending list [OpPending].
+	PendingLister interface {
+		Pending(ctx context.Context, q PendingQuery) (PendingPage, error)
+	}
+	// Browser reads stored messages without side effects [OpBrowse].
+	Browser interface {
+		Browse(ctx context.Context, q BrowseQuery) (BrowsePage, error)
+	}
+	// Getter reads one stored message [OpGet].
+	Getter interface {
+		Get(ctx context.Context, topic, id string) (Record, error)
+	}
+	// Acker acks pending messages as the operator [OpAck].
+	Acker interface {
+		Ack(ctx context.Context, r ActionRequest) (Result, error)
+	}
+	// Naker asks for redelivery [OpNak].
+	Naker interface {
+		Nak(ctx context.Context, r ActionRequest) (Result, error)
+	}
+	// Termer stops redelivery [OpTerm].
+	Termer interface {
+		Term(ctx context.Context, r ActionRequest) (Result, error)
+	}
+	// Claimer moves pending messages to another consumer [OpClaim].
+	Claimer interface {
+		Claim(ctx context.Context, r ActionRequest) (Result, error)
+	}
+	// Replayer republishes stored messages [OpReplay].
+	Replayer interface {
+		Replay(ctx context.Context, r ReplayRequest) (Result, error)
+	}
+	// Rewinder moves a group's position [OpRewind].
+	Rewinder interface {
+		Rewind(ctx context.Context, r RewindRequest) (Result, error)
+	}
+	// DeadLetterer moves messages to a dead-letter topic [OpDeadLetter].
+	DeadLetterer interface {
+		MoveToDLQ(ctx context.Context, r MoveRequest) (Result, error)
+	}
+	// Redriver moves dead-lettered messages back [OpRedrive].
+	Redriver interface {
+		Redrive(ctx context.Context, r RedriveRequest) (Result, error)
+	}
+	// GroupDeleter deletes a group [OpDeleteGroup].
+	GroupDeleter interface {
+		DeleteGroup(ctx context.Context, topic, group string) error
+	}
+	// ConsumerDeleter removes one member of a group [OpDeleteConsumer].
+	ConsumerDeleter interface {
+		DeleteConsumer(ctx context.Context, topic, group, consumer string) error
+	}
+	// Purger deletes every message of a topic [OpPurge].
+	Purger interface {
+		Purge(ctx context.Context, topic string) (Result, error)
+	}
+	// StreamEnsurer makes sure messages published to topic are stored
+	// (JetStream: a stream capturing it is created when none does; a no-op
+	// where storage is implicit) [OpCreateStream, and OpCreateDLQ for a
+	// dead-letter topic].
+	StreamEnsurer interface {
+		EnsureStream(ctx context.Context, topic string) error
+	}
+)

@@ -144,10 +144,6 @@ func (o *operator) Term(ctx context.Context, r core.ActionRequest) (core.Result,
 	return o.settle(ctx, core.OpTerm, r, "termed", func(ctx context.Context, m jetstream.Msg) error { return m.Term() })
 }
 
-func (o *operator) Claim(ctx context.Context, r core.ActionRequest) (core.Result, error) {
-	return core.Result{}, &core.UnsupportedError{Op: core.OpClaim, Reason: "JetStream has no message ownership to move: a pull consumer's pending message goes to whichever client pulls after its AckWait ends; use Nak to make it available now"}
-}
-
 // Replay implements core.OperatorBackend: get by sequence, publish a copy
 // with replay headers, wait for the PubAck.
 func (o *operator) Replay(ctx context.Context, r core.ReplayRequest) (core.Result, error) {
@@ -555,15 +551,15 @@ func (o *operator) Purge(ctx context.Context, topic string) (core.Result, error)
 	return core.Result{Requested: n, Done: n, Detail: detail}, nil
 }
 
-// EnsureDLQ implements core.OperatorBackend: create a file stream capturing
-// dlq when no stream does.
-func (o *operator) EnsureDLQ(ctx context.Context, dlq string) error {
-	if _, err := o.b.lookupStream(ctx, dlq); err == nil {
+// EnsureStream implements core.StreamEnsurer: create a file stream
+// capturing topic when no stream does.
+func (o *operator) EnsureStream(ctx context.Context, topic string) error {
+	if _, err := o.b.lookupStream(ctx, topic); err == nil {
 		return nil
 	} else if !errors.Is(err, core.ErrNoStream) {
 		return err
 	}
-	_, err := o.b.createStream(ctx, dlq)
+	_, err := o.b.createStream(ctx, topic)
 	return err
 }
 

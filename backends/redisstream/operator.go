@@ -1296,6 +1296,6 @@ func (b *Backend) Purge(ctx context.Context, topic string) (core.Result, error) 
 	return core.Result{Requested: int(n), Done: int(n), Detail: fmt.Sprintf("deleted %d messages; groups kept", n)}, nil
 }
 
-// EnsureDLQ implements core.OperatorBackend: nothing to do, the first XADD
-// creates the stream.
-func (b *Backend) EnsureDLQ(ctx context.Context, dlq string) error { return nil }
+// EnsureStream implements core.StreamEnsurer: nothing to do, the first
+// XADD creates the stream.
+func (b *Backend) EnsureStream(ctx context.Context, topic string) error { return nil }

@@ -33,6 +33,7 @@ func operatorCases() []testCase {
 		{"DeadLetterAndRedrive", testOpDeadLetterRedrive},
 		{"DeadLetterAndRedriveUnderFaults", testOpDLQUnderFaults},
 		{"ReadOnly", testReadOnly},
+		{"CapabilityGate", testCapabilityGate},
 		{"DeleteGroup", testOpDeleteGroup},
 		{"DeleteConsumer", testOpDeleteConsumer},
 		{"Purge", testOpPurge},
@@ -896,6 +897,89 @@ func testOpDeadLetterRedrive(t *testing.T, h *Harness) {
 	checkRecords(t, "DLQ after redrive with Remove", p.Records, nil)
 }
 
+// opCalls calls every gated operation on topic, with requests that are
+// valid but name nothing that exists (group "g", id "1").
+func opCalls(ctx context.Context, op *core.Operator, topic string) map[core.Op]func() error {
+	a := core.ActionRequest{Topic: topic, Group: "g", Consumer: "x", IDs: []string{"1"}}
+	dlq := op.DLQName(topic)
+	return map[core.Op]func() error{
+		core.OpGroups: func() error { _, err := op.Groups(ctx, topic); return err },
+		core.OpPending: func() error {
+			_, err := op.Pending(ctx, core.PendingQuery{Topic: topic, Group: "g"})
+			return err
+		},
+		core.OpBrowse: func() error {
+			_, err := op.Browse(ctx, core.BrowseQuery{Topic: topic, From: core.StartAll()})
+			return err
+		},
+		core.OpGet: func() error { _, err := op.Get(ctx, topic, "1"); return err },
+		core.OpStartPosition: func() error {
+			tl, err := op.Tail(ctx, core.TailQuery{Pattern: topic, From: core.StartAll()})
+			if err == nil {
+				tl.Stop()
+			}
+			return err
+		},
+		core.OpAck:   func() error { _, err := op.Ack(ctx, a); return err },
+		core.OpNak:   func() error { _, err := op.Nak(ctx, a); return err },
+		core.OpTerm:  func() error { _, err := op.Term(ctx, a); return err },
+		core.OpClaim: func() error { _, err := op.Claim(ctx, a); return err },
+		core.OpReplay: func() error {
+			_, err := op.Replay(ctx, core.ReplayRequest{Topic: topic, IDs: []string{"1"}})
+			return err
+		},
+		core.OpRewind: func() error {
+			_, err := op.Rewind(ctx, core.RewindRequest{Topic: topic, Group: "g", To: core.StartAll()})
+			return err
+		},
+		core.OpDeadLetter: func() error {
+			_, err := op.MoveToDLQ(ctx, core.MoveRequest{Topic: topic, IDs: []string{"1"}})
+			return err
+		},
+		core.OpRedrive: func() error {
+			_, err := op.Redrive(ctx, core.RedriveRequest{DLQ: dlq, IDs: []string{"1"}})
+			return err
+		},
+		core.OpDeleteGroup:    func() error { return op.DeleteGroup(ctx, topic, "g") },
+		core.OpDeleteConsumer: func() error { return op.DeleteConsumer(ctx, topic, "g", "x") },
+		core.OpPurge:          func() error { _, err := op.Purge(ctx, topic); return err },
+		core.OpCreateDLQ:      func() error { return op.EnsureDLQ(ctx, dlq) },
+		core.OpCreateStream:   func() error { return op.EnsureStream(ctx, topic) },
+	}
+}
+
+// testCapabilityGate: core refuses an operation Capabilities declares
+// unsupported with Capabilities' own reason, and every operation declared
+// supported reaches the backend (none is declared but not implemented).
+func testCapabilityGate(t *testing.T, h *Harness) {
+	c := h.client(t, core.Config{})
+	op := c.Operator()
+	ctx := t.Context()
+	caps := op.Capabilities(ctx)
+	calls := opCalls(ctx, op, h.topic(t))
+	// Not gated: always supported, or a property rather than a call.
+	ungated := map[core.Op]bool{core.OpHistory: true, core.OpTopics: true, core.OpTail: true, core.OpDedup: true}
+	for _, o := range core.AllOps {
+		if _, ok := calls[o]; !ok && !ungated[o] {
+			t.Errorf("opCalls has no call for %s: add one", o)
+		}
+	}
+	for o, call := range calls {
+		ok, why := caps.Can(o)
+		err := call()
+		var ue *core.UnsupportedError
+		refused := errors.As(err, &ue) && ue.Op == o
+		switch {
+		case !ok && !refused:
+			t.Errorf("%s is declared unsupported (%s) but the call returned %v", o, why, err)
+		case !ok && (ue.Reason != why || !errors.Is(err, core.ErrUnsupported)):
+			t.Errorf("%s refused with %q, want Capabilities' reason %q (and errors.Is ErrUnsupported)", o, ue.Reason, why)
+		case ok && refused:
+			t.Errorf("%s is declared supported but refused as unsupported: %v", o, err)
+		}
+	}
+}
+
 func testReadOnly(t *testing.T, h *Harness) {
 	rw := h.client(t, core.Config{})
 	ro := h.client(t, core.Config{ReadOnly: true})
@@ -912,37 +996,18 @@ func testReadOnly(t *testing.T, h *Harness) {
 	topic := h.topic(t)
 	publishAll(t, rw, topic, payloads("ro", 2))
 	ctx := t.Context()
-	a := core.ActionRequest{Topic: topic, Group: "g", Consumer: "x", IDs: []string{"1"}}
-	calls := map[string]func() error{
-		"Ack":   func() error { _, err := op.Ack(ctx, a); return err },
-		"Nak":   func() error { _, err := op.Nak(ctx, a); return err },
-		"Term":  func() error { _, err := op.Term(ctx, a); return err },
-		"Claim": func() error { _, err := op.Claim(ctx, a); return err },
-		"Replay": func() error {
-			_, err := op.Replay(ctx, core.ReplayRequest{Topic: topic, IDs: []string{"1"}})
-			return err
-		},
-		"Rewind": func() error {
-			_, err := op.Rewind(ctx, core.RewindRequest{Topic: topic, Group: "g", To: core.StartAll()})
-			return err
-		},
-		"MoveToDLQ": func() error {
-			_, err := op.MoveToDLQ(ctx, core.MoveRequest{Topic: topic, IDs: []string{"1"}})
-			return err
-		},
-		"Redrive": func() error {
-			_, err := op.Redrive(ctx, core.RedriveRequest{DLQ: topic + ".dlq", IDs: []string{"1"}})
-			return err
-		},
-		"DeleteGroup":    func() error { return op.DeleteGroup(ctx, topic, "g") },
-		"DeleteConsumer": func() error { return op.DeleteConsumer(ctx, topic, "g", "x") },
-		"Purge":          func() error { _, err := op.Purge(ctx, topic); return err },
-		"EnsureDLQ":      func() error { return op.EnsureDLQ(ctx, topic+".dlq") },
-		"Publish":        func() error { return op.Publish(ctx, topic, []byte("x"), nil) },
+	calls := opCalls(ctx, op, topic)
+	for o := range calls {
+		if !o.Mutating() {
+			delete(calls, o)
+		}
 	}
+	calls["publish"] = func() error { return op.Publish(ctx, topic, []byte("x"), nil) }
 	for name, call := range calls {
-		if err := call(); !errors.Is(err, core.ErrReadOnly) {
-			t.Errorf("read-only %s: %v, want ErrReadOnly", name, err)
+		// Read-only is checked before the capability: an operation the
+		// backend lacks is refused as read-only too.
+		if err := call(); !errors.Is(err, core.ErrReadOnly) || errors.Is(err, core.ErrUnsupported) {
+			t.Errorf("read-only %s: %v, want ErrReadOnly (and not ErrUnsupported)", name, err)
 		}
 	}
 	// The application API is not affected, and nothing was purged.
