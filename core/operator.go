@@ -522,19 +522,50 @@ func one(err error) (Result, error) {
 	return Result{Requested: 1, Done: 1}, nil
 }
 
-// Publish lets the console publish through the same client (not audited as
-// an operator mutation, but refused in read-only mode).
-func (o *Operator) Publish(ctx context.Context, topic string, data []byte, h Header) error {
-	if o.readOnly {
-		return fmt.Errorf("publish %s: %w", topic, ErrReadOnly)
+// Publish lets the console publish through the same client and says what
+// the broker did with the message. It is refused in read-only mode and
+// writes an audit line.
+func (o *Operator) Publish(ctx context.Context, topic string, data []byte, h Header) (PublishResult, error) {
+	if err := o.c.checkOpen(); err != nil {
+		return PublishResult{}, err
 	}
-	err := o.c.Publish(ctx, topic, data, WithHeaders(h))
+	if o.readOnly {
+		return PublishResult{}, fmt.Errorf("publish %s: %w", topic, ErrReadOnly)
+	}
+	res, err := o.publish(ctx, topic, data, h)
+	res.Topic = topic
 	if err != nil {
 		o.logger.Warn("audit", "op", "publish", "target", topic, "bytes", len(data), "result", "error", "err", err)
 	} else {
-		o.logger.Info("audit", "op", "publish", "target", topic, "bytes", len(data), "result", "ok")
+		o.logger.Info("audit", "op", "publish", "target", topic, "bytes", len(data), "result", res.String())
 	}
-	return err
+	return res, err
+}
+
+func (o *Operator) publish(ctx context.Context, topic string, data []byte, h Header) (PublishResult, error) {
+	p, ok := o.b.(PublishReporter)
+	if !ok {
+		if err := o.c.Publish(ctx, topic, data, WithHeaders(h)); err != nil {
+			return PublishResult{}, err
+		}
+		if ok, why := o.b.Capabilities(ctx).Can(OpHistory); !ok {
+			return PublishResult{Detail: why}, nil
+		}
+		return PublishResult{Stored: true}, nil // the backend does not say under which id
+	}
+	if err := o.c.backend.ValidateTopic(topic, false); err != nil {
+		return PublishResult{}, err
+	}
+	m := &OutgoingMessage{Data: data}
+	if err := WithHeaders(h)(m); err != nil {
+		return PublishResult{}, err
+	}
+	start := time.Now()
+	res, err := p.PublishReport(ctx, topic, m)
+	if o.c.metrics != nil {
+		o.c.metrics.published(metricLabels{backend: string(o.c.cfg.Driver), topic: topic}, time.Since(start), err)
+	}
+	return res, err
 }
 
 // DeadLetterHeader builds the headers of a DLQ copy of rec.

@@ -318,6 +318,41 @@ func (r *Result) Report(progress func(done, total int)) {
 	}
 }
 
+// PublishResult says what the broker did with one message the operator
+// published.
+type PublishResult struct {
+	Topic string
+	// Stored is true when the broker keeps the message: false on a broker
+	// that stores nothing (NATS Core) and for a duplicate.
+	Stored bool
+	ID     string // what it is stored under (of the original, for a duplicate)
+	Seq    uint64 // JetStream stream sequence (0 elsewhere)
+	Stream string // JetStream stream
+	// Duplicate is true when JetStream dropped the message as a duplicate
+	// of Seq (same Nats-Msg-Id within the stream's duplicate window).
+	Duplicate bool
+	// Detail says why the message was not stored, when it was not.
+	Detail string
+}
+
+// String is the sentence for the operator: "stored as seq 42 in stream
+// ORDERS", "duplicate of seq 42 in stream ORDERS, not stored", ...
+func (r PublishResult) String() string {
+	switch {
+	case r.Duplicate:
+		return fmt.Sprintf("duplicate of seq %d in stream %s, not stored", r.Seq, r.Stream)
+	case r.Stored && r.Seq > 0:
+		return fmt.Sprintf("stored as seq %d in stream %s", r.Seq, r.Stream)
+	case r.Stored && r.ID != "":
+		return "stored as id " + r.ID
+	case r.Stored:
+		return "stored"
+	case r.Detail != "":
+		return "not stored: " + r.Detail
+	}
+	return "published"
+}
+
 // ReplayRequest republishes stored messages.
 type ReplayRequest struct {
 	Topic string
@@ -448,6 +483,13 @@ type (
 	// Purger deletes every message of a topic [OpPurge].
 	Purger interface {
 		Purge(ctx context.Context, topic string) (Result, error)
+	}
+	// PublishReporter publishes like Backend.Publish and says what the
+	// broker stored (Operator.Publish; no Op gates it). Without it, core
+	// publishes through the client and reports only whether the backend
+	// keeps history.
+	PublishReporter interface {
+		PublishReport(ctx context.Context, topic string, m *OutgoingMessage) (PublishResult, error)
 	}
 	// StreamEnsurer makes sure messages published to topic are stored
 	// (JetStream: a stream capturing it is created when none does; a no-op

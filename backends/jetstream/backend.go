@@ -301,24 +301,25 @@ func (b *Backend) createStream(ctx context.Context, subject string) (string, err
 
 // Publish implements core.Backend: it returns after the PubAck.
 func (b *Backend) Publish(ctx context.Context, topic string, m *core.OutgoingMessage) error {
+	_, err := b.publish(ctx, topic, m)
+	return err
+}
+
+// publish is Publish returning the PubAck.
+func (b *Backend) publish(ctx context.Context, topic string, m *core.OutgoingMessage) (*jetstream.PubAck, error) {
 	if _, err := b.streamFor(ctx, topic, b.cfg.CreateStreams); err != nil {
-		return err
+		return nil, err
 	}
-	err := b.publishOnce(ctx, topic, m)
+	ack, err := b.publishAck(ctx, topic, m.Data, m.Header, m.MsgID)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
 		// The cached stream went away: look again (and create if allowed).
 		b.forgetStream(topic)
 		if _, serr := b.streamFor(ctx, topic, b.cfg.CreateStreams); serr != nil {
-			return serr
+			return nil, serr
 		}
-		err = b.publishOnce(ctx, topic, m)
+		ack, err = b.publishAck(ctx, topic, m.Data, m.Header, m.MsgID)
 	}
-	return err
-}
-
-func (b *Backend) publishOnce(ctx context.Context, topic string, m *core.OutgoingMessage) error {
-	_, err := b.publishAck(ctx, topic, m.Data, m.Header, m.MsgID)
-	return err
+	return ack, err
 }
 
 // publishAck publishes and waits for the PubAck (used by Publish and by the

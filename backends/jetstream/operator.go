@@ -142,6 +142,17 @@ func (o *operator) Capabilities(ctx context.Context) core.Capabilities {
 	}
 }
 
+// PublishReport implements core.PublishReporter from the PubAck: the
+// stream and sequence stored, or the original's for a duplicate.
+func (o *operator) PublishReport(ctx context.Context, topic string, m *core.OutgoingMessage) (core.PublishResult, error) {
+	ack, err := o.b.publish(ctx, topic, m)
+	if err != nil {
+		return core.PublishResult{}, err
+	}
+	return core.PublishResult{Stored: !ack.Duplicate, Duplicate: ack.Duplicate, Seq: ack.Sequence,
+		ID: strconv.FormatUint(ack.Sequence, 10), Stream: ack.Stream}, nil
+}
+
 // ServerInfo implements core.OperatorBackend.
 func (o *operator) ServerInfo(ctx context.Context) (core.ServerInfo, error) {
 	nc := o.b.nc

@@ -70,3 +70,53 @@ func TestTopicPublishSubjectAndTailPattern(t *testing.T) {
 		t.Errorf("stream %s holds %d messages after a publish to its PublishSubject, want 1", mixed, n)
 	}
 }
+
+// TestPublishResultDuplicate: a message published twice with the same
+// Nats-Msg-Id is stored once; the second publish reports "duplicate of seq
+// N, not stored", as the stream's own state confirms.
+func TestPublishResultDuplicate(t *testing.T) {
+	t.Parallel()
+	n := testbroker.StartNATS(t)
+	c := newClient(t, n, core.Config{CreateStreams: true})
+	ctx := context.Background()
+	topic := testbroker.Name(t, "dup")
+	_, js := rawJS(t, n)
+	op := c.Operator()
+	if err := op.EnsureStream(ctx, topic); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Publish(ctx, topic, []byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	h := core.Header{core.HeaderMsgID: {"order-7"}}
+	first, err := op.Publish(ctx, topic, []byte("once"), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := op.Publish(ctx, topic, []byte("once"), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, first.Stream)
+	if err != nil {
+		t.Fatalf("stream %q named by the publish result: %v", first.Stream, err)
+	}
+	state := st.CachedInfo().State
+	if state.Msgs != 2 || state.LastSeq != 2 {
+		t.Fatalf("stream %s: %d messages, last seq %d; want 2 and 2 (the duplicate not stored)", first.Stream, state.Msgs, state.LastSeq)
+	}
+	if !first.Stored || first.Duplicate || first.Seq != state.LastSeq || first.ID != "2" {
+		t.Errorf("first publish: %+v, want stored as seq %d", first, state.LastSeq)
+	}
+	if second.Stored || !second.Duplicate || second.Seq != first.Seq || second.Stream != first.Stream {
+		t.Errorf("second publish: %+v, want a duplicate of seq %d", second, first.Seq)
+	}
+	want := "duplicate of seq 2 in stream " + first.Stream + ", not stored"
+	if s := second.String(); s != want {
+		t.Errorf("String() = %q, want %q", s, want)
+	}
+	raw, err := st.GetMsg(ctx, first.Seq)
+	if err != nil || string(raw.Data) != "once" {
+		t.Errorf("seq %d holds %v (%v), want the published message", first.Seq, raw, err)
+	}
+}

@@ -34,6 +34,7 @@ func operatorCases() []testCase {
 		{"DeadLetterAndRedriveUnderFaults", testOpDLQUnderFaults},
 		{"ReadOnly", testReadOnly},
 		{"CapabilityGate", testCapabilityGate},
+		{"PublishResult", testPublishResult},
 		{"DeleteGroup", testOpDeleteGroup},
 		{"DeleteConsumer", testOpDeleteConsumer},
 		{"Purge", testOpPurge},
@@ -980,6 +981,51 @@ func testCapabilityGate(t *testing.T, h *Harness) {
 	}
 }
 
+// testPublishResult: the operator's publish says what the broker stored,
+// and that is where the message is; where nothing is stored it says why,
+// in Capabilities' words.
+func testPublishResult(t *testing.T, h *Harness) {
+	c := h.client(t, core.Config{CreateStreams: true})
+	op := c.Operator()
+	ctx := t.Context()
+	topic := h.topic(t)
+	if can(t, c, core.OpCreateStream) {
+		if err := op.EnsureStream(ctx, topic); err != nil {
+			t.Fatalf("EnsureStream: %v", err)
+		}
+	}
+	res, err := op.Publish(ctx, topic, []byte("pr-1"), core.Header{"X-Test": {"publish-result"}})
+	if err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	if res.Topic != topic || res.Duplicate {
+		t.Errorf("Publish result %+v: want topic %q, not a duplicate", res, topic)
+	}
+	stores, why := op.Capabilities(ctx).Can(core.OpHistory)
+	if !stores {
+		if res.Stored || res.ID != "" || res.Detail != why {
+			t.Errorf("Publish result %+v on a backend that stores nothing: want not stored, Detail %q", res, why)
+		}
+		if s := res.String(); s != "not stored: "+why {
+			t.Errorf("String() = %q", s)
+		}
+		return
+	}
+	if !res.Stored || res.ID == "" {
+		t.Fatalf("Publish result %+v: want stored, with an id", res)
+	}
+	rec, err := op.Get(ctx, topic, res.ID)
+	if err != nil {
+		t.Fatalf("Get(%s, %s) (the id Publish reported): %v", topic, res.ID, err)
+	}
+	if string(rec.Data) != "pr-1" || rec.Header.Get("X-Test") != "publish-result" {
+		t.Errorf("message stored under %s is %q %v, not the one published", res.ID, rec.Data, rec.Header)
+	}
+	if !strings.HasPrefix(res.String(), "stored as ") || !strings.Contains(res.String(), res.ID) {
+		t.Errorf("String() = %q: want it to name %s", res.String(), res.ID)
+	}
+}
+
 func testReadOnly(t *testing.T, h *Harness) {
 	rw := h.client(t, core.Config{})
 	ro := h.client(t, core.Config{ReadOnly: true})
@@ -1002,7 +1048,7 @@ func testReadOnly(t *testing.T, h *Harness) {
 			delete(calls, o)
 		}
 	}
-	calls["publish"] = func() error { return op.Publish(ctx, topic, []byte("x"), nil) }
+	calls["publish"] = func() error { _, err := op.Publish(ctx, topic, []byte("x"), nil); return err }
 	for name, call := range calls {
 		// Read-only is checked before the capability: an operation the
 		// backend lacks is refused as read-only too.
