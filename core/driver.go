@@ -105,8 +105,10 @@ type Backend interface {
 	Subscribe(ctx context.Context, spec *SubscribeSpec) (Subscription, error)
 	// Operator returns the backend's operator implementation.
 	Operator() OperatorBackend
-	// Close stops subscriptions, drains handlers, and closes connections the
-	// backend owns (never Deps' injected ones; core closes those it dialled).
+	// Close is called once core has unsubscribed every subscription (and
+	// drained their handlers): the backend refuses new ones, stops what it
+	// keeps itself (tails, publishers) and closes connections it owns
+	// (never Deps' injected ones; core closes those it dialled).
 	Close() error
 }
 
