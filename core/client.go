@@ -227,6 +227,13 @@ func (c *Client) Subscribe(ctx context.Context, topic string, handler Handler, o
 			return nil, err
 		}
 	}
+	if spec.StartSet && spec.Start.Kind != PosNew {
+		// The backend's reason, from Capabilities (read-only mode does
+		// not apply: subscribing changes no broker state it guards).
+		if ok, why := c.op.b.Capabilities(ctx).Can(OpStartPosition); !ok {
+			return nil, &UnsupportedError{Op: OpStartPosition, Reason: why + " (asked for " + spec.Start.String() + ")"}
+		}
+	}
 	if !spec.StartSet {
 		if spec.Group != "" {
 			spec.Start = StartAll()
