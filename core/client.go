@@ -159,8 +159,8 @@ func (c *Client) Driver() Driver { return c.cfg.Driver }
 // Operator returns the operator's view of this client's broker.
 func (c *Client) Operator() *Operator { return c.op }
 
-// DeadLetterTopic names topic's dead-letter topic.
-func (c *Client) DeadLetterTopic(topic string) string { return topic + c.cfg.DLQSuffix }
+// DeadLetterTopic names topic's dead-letter topic (see DLQName).
+func (c *Client) DeadLetterTopic(topic string) string { return DLQName(topic, c.cfg.DLQSuffix) }
 
 // Publish implements MQ.
 func (c *Client) Publish(ctx context.Context, topic string, data []byte, opts ...PublishOption) error {
@@ -227,6 +227,13 @@ func (c *Client) Subscribe(ctx context.Context, topic string, handler Handler, o
 			return nil, err
 		}
 	}
+	if spec.StartSet && spec.Start.Kind != PosNew {
+		// The backend's reason, from Capabilities (read-only mode does
+		// not apply: subscribing changes no broker state it guards).
+		if ok, why := c.op.b.Capabilities(ctx).Can(OpStartPosition); !ok {
+			return nil, &UnsupportedError{Op: OpStartPosition, Reason: why + " (asked for " + spec.Start.String() + ")"}
+		}
+	}
 	if !spec.StartSet {
 		if spec.Group != "" {
 			spec.Start = StartAll()
@@ -240,6 +247,9 @@ func (c *Client) Subscribe(ctx context.Context, topic string, handler Handler, o
 		}
 		if spec.Retry.MaxAttempts == 0 {
 			spec.Retry.MaxAttempts = DefaultMaxAttempts
+		}
+		if spec.DeadLetterTopic == topic {
+			return nil, fmt.Errorf("mq: subscribe %q: the dead-letter topic is the topic itself (a failed message would come straight back): give another with WithDeadLetterTopic", topic)
 		}
 		if err := c.backend.ValidateTopic(spec.DeadLetterTopic, false); err != nil {
 			return nil, fmt.Errorf("mq: dead-letter topic: %w", err)

@@ -169,3 +169,54 @@ func TestTailRingGrowsLazily(t *testing.T) {
 		t.Fatalf("ring grew to %d, want the capacity 3000", len(small.buf))
 	}
 }
+
+func TestDLQName(t *testing.T) {
+	cases := []struct{ topic, suffix, want string }{
+		{"orders", ".dlq", "orders.dlq"},
+		{"orders", "", "orders" + DefaultDLQSuffix},
+		{"orders.dlq", ".dlq", "orders.dlq"}, // already a DLQ: never doubled
+		{"orders.dlq", "", "orders.dlq"},
+		{"orders", "-dead", "orders-dead"},
+		{"orders.dlq", "-dead", "orders.dlq-dead"},
+		{"{orders}", ".dlq", "{orders}.dlq"},
+	}
+	for _, c := range cases {
+		if got := DLQName(c.topic, c.suffix); got != c.want {
+			t.Errorf("DLQName(%q, %q) = %q, want %q", c.topic, c.suffix, got, c.want)
+		}
+	}
+}
+
+func TestResultKeepsFirstErrorsAndReportsProgress(t *testing.T) {
+	r := Result{Requested: MaxResultErrors + 4} // 1 done, 1 skipped, the rest failed
+	var calls [][2]int
+	progress := func(done, total int) { calls = append(calls, [2]int{done, total}) }
+	r.Done++
+	r.Report(progress)
+	r.Skipped++
+	r.Notef("entry %d: not pending", 1)
+	r.Report(progress)
+	for i := 0; i < MaxResultErrors+2; i++ {
+		r.Failf("item %d: %v", i, errors.New("boom"))
+	}
+	r.Report(progress)
+	r.Report(nil) // a nil callback is allowed
+	if r.Failed != MaxResultErrors+2 || r.Skipped != 1 || r.Done != 1 {
+		t.Errorf("counts: done %d failed %d skipped %d", r.Done, r.Failed, r.Skipped)
+	}
+	if len(r.Errors) != MaxResultErrors {
+		t.Fatalf("kept %d errors, want the first %d", len(r.Errors), MaxResultErrors)
+	}
+	if r.Errors[0] != "entry 1: not pending" || r.Errors[1] != "item 0: boom" {
+		t.Errorf("errors kept out of order: %q", r.Errors[:2])
+	}
+	want := [][2]int{{1, r.Requested}, {2, r.Requested}, {r.Requested, r.Requested}}
+	if len(calls) != len(want) {
+		t.Fatalf("progress calls %v, want %v", calls, want)
+	}
+	for i := range want {
+		if calls[i] != want[i] {
+			t.Errorf("progress call %d = %v, want %v", i, calls[i], want[i])
+		}
+	}
+}

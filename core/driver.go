@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,6 +67,20 @@ const (
 	DefaultCloseTimeout = 5 * time.Second
 )
 
+// DLQName names topic's dead-letter topic: topic followed by suffix
+// (DefaultDLQSuffix when empty). A topic that already ends with the suffix
+// is a dead-letter topic itself and is returned unchanged, so the suffix is
+// never doubled ("orders.dlq.dlq").
+func DLQName(topic, suffix string) string {
+	if suffix == "" {
+		suffix = DefaultDLQSuffix
+	}
+	if strings.HasSuffix(topic, suffix) {
+		return topic
+	}
+	return topic + suffix
+}
+
 // Deps is what New hands a backend factory: the resolved config, the
 // connection (injected or dialled) and the shared logger and metrics.
 type Deps struct {
@@ -90,8 +105,10 @@ type Backend interface {
 	Subscribe(ctx context.Context, spec *SubscribeSpec) (Subscription, error)
 	// Operator returns the backend's operator implementation.
 	Operator() OperatorBackend
-	// Close stops subscriptions, drains handlers, and closes connections the
-	// backend owns (never Deps' injected ones; core closes those it dialled).
+	// Close is called once core has unsubscribed every subscription (and
+	// drained their handlers): the backend refuses new ones, stops what it
+	// keeps itself (tails, publishers) and closes connections it owns
+	// (never Deps' injected ones; core closes those it dialled).
 	Close() error
 }
 

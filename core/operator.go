@@ -47,6 +47,10 @@ func (o *Operator) ReadOnly() bool { return o.readOnly }
 // DLQSuffix is the configured dead-letter suffix.
 func (o *Operator) DLQSuffix() string { return o.c.cfg.DLQSuffix }
 
+// DLQName names topic's dead-letter topic with the configured suffix (see
+// the package function DLQName).
+func (o *Operator) DLQName(topic string) string { return DLQName(topic, o.c.cfg.DLQSuffix) }
+
 // Driver names the backend.
 func (o *Operator) Driver() Driver { return o.c.cfg.Driver }
 
@@ -91,6 +95,7 @@ func (o *Operator) Topics(ctx context.Context) ([]TopicInfo, error) {
 	o.mu.Lock()
 	for i := range ts {
 		ts[i].Rate = o.rateLocked(ts[i], now)
+		defaultSubjects(&ts[i])
 	}
 	o.mu.Unlock()
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
@@ -120,16 +125,30 @@ func (o *Operator) Topic(ctx context.Context, name string) (TopicInfo, error) {
 	if err := o.c.checkOpen(); err != nil {
 		return TopicInfo{}, err
 	}
-	return o.b.Topic(ctx, name)
+	t, err := o.b.Topic(ctx, name)
+	defaultSubjects(&t)
+	return t, err
+}
+
+// defaultSubjects fills what a backend left empty: where the topic's name is
+// also its subject (Redis, NATS Core), both are the name.
+func defaultSubjects(t *TopicInfo) {
+	if t.PublishSubject == "" {
+		t.PublishSubject = t.Name
+	}
+	if t.TailPattern == "" {
+		t.TailPattern = t.Name
+	}
 }
 
 // Groups lists a topic's groups with stuck reasons filled in; stuck groups
 // sort first.
 func (o *Operator) Groups(ctx context.Context, topic string) ([]GroupInfo, error) {
-	if err := o.c.checkOpen(); err != nil {
+	b, err := require[GroupLister](ctx, o, OpGroups, topic)
+	if err != nil {
 		return nil, err
 	}
-	gs, err := o.b.Groups(ctx, topic)
+	gs, err := b.Groups(ctx, topic)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +216,8 @@ func HumanDuration(d time.Duration) string {
 }
 
 func (o *Operator) Pending(ctx context.Context, q PendingQuery) (PendingPage, error) {
-	if err := o.c.checkOpen(); err != nil {
+	b, err := require[PendingLister](ctx, o, OpPending, target(q.Topic, q.Group, nil))
+	if err != nil {
 		return PendingPage{}, err
 	}
 	if q.Topic == "" || q.Group == "" {
@@ -206,11 +226,12 @@ func (o *Operator) Pending(ctx context.Context, q PendingQuery) (PendingPage, er
 	if q.Limit <= 0 {
 		q.Limit = 100
 	}
-	return o.b.Pending(ctx, q)
+	return b.Pending(ctx, q)
 }
 
 func (o *Operator) Browse(ctx context.Context, q BrowseQuery) (BrowsePage, error) {
-	if err := o.c.checkOpen(); err != nil {
+	b, err := require[Browser](ctx, o, OpBrowse, q.Topic)
+	if err != nil {
 		return BrowsePage{}, err
 	}
 	if q.Topic == "" {
@@ -225,17 +246,18 @@ func (o *Operator) Browse(ctx context.Context, q BrowseQuery) (BrowsePage, error
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
-	return o.b.Browse(ctx, q)
+	return b.Browse(ctx, q)
 }
 
 func (o *Operator) Get(ctx context.Context, topic, id string) (Record, error) {
-	if err := o.c.checkOpen(); err != nil {
+	b, err := require[Getter](ctx, o, OpGet, topic)
+	if err != nil {
 		return Record{}, err
 	}
 	if topic == "" || id == "" {
 		return Record{}, fmt.Errorf("mq: get: topic and id are required")
 	}
-	return o.b.Get(ctx, topic, id)
+	return b.Get(ctx, topic, id)
 }
 
 // Tail starts following q.Pattern. Messages go into a bounded ring buffer;
@@ -254,6 +276,11 @@ func (o *Operator) Tail(ctx context.Context, q TailQuery) (*Tail, error) {
 	if err := q.From.Validate(); err != nil {
 		return nil, err
 	}
+	if q.From.Kind != PosNew {
+		if _, err := require[OperatorBackend](ctx, o, OpStartPosition, q.Pattern+" from "+q.From.String()); err != nil {
+			return nil, err
+		}
+	}
 	if q.Buffer <= 0 {
 		q.Buffer = 10000
 	}
@@ -266,16 +293,45 @@ func (o *Operator) Tail(ctx context.Context, q TailQuery) (*Tail, error) {
 	return t, nil
 }
 
-func (o *Operator) mutate(ctx context.Context, op Op, where string, fn func() (Result, error)) (Result, error) {
+// require is the one gate every operation but the always-supported ones
+// (server info, topics, a tail from now) passes, in this order: the client
+// is open; read-only mode refuses a mutating op; Capabilities must declare
+// op supported (else its reason is the error); the backend must implement
+// T, the op's interface. A refused mutation is logged as an audit line.
+func require[T any](ctx context.Context, o *Operator, op Op, where string) (T, error) {
+	var impl T
 	if err := o.c.checkOpen(); err != nil {
+		return impl, err
+	}
+	if op.Mutating() && o.readOnly {
+		o.logger.Warn("audit: refused in read-only mode", "op", string(op), "target", where)
+		return impl, fmt.Errorf("%s %s: %w", op, where, ErrReadOnly)
+	}
+	ok, why := o.b.Capabilities(ctx).Can(op)
+	if ok {
+		impl, ok = o.b.(T)
+		if !ok {
+			why = fmt.Sprintf("the %s backend declares %s supported but does not implement it", o.c.cfg.Driver, op)
+		}
+	}
+	if !ok {
+		if op.Mutating() {
+			o.logger.Warn("audit: refused, unsupported", "op", string(op), "target", where, "reason", why)
+		}
+		return impl, &UnsupportedError{Op: op, Reason: why}
+	}
+	return impl, nil
+}
+
+// mutate runs fn with the backend's implementation of op (see require) and
+// writes one audit line.
+func mutate[T any](ctx context.Context, o *Operator, op Op, where string, fn func(T) (Result, error)) (Result, error) {
+	b, err := require[T](ctx, o, op, where)
+	if err != nil {
 		return Result{}, err
 	}
-	if o.readOnly {
-		o.logger.Warn("audit: refused in read-only mode", "op", string(op), "target", where)
-		return Result{}, fmt.Errorf("%s %s: %w", op, where, ErrReadOnly)
-	}
 	start := time.Now()
-	r, err := fn()
+	r, err := fn(b)
 	attrs := []any{"op", string(op), "target", where, "requested", r.Requested, "done", r.Done, "failed", r.Failed, "took", time.Since(start).Round(time.Millisecond)}
 	if err != nil {
 		o.logger.Warn("audit", append(attrs, "result", "error", "err", err)...)
@@ -300,41 +356,40 @@ func target(topic, group string, ids []string) string {
 	return s
 }
 
-func (o *Operator) action(ctx context.Context, op Op, r ActionRequest, fn func(context.Context, ActionRequest) (Result, error)) (Result, error) {
-	return o.mutate(ctx, op, target(r.Topic, r.Group, r.IDs), func() (Result, error) {
+// action runs a bulk action on a group's pending messages.
+func action[T any](ctx context.Context, o *Operator, op Op, r ActionRequest, fn func(T, context.Context, ActionRequest) (Result, error)) (Result, error) {
+	return mutate(ctx, o, op, target(r.Topic, r.Group, r.IDs), func(b T) (Result, error) {
 		if r.Topic == "" || r.Group == "" {
 			return Result{}, fmt.Errorf("mq: %s: topic and group are required", op)
 		}
 		if len(r.IDs) == 0 {
 			return Result{}, fmt.Errorf("mq: %s: no message ids given", op)
 		}
-		return fn(ctx, r)
+		if op == OpClaim && r.Consumer == "" {
+			return Result{}, fmt.Errorf("mq: claim: the consumer to claim to is required")
+		}
+		return fn(b, ctx, r)
 	})
 }
 
 func (o *Operator) Ack(ctx context.Context, r ActionRequest) (Result, error) {
-	return o.action(ctx, OpAck, r, o.b.Ack)
+	return action(ctx, o, OpAck, r, Acker.Ack)
 }
 
 func (o *Operator) Nak(ctx context.Context, r ActionRequest) (Result, error) {
-	return o.action(ctx, OpNak, r, o.b.Nak)
+	return action(ctx, o, OpNak, r, Naker.Nak)
 }
 
 func (o *Operator) Term(ctx context.Context, r ActionRequest) (Result, error) {
-	return o.action(ctx, OpTerm, r, o.b.Term)
+	return action(ctx, o, OpTerm, r, Termer.Term)
 }
 
 func (o *Operator) Claim(ctx context.Context, r ActionRequest) (Result, error) {
-	return o.action(ctx, OpClaim, r, func(ctx context.Context, r ActionRequest) (Result, error) {
-		if r.Consumer == "" {
-			return Result{}, fmt.Errorf("mq: claim: the consumer to claim to is required")
-		}
-		return o.b.Claim(ctx, r)
-	})
+	return action(ctx, o, OpClaim, r, Claimer.Claim)
 }
 
 func (o *Operator) Replay(ctx context.Context, r ReplayRequest) (Result, error) {
-	return o.mutate(ctx, OpReplay, target(r.Topic, "", r.IDs)+" -> "+r.Target, func() (Result, error) {
+	return mutate(ctx, o, OpReplay, target(r.Topic, "", r.IDs)+" -> "+r.Target, func(b Replayer) (Result, error) {
 		if r.Topic == "" {
 			return Result{}, fmt.Errorf("mq: replay: topic is required")
 		}
@@ -352,27 +407,27 @@ func (o *Operator) Replay(ctx context.Context, r ReplayRequest) (Result, error) 
 				r.Limit = 1000
 			}
 		}
-		return o.b.Replay(ctx, r)
+		return b.Replay(ctx, r)
 	})
 }
 
 func (o *Operator) Rewind(ctx context.Context, r RewindRequest) (Result, error) {
-	return o.mutate(ctx, OpRewind, target(r.Topic, r.Group, nil)+" to "+r.To.String(), func() (Result, error) {
+	return mutate(ctx, o, OpRewind, target(r.Topic, r.Group, nil)+" to "+r.To.String(), func(b Rewinder) (Result, error) {
 		if r.Topic == "" || r.Group == "" {
 			return Result{}, fmt.Errorf("mq: rewind: topic and group are required")
 		}
 		if err := r.To.Validate(); err != nil {
 			return Result{}, err
 		}
-		return o.b.Rewind(ctx, r)
+		return b.Rewind(ctx, r)
 	})
 }
 
 func (o *Operator) MoveToDLQ(ctx context.Context, r MoveRequest) (Result, error) {
 	if r.DLQ == "" {
-		r.DLQ = r.Topic + o.c.cfg.DLQSuffix
+		r.DLQ = o.DLQName(r.Topic)
 	}
-	return o.mutate(ctx, OpDeadLetter, target(r.Topic, r.Group, r.IDs)+" -> "+r.DLQ, func() (Result, error) {
+	return mutate(ctx, o, OpDeadLetter, target(r.Topic, r.Group, r.IDs)+" -> "+r.DLQ, func(b DeadLetterer) (Result, error) {
 		if r.Topic == "" {
 			return Result{}, fmt.Errorf("mq: move to DLQ: topic is required")
 		}
@@ -385,12 +440,12 @@ func (o *Operator) MoveToDLQ(ctx context.Context, r MoveRequest) (Result, error)
 		if err := o.c.backend.ValidateTopic(r.DLQ, false); err != nil {
 			return Result{}, fmt.Errorf("mq: dead-letter topic: %w", err)
 		}
-		return o.b.MoveToDLQ(ctx, r)
+		return b.MoveToDLQ(ctx, r)
 	})
 }
 
 func (o *Operator) Redrive(ctx context.Context, r RedriveRequest) (Result, error) {
-	return o.mutate(ctx, OpRedrive, target(r.DLQ, "", r.IDs)+" -> "+orDefault(r.Target, "origin"), func() (Result, error) {
+	return mutate(ctx, o, OpRedrive, target(r.DLQ, "", r.IDs)+" -> "+orDefault(r.Target, "origin"), func(b Redriver) (Result, error) {
 		if r.DLQ == "" {
 			return Result{}, fmt.Errorf("mq: redrive: DLQ topic is required")
 		}
@@ -402,7 +457,7 @@ func (o *Operator) Redrive(ctx context.Context, r RedriveRequest) (Result, error
 				return Result{}, fmt.Errorf("mq: redrive target: %w", err)
 			}
 		}
-		return o.b.Redrive(ctx, r)
+		return b.Redrive(ctx, r)
 	})
 }
 
@@ -414,73 +469,109 @@ func orDefault(s, d string) string {
 }
 
 func (o *Operator) DeleteGroup(ctx context.Context, topic, group string) error {
-	_, err := o.mutate(ctx, OpDeleteGroup, target(topic, group, nil), func() (Result, error) {
+	_, err := mutate(ctx, o, OpDeleteGroup, target(topic, group, nil), func(b GroupDeleter) (Result, error) {
 		if topic == "" || group == "" {
 			return Result{}, fmt.Errorf("mq: delete group: topic and group are required")
 		}
-		return Result{Requested: 1, Done: 1}, o.b.DeleteGroup(ctx, topic, group)
+		return one(b.DeleteGroup(ctx, topic, group))
 	})
 	return err
 }
 
 func (o *Operator) DeleteConsumer(ctx context.Context, topic, group, consumer string) error {
-	_, err := o.mutate(ctx, OpDeleteConsumer, target(topic, group, nil)+" consumer "+consumer, func() (Result, error) {
+	_, err := mutate(ctx, o, OpDeleteConsumer, target(topic, group, nil)+" consumer "+consumer, func(b ConsumerDeleter) (Result, error) {
 		if topic == "" || group == "" || consumer == "" {
 			return Result{}, fmt.Errorf("mq: delete consumer: topic, group and consumer are required")
 		}
-		return Result{Requested: 1, Done: 1}, o.b.DeleteConsumer(ctx, topic, group, consumer)
+		return one(b.DeleteConsumer(ctx, topic, group, consumer))
 	})
 	return err
 }
 
 func (o *Operator) Purge(ctx context.Context, topic string) (Result, error) {
-	return o.mutate(ctx, OpPurge, topic, func() (Result, error) {
+	return mutate(ctx, o, OpPurge, topic, func(b Purger) (Result, error) {
 		if topic == "" {
 			return Result{}, fmt.Errorf("mq: purge: topic is required")
 		}
-		return o.b.Purge(ctx, topic)
+		return b.Purge(ctx, topic)
 	})
 }
 
+// EnsureDLQ makes sure messages dead-lettered to dlq are kept (see
+// EnsureStream). Refused in read-only mode; audited.
 func (o *Operator) EnsureDLQ(ctx context.Context, dlq string) error {
-	_, err := o.mutate(ctx, OpCreateDLQ, dlq, func() (Result, error) {
-		if err := o.c.backend.ValidateTopic(dlq, false); err != nil {
-			return Result{}, err
-		}
-		return Result{Requested: 1, Done: 1}, o.b.EnsureDLQ(ctx, dlq)
-	})
-	return err
+	return o.ensure(ctx, OpCreateDLQ, dlq)
 }
 
 // EnsureStream makes sure something stores topic (JetStream: a file
 // stream capturing the subject, created when none does), so that a publish
 // to it is kept. Refused in read-only mode; audited.
 func (o *Operator) EnsureStream(ctx context.Context, topic string) error {
-	_, err := o.mutate(ctx, OpCreateStream, topic, func() (Result, error) {
+	return o.ensure(ctx, OpCreateStream, topic)
+}
+
+func (o *Operator) ensure(ctx context.Context, op Op, topic string) error {
+	_, err := mutate(ctx, o, op, topic, func(b StreamEnsurer) (Result, error) {
 		if err := o.c.backend.ValidateTopic(topic, false); err != nil {
 			return Result{}, err
 		}
-		if s := o.b.Capabilities(ctx).Ops[OpCreateStream]; !s.Supported {
-			return Result{}, &UnsupportedError{Op: OpCreateStream, Reason: s.Reason}
-		}
-		return Result{Requested: 1, Done: 1}, o.b.EnsureDLQ(ctx, topic)
+		return one(b.EnsureStream(ctx, topic))
 	})
 	return err
 }
 
-// Publish lets the console publish through the same client (not audited as
-// an operator mutation, but refused in read-only mode).
-func (o *Operator) Publish(ctx context.Context, topic string, data []byte, h Header) error {
-	if o.readOnly {
-		return fmt.Errorf("publish %s: %w", topic, ErrReadOnly)
+// one is the Result of a single-item operation.
+func one(err error) (Result, error) {
+	if err != nil {
+		return Result{Requested: 1, Failed: 1}, err
 	}
-	err := o.c.Publish(ctx, topic, data, WithHeaders(h))
+	return Result{Requested: 1, Done: 1}, nil
+}
+
+// Publish lets the console publish through the same client and says what
+// the broker did with the message. It is refused in read-only mode and
+// writes an audit line.
+func (o *Operator) Publish(ctx context.Context, topic string, data []byte, h Header) (PublishResult, error) {
+	if err := o.c.checkOpen(); err != nil {
+		return PublishResult{}, err
+	}
+	if o.readOnly {
+		return PublishResult{}, fmt.Errorf("publish %s: %w", topic, ErrReadOnly)
+	}
+	res, err := o.publish(ctx, topic, data, h)
+	res.Topic = topic
 	if err != nil {
 		o.logger.Warn("audit", "op", "publish", "target", topic, "bytes", len(data), "result", "error", "err", err)
 	} else {
-		o.logger.Info("audit", "op", "publish", "target", topic, "bytes", len(data), "result", "ok")
+		o.logger.Info("audit", "op", "publish", "target", topic, "bytes", len(data), "result", res.String())
 	}
-	return err
+	return res, err
+}
+
+func (o *Operator) publish(ctx context.Context, topic string, data []byte, h Header) (PublishResult, error) {
+	p, ok := o.b.(PublishReporter)
+	if !ok {
+		if err := o.c.Publish(ctx, topic, data, WithHeaders(h)); err != nil {
+			return PublishResult{}, err
+		}
+		if ok, why := o.b.Capabilities(ctx).Can(OpHistory); !ok {
+			return PublishResult{Detail: why}, nil
+		}
+		return PublishResult{Stored: true}, nil // the backend does not say under which id
+	}
+	if err := o.c.backend.ValidateTopic(topic, false); err != nil {
+		return PublishResult{}, err
+	}
+	m := &OutgoingMessage{Data: data}
+	if err := WithHeaders(h)(m); err != nil {
+		return PublishResult{}, err
+	}
+	start := time.Now()
+	res, err := p.PublishReport(ctx, topic, m)
+	if o.c.metrics != nil {
+		o.c.metrics.published(metricLabels{backend: string(o.c.cfg.Driver), topic: topic}, time.Since(start), err)
+	}
+	return res, err
 }
 
 // DeadLetterHeader builds the headers of a DLQ copy of rec.

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -72,30 +73,60 @@ func (c Capabilities) Can(op Op) (bool, string) {
 	return s.Supported, s.Reason
 }
 
+// ConnState is the state of the client's connection to the broker. The
+// zero value is ConnDown.
+type ConnState uint8
+
+const (
+	ConnDown         ConnState = iota // closed, or the broker does not answer
+	ConnConnected                     // connected and usable
+	ConnReconnecting                  // lost, trying again (or connecting for the first time)
+	ConnDraining                      // the connection is being drained on its way to closed
+)
+
+func (s ConnState) String() string {
+	switch s {
+	case ConnConnected:
+		return "connected"
+	case ConnReconnecting:
+		return "reconnecting"
+	case ConnDraining:
+		return "draining"
+	}
+	return "down"
+}
+
 // ServerInfo describes the connected broker.
 type ServerInfo struct {
 	Driver  Driver
 	Version string
 	Address string
 	Name    string
-	// Connected is false while the client is reconnecting or down.
-	Connected bool
-	State     string // "connected", "reconnecting", "down"
-	Extra     map[string]string
+	State   ConnState
+	Extra   map[string]string
 }
+
+// Connected reports whether the connection is up and usable.
+func (s ServerInfo) Connected() bool { return s.State == ConnConnected }
 
 // TopicInfo is one topic: a Redis stream, a JetStream stream (Subjects
 // lists what it captures) or an observed NATS Core subject.
 type TopicInfo struct {
-	Name      string
-	Subjects  []string
-	Messages  uint64
-	Bytes     uint64 // 0 when the backend does not say
-	FirstID   string
-	LastID    string
-	FirstTime time.Time
-	LastTime  time.Time
-	Groups    int
+	Name     string
+	Subjects []string
+	// PublishSubject is where a message for this topic is published: the
+	// stream's first literal subject (JetStream), else Name.
+	PublishSubject string
+	// TailPattern is what a tail of this topic follows: the stream's one
+	// subject (JetStream, wildcards allowed), else Name.
+	TailPattern string
+	Messages    uint64
+	Bytes       uint64 // 0 when the backend does not say
+	FirstID     string
+	LastID      string
+	FirstTime   time.Time
+	LastTime    time.Time
+	Groups      int
 	// Rate is messages per second, from the change of Messages between two
 	// Topics calls (core computes it) or observed directly (NATS Core).
 	Rate float64
@@ -121,10 +152,36 @@ type ConsumerInfo struct {
 	Stuck                   []string
 }
 
-// GroupInfo is a consumer group (Redis) or durable consumer (JetStream).
+// GroupKind says what a group is.
+type GroupKind uint8
+
+const (
+	// GroupDurable is a group that lives on without members: a Redis
+	// consumer group, a JetStream durable consumer.
+	GroupDurable GroupKind = iota
+	// GroupEphemeral is a consumer the broker removes once its client goes
+	// (a JetStream ephemeral consumer).
+	GroupEphemeral
+	// GroupTail is mqscope's own tail: an ordered, ack-less consumer that
+	// only watches (JetStream). It holds nothing and is never acted on.
+	GroupTail
+)
+
+func (k GroupKind) String() string {
+	switch k {
+	case GroupEphemeral:
+		return "ephemeral"
+	case GroupTail:
+		return "tail"
+	}
+	return "durable"
+}
+
+// GroupInfo is a consumer group (Redis) or a consumer (JetStream).
 type GroupInfo struct {
 	Topic         string
 	Name          string
+	Kind          GroupKind
 	Consumers     []ConsumerInfo
 	Pending       int64  // delivered, not acked
 	Lag           int64  // not yet delivered; -1 when unknown
@@ -247,6 +304,74 @@ type Result struct {
 	Detail string
 }
 
+// MaxResultErrors bounds Result.Errors: a bulk action over thousands of
+// messages keeps the first reasons for the operator and counts the rest.
+const MaxResultErrors = 10
+
+// Fail counts one failed item and keeps its reason (the first
+// MaxResultErrors are kept).
+func (r *Result) Fail(err error) {
+	r.Failed++
+	r.Note(err)
+}
+
+// Failf is Fail with a formatted reason.
+func (r *Result) Failf(format string, args ...any) { r.Fail(fmt.Errorf(format, args...)) }
+
+// Note keeps a reason without counting a failure: for an item counted as
+// skipped, say why.
+func (r *Result) Note(err error) {
+	if len(r.Errors) < MaxResultErrors {
+		r.Errors = append(r.Errors, err.Error())
+	}
+}
+
+// Notef is Note with a formatted reason.
+func (r *Result) Notef(format string, args ...any) { r.Note(fmt.Errorf(format, args...)) }
+
+// Report tells progress (which may be nil) how many of the requested items
+// are settled so far: done, failed or skipped.
+func (r *Result) Report(progress func(done, total int)) {
+	if progress != nil {
+		progress(r.Done+r.Failed+r.Skipped, r.Requested)
+	}
+}
+
+// PublishResult says what the broker did with one message the operator
+// published.
+type PublishResult struct {
+	Topic string
+	// Stored is true when the broker keeps the message: false on a broker
+	// that stores nothing (NATS Core) and for a duplicate.
+	Stored bool
+	ID     string // what it is stored under (of the original, for a duplicate)
+	Seq    uint64 // JetStream stream sequence (0 elsewhere)
+	Stream string // JetStream stream
+	// Duplicate is true when JetStream dropped the message as a duplicate
+	// of Seq (same Nats-Msg-Id within the stream's duplicate window).
+	Duplicate bool
+	// Detail says why the message was not stored, when it was not.
+	Detail string
+}
+
+// String is the sentence for the operator: "stored as seq 42 in stream
+// ORDERS", "duplicate of seq 42 in stream ORDERS, not stored", ...
+func (r PublishResult) String() string {
+	switch {
+	case r.Duplicate:
+		return fmt.Sprintf("duplicate of seq %d in stream %s, not stored", r.Seq, r.Stream)
+	case r.Stored && r.Seq > 0:
+		return fmt.Sprintf("stored as seq %d in stream %s", r.Seq, r.Stream)
+	case r.Stored && r.ID != "":
+		return "stored as id " + r.ID
+	case r.Stored:
+		return "stored"
+	case r.Detail != "":
+		return "not stored: " + r.Detail
+	}
+	return "published"
+}
+
 // ReplayRequest republishes stored messages.
 type ReplayRequest struct {
 	Topic string
@@ -291,35 +416,105 @@ type RedriveRequest struct {
 	Progress func(done, total int)
 }
 
-// OperatorBackend is what each backend implements for the operator's view.
-// Core wraps it (see Operator) to enforce read-only mode, audit, rates and
-// stuck detection; unsupported operations return an *UnsupportedError.
+// OperatorBackend is what every backend implements for the operator's
+// view: what it can do, the server, its topics, and a tail. Everything else
+// is one optional interface per operation below (the way database/sql/driver
+// does it): a backend implements only what it supports, and core.Operator
+// checks, in this order, that the client is open, that read-only mode
+// allows the operation, that Capabilities declares it supported (else the
+// call fails with an *UnsupportedError carrying Capabilities' reason), and
+// that the backend implements it. So a backend writes each reason once, in
+// Capabilities, and never a stub that repeats it.
 type OperatorBackend interface {
+	// Capabilities may depend on the connected server's version; it does no
+	// I/O (core calls it before every gated operation).
 	Capabilities(ctx context.Context) Capabilities
 	ServerInfo(ctx context.Context) (ServerInfo, error)
 	Topics(ctx context.Context) ([]TopicInfo, error)
 	Topic(ctx context.Context, name string) (TopicInfo, error)
-	Groups(ctx context.Context, topic string) ([]GroupInfo, error)
-	Pending(ctx context.Context, q PendingQuery) (PendingPage, error)
-	Browse(ctx context.Context, q BrowseQuery) (BrowsePage, error)
-	Get(ctx context.Context, topic, id string) (Record, error)
 	// Tail starts following; it calls sink for every message from its own
 	// goroutine until ctx is cancelled. sink never blocks. It returns once
-	// the tail is established on the broker.
+	// the tail is established on the broker. A start other than PosNew is
+	// only asked for when OpStartPosition is supported.
 	Tail(ctx context.Context, q TailQuery, sink func(Record)) error
-
-	Ack(ctx context.Context, r ActionRequest) (Result, error)
-	Nak(ctx context.Context, r ActionRequest) (Result, error)
-	Term(ctx context.Context, r ActionRequest) (Result, error)
-	Claim(ctx context.Context, r ActionRequest) (Result, error)
-	Replay(ctx context.Context, r ReplayRequest) (Result, error)
-	Rewind(ctx context.Context, r RewindRequest) (Result, error)
-	MoveToDLQ(ctx context.Context, r MoveRequest) (Result, error)
-	Redrive(ctx context.Context, r RedriveRequest) (Result, error)
-	DeleteGroup(ctx context.Context, topic, group string) error
-	DeleteConsumer(ctx context.Context, topic, group, consumer string) error
-	Purge(ctx context.Context, topic string) (Result, error)
-	// EnsureDLQ makes sure messages published to dlq are stored (JetStream:
-	// create a stream capturing it); a no-op where storage is implicit.
-	EnsureDLQ(ctx context.Context, dlq string) error
 }
+
+// Optional operator interfaces, one per operation (the Op they serve in
+// brackets). Core calls them only after the checks described at
+// OperatorBackend, and after validating the request.
+type (
+	// GroupLister lists a topic's groups [OpGroups].
+	GroupLister interface {
+		Groups(ctx context.Context, topic string) ([]GroupInfo, error)
+	}
+	// PendingLister pages through a group's pending list [OpPending].
+	PendingLister interface {
+		Pending(ctx context.Context, q PendingQuery) (PendingPage, error)
+	}
+	// Browser reads stored messages without side effects [OpBrowse].
+	Browser interface {
+		Browse(ctx context.Context, q BrowseQuery) (BrowsePage, error)
+	}
+	// Getter reads one stored message [OpGet].
+	Getter interface {
+		Get(ctx context.Context, topic, id string) (Record, error)
+	}
+	// Acker acks pending messages as the operator [OpAck].
+	Acker interface {
+		Ack(ctx context.Context, r ActionRequest) (Result, error)
+	}
+	// Naker asks for redelivery [OpNak].
+	Naker interface {
+		Nak(ctx context.Context, r ActionRequest) (Result, error)
+	}
+	// Termer stops redelivery [OpTerm].
+	Termer interface {
+		Term(ctx context.Context, r ActionRequest) (Result, error)
+	}
+	// Claimer moves pending messages to another consumer [OpClaim].
+	Claimer interface {
+		Claim(ctx context.Context, r ActionRequest) (Result, error)
+	}
+	// Replayer republishes stored messages [OpReplay].
+	Replayer interface {
+		Replay(ctx context.Context, r ReplayRequest) (Result, error)
+	}
+	// Rewinder moves a group's position [OpRewind].
+	Rewinder interface {
+		Rewind(ctx context.Context, r RewindRequest) (Result, error)
+	}
+	// DeadLetterer moves messages to a dead-letter topic [OpDeadLetter].
+	DeadLetterer interface {
+		MoveToDLQ(ctx context.Context, r MoveRequest) (Result, error)
+	}
+	// Redriver moves dead-lettered messages back [OpRedrive].
+	Redriver interface {
+		Redrive(ctx context.Context, r RedriveRequest) (Result, error)
+	}
+	// GroupDeleter deletes a group [OpDeleteGroup].
+	GroupDeleter interface {
+		DeleteGroup(ctx context.Context, topic, group string) error
+	}
+	// ConsumerDeleter removes one member of a group [OpDeleteConsumer].
+	ConsumerDeleter interface {
+		DeleteConsumer(ctx context.Context, topic, group, consumer string) error
+	}
+	// Purger deletes every message of a topic [OpPurge].
+	Purger interface {
+		Purge(ctx context.Context, topic string) (Result, error)
+	}
+	// PublishReporter publishes like Backend.Publish and says what the
+	// broker stored (Operator.Publish; no Op gates it). Without it, core
+	// publishes through the client and reports only whether the backend
+	// keeps history.
+	PublishReporter interface {
+		PublishReport(ctx context.Context, topic string, m *OutgoingMessage) (PublishResult, error)
+	}
+	// StreamEnsurer makes sure messages published to topic are stored
+	// (JetStream: a stream capturing it is created when none does; a no-op
+	// where storage is implicit) [OpCreateStream, and OpCreateDLQ for a
+	// dead-letter topic].
+	StreamEnsurer interface {
+		EnsureStream(ctx context.Context, topic string) error
+	}
+)

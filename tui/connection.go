@@ -49,7 +49,7 @@ func (m *Model) connect(name string) tea.Cmd {
 		caps := op.Capabilities(ctx)
 		info, ierr := op.ServerInfo(ctx)
 		if ierr != nil {
-			info.State = "down"
+			info.State = core.ConnDown
 		}
 		return connectedMsg{gen: gen, name: name, target: t, caps: caps, info: info}
 	}
@@ -65,7 +65,7 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 	}
 	m.connecting = false
 	if msg.err != nil {
-		m.info = core.ServerInfo{State: "down"}
+		m.info = core.ServerInfo{State: core.ConnDown}
 		m.infoErr = msg.err
 		m.setErr(fmt.Errorf("context %s: %w (retrying every %s)", msg.name, msg.err, reconnectEvery))
 		gen, name := m.com.Gen, msg.name

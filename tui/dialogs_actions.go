@@ -85,10 +85,7 @@ func newPublishDialog(c *Common, topic string, h core.Header, payload []byte) di
 
 func publishCmd(c *Common, topic string, data []byte, hs core.Header) tea.Cmd {
 	return runAction(c, "publish to "+topic, 1, func(ctx context.Context, op *core.Operator, _ func(int, int)) (core.Result, error) {
-		if err := op.Publish(ctx, topic, data, hs); err != nil {
-			return core.Result{Requested: 1, Failed: 1}, err
-		}
-		return core.Result{Requested: 1, Done: 1}, nil
+		return published(op.Publish(ctx, topic, data, hs))
 	}, publishFollowUp(c, topic, data, hs))
 }
 
@@ -106,12 +103,21 @@ func publishFollowUp(c *Common, topic string, data []byte, hs core.Header) func(
 				if err := op.EnsureStream(ctx, topic); err != nil {
 					return core.Result{Requested: 1, Failed: 1}, err
 				}
-				if err := op.Publish(ctx, topic, data, hs); err != nil {
-					return core.Result{Requested: 1, Failed: 1}, err
-				}
-				return core.Result{Requested: 1, Done: 1}, nil
+				return published(op.Publish(ctx, topic, data, hs))
 			}, nil))
 	}
+}
+
+// published is the Result of one publish: a duplicate the broker dropped
+// is skipped, not done; Detail says what was stored.
+func published(r core.PublishResult, err error) (core.Result, error) {
+	switch {
+	case err != nil:
+		return core.Result{Requested: 1, Failed: 1}, err
+	case r.Duplicate:
+		return core.Result{Requested: 1, Skipped: 1, Detail: r.String()}, nil
+	}
+	return core.Result{Requested: 1, Done: 1, Detail: r.String()}, nil
 }
 
 // resendDialog is publish prefilled from an existing message.
@@ -203,7 +209,7 @@ func newMoveDialog(c *Common, topic, group string, ids []string) dialog {
 			req := core.MoveRequest{Topic: topic, Group: group, IDs: ids, Reason: d.val(fieldReason), DLQ: d.val(fieldDLQ)}
 			return moveCmd(c, req), nil
 		})
-	d.addInput(fieldDLQ, "DLQ topic", topic+c.DLQSuffix, "")
+	d.addInput(fieldDLQ, "DLQ topic", dlqOf(c, topic), "")
 	d.addInput(fieldReason, "reason", "moved by operator", "")
 	return d
 }

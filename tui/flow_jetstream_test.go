@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	jsb "github.com/mqscope/mqscope/backends/jetstream"
 	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/internal/testbroker"
 )
@@ -196,12 +195,4 @@ func TestFlowJetStreamNoDLQStream(t *testing.T) {
 	f.waitModel("tail running", func(m *Model) bool { return m.focus == paneTail && m.tail.tail != nil })
 	publishN(t, cl, topic, `{"a":3,"tail":"yes"}`)
 	f.waitScreen("tail shows it", `{"a":3,"tail":"yes"}`)
-}
-
-// TestTailPrefixMatchesBackend keeps the console's idea of a tail consumer
-// name equal to what the JetStream backend creates.
-func TestTailPrefixMatchesBackend(t *testing.T) {
-	if tailConsumerPrefix != jsb.TailConsumerPrefix {
-		t.Fatalf("tui %q != jetstream %q", tailConsumerPrefix, jsb.TailConsumerPrefix)
-	}
 }

@@ -209,7 +209,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.infoFlight = false
 		if msg.err != nil {
 			m.infoErr = msg.err
-			m.info.State, m.info.Connected = "down", false
+			m.info.State = core.ConnDown
 		} else {
 			m.infoErr, m.info = nil, msg.info
 		}

@@ -12,12 +12,9 @@ import (
 	"github.com/mqscope/mqscope/core"
 )
 
-// tailConsumerPrefix starts the names of the ordered consumers mqscope's
-// own JetStream tails create (jetstream.TailConsumerPrefix; a test keeps
-// the two equal). They are shown dimmed as "tail (mqscope)", last.
-const tailConsumerPrefix = "mqscope-tail-"
-
-func isMQScopeTail(g core.GroupInfo) bool { return strings.HasPrefix(g.Name, tailConsumerPrefix) }
+// isMQScopeTail: mqscope's own tails are shown dimmed as "tail (mqscope)",
+// last.
+func isMQScopeTail(g core.GroupInfo) bool { return g.Kind == core.GroupTail }
 
 // groupRow is a group or one of its consumers (shown under it).
 type groupRow struct {
@@ -144,7 +141,7 @@ func (p *groupsPane) setGroups(gs []core.GroupInfo) {
 			return 3
 		case len(g.Stuck) > 0:
 			return 0
-		case g.Extra["kind"] == "ephemeral":
+		case g.Kind == core.GroupEphemeral:
 			return 2
 		}
 		return 1
@@ -274,7 +271,7 @@ func (p *groupsPane) View(focused bool) []string {
 		if r.consumer < 0 {
 			status := "ok"
 			name := SanitizeString(g.Name)
-			if g.Extra["kind"] == "ephemeral" {
+			if g.Kind == core.GroupEphemeral {
 				status = "ephemeral"
 			}
 			if isMQScopeTail(g) {
@@ -313,7 +310,7 @@ func (p *groupsPane) View(focused bool) []string {
 		if stuck[i] {
 			return &st.Stuck
 		}
-		if g := p.groups[p.rows[i].g]; p.rows[i].consumer >= 0 || g.Extra["kind"] == "ephemeral" || isMQScopeTail(g) {
+		if g := p.groups[p.rows[i].g]; p.rows[i].consumer >= 0 || g.Kind == core.GroupEphemeral || isMQScopeTail(g) {
 			return &st.Dim
 		}
 		return nil

@@ -152,32 +152,13 @@ func (p *topicsPane) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func dlqOf(c *Common, topic string) string {
-	if strings.HasSuffix(topic, c.DLQSuffix) {
-		return topic
-	}
-	return topic + c.DLQSuffix
-}
+func dlqOf(c *Common, topic string) string { return core.DLQName(topic, c.DLQSuffix) }
 
-// publishTopic is where a message for topic t goes: its only concrete
-// subject (JetStream) or its name.
-func publishTopic(t core.TopicInfo) string {
-	for _, s := range t.Subjects {
-		if !strings.ContainsAny(s, "*>") {
-			return s
-		}
-	}
-	return t.Name
-}
+// publishTopic is where a message for topic t goes.
+func publishTopic(t core.TopicInfo) string { return t.PublishSubject }
 
-// tailPattern is what to follow for topic t: its subjects (JetStream) or
-// its name.
-func tailPattern(t core.TopicInfo) string {
-	if len(t.Subjects) == 1 {
-		return t.Subjects[0]
-	}
-	return t.Name
-}
+// tailPattern is what to follow for topic t.
+func tailPattern(t core.TopicInfo) string { return t.TailPattern }
 
 func (p *topicsPane) columns() []column {
 	nameW := 4

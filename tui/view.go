@@ -10,6 +10,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mqscope/mqscope/core"
 )
 
 // wide reports whether all four panes fit at once.
@@ -192,21 +194,13 @@ func (m *Model) stateText() string {
 	case m.target == nil:
 		return st.StateBad.Render(st.Down + " down")
 	}
-	state := m.info.State
-	if state == "" {
-		if m.info.Connected {
-			state = "connected"
-		} else {
-			state = "down"
-		}
-	}
-	switch state {
-	case "connected":
+	switch m.info.State {
+	case core.ConnConnected:
 		return st.StateOK.Render(st.Up + " connected")
-	case "reconnecting":
+	case core.ConnReconnecting:
 		return st.StateWarn.Render(m.spin() + " reconnecting")
 	default:
-		return st.StateBad.Render(st.Down + " " + SanitizeString(state))
+		return st.StateBad.Render(st.Down + " " + m.info.State.String())
 	}
 }
 

@@ -39,7 +39,7 @@ func viewModel(t *testing.T, readOnly bool) *Model {
 			}
 		}
 	}
-	m.info = core.ServerInfo{Driver: core.DriverRedisStream, Version: "7.0.15", Connected: true, State: "connected"}
+	m.info = core.ServerInfo{Driver: core.DriverRedisStream, Version: "7.0.15", State: core.ConnConnected}
 	m.target = &Target{Name: "prod-eu", Address: "redis://10.0.0.5:6379/0"}
 
 	m.topics.setTopics([]core.TopicInfo{
@@ -148,9 +148,8 @@ func TestGoldenPanes(t *testing.T) {
 			}},
 			{"groups_tail", func(m *Model) {
 				m.focus = paneGroups
-				gs := append([]core.GroupInfo{{Topic: "orders", Name: tailConsumerPrefix + "Xq3vKp9cE2_1", Redelivered: -1,
-					Extra: map[string]string{"kind": "ephemeral"}}}, m.groups.groups...)
-				gs = append(gs, core.GroupInfo{Topic: "orders", Name: "adhoc", Redelivered: -1, Extra: map[string]string{"kind": "ephemeral"}})
+				gs := append([]core.GroupInfo{{Topic: "orders", Name: "mqscope-tail-Xq3vKp9cE2_1", Kind: core.GroupTail, Redelivered: -1}}, m.groups.groups...)
+				gs = append(gs, core.GroupInfo{Topic: "orders", Name: "adhoc", Kind: core.GroupEphemeral, Redelivered: -1})
 				m.groups.setGroups(gs)
 			}},
 			{"errors_dialog", func(m *Model) {
@@ -203,7 +202,7 @@ func TestHeaderBadges(t *testing.T) {
 			t.Errorf("header %q lacks %q", first, want)
 		}
 	}
-	m.info.State = "reconnecting"
+	m.info.State = core.ConnReconnecting
 	if first := strings.SplitN(ansi.Strip(m.render()), "\n", 2)[0]; !strings.Contains(first, "reconnecting") {
 		t.Errorf("header %q does not say reconnecting", first)
 	}

@@ -16,21 +16,6 @@ import (
 	"github.com/mqscope/mqscope/internal/natsubject"
 )
 
-const maxResultErrors = 10
-
-func addErr(r *core.Result, format string, args ...any) {
-	r.Failed++
-	if len(r.Errors) < maxResultErrors {
-		r.Errors = append(r.Errors, fmt.Sprintf(format, args...))
-	}
-}
-
-func progress(fn func(done, total int), r *core.Result) {
-	if fn != nil {
-		fn(r.Done+r.Failed+r.Skipped, r.Requested)
-	}
-}
-
 // ackConsumer looks up the group's consumer, by its name byte for byte, to
 // settle its pending messages through the ack subject. A name that cannot
 // be one subject token is refused rather than rewritten: a rewritten name
@@ -237,9 +222,7 @@ func (w *nakWatch) wait(ctx context.Context, want []uint64) map[uint64]bool {
 
 func skip(r *core.Result, why string) {
 	r.Skipped++
-	if len(r.Errors) < maxResultErrors {
-		r.Errors = append(r.Errors, why)
-	}
+	r.Note(errors.New(why))
 }
 
 // settle acks, naks or terms the chosen messages by stream sequence.
@@ -268,11 +251,11 @@ func (o *operator) settle(ctx context.Context, r core.ActionRequest, k settlemen
 		}
 		seq, err := parseSeq(id)
 		if err != nil {
-			addErr(&res, "%v", err)
+			res.Failf("%v", err)
 		} else if why := s.check(seq); why != "" {
 			skip(&res, why)
 		} else if done, why, err := s.settle(ctx, seq, k); err != nil {
-			addErr(&res, "%s sequence %d as consumer %q: %v", k.verb, seq, s.ci.Name, err)
+			res.Failf("%s sequence %d as consumer %q: %v", k.verb, seq, s.ci.Name, err)
 		} else if naks != nil {
 			sent = append(sent, seq)
 			continue
@@ -281,7 +264,7 @@ func (o *operator) settle(ctx context.Context, r core.ActionRequest, k settlemen
 		} else {
 			skip(&res, why)
 		}
-		progress(r.Progress, &res)
+		res.Report(r.Progress)
 	}
 	if naks != nil {
 		seen := naks.wait(ctx, sent)
@@ -292,7 +275,7 @@ func (o *operator) settle(ctx context.Context, r core.ActionRequest, k settlemen
 				skip(&res, fmt.Sprintf("sequence %d: not confirmed pending: the server sent no nak advisory for it within %v (it does so only for a pending message: it was acked or termed already, out of order, or advisories do not reach this connection)", seq, nakConfirmWait))
 			}
 		}
-		progress(r.Progress, &res)
+		res.Report(r.Progress)
 	}
 	res.Detail = fmt.Sprintf("%s %d of %d by stream sequence through consumer %q's ack subject (nothing pulled, no other message touched)", k.verb, res.Done, res.Requested, s.ci.Name)
 	if k.removes {
@@ -329,10 +312,6 @@ func (o *operator) termBody(reason string) []byte {
 	return []byte("+TERM " + reason)
 }
 
-func (o *operator) Claim(ctx context.Context, r core.ActionRequest) (core.Result, error) {
-	return core.Result{}, &core.UnsupportedError{Op: core.OpClaim, Reason: "JetStream has no message ownership to move: a pull consumer's pending message goes to whichever client pulls after its AckWait ends; use Nak to make it available now"}
-}
-
 // Replay implements core.OperatorBackend: get by sequence, publish a copy
 // with replay headers, wait for the PubAck.
 func (o *operator) Replay(ctx context.Context, r core.ReplayRequest) (core.Result, error) {
@@ -347,12 +326,12 @@ func (o *operator) Replay(ctx context.Context, r core.ReplayRequest) (core.Resul
 		for _, id := range r.IDs {
 			seq, err := parseSeq(id)
 			if err != nil {
-				addErr(&res, "%v", err)
+				res.Failf("%v", err)
 				continue
 			}
 			rec, err := o.get(ctx, t, seq)
 			if err != nil {
-				addErr(&res, "%v", err)
+				res.Failf("%v", err)
 				continue
 			}
 			recs = append(recs, rec)
@@ -403,19 +382,19 @@ func (o *operator) Replay(ctx context.Context, r core.ReplayRequest) (core.Resul
 			subj = rec.Subject
 		}
 		if _, err := o.b.streamFor(ctx, subj, o.b.cfg.CreateStreams); err != nil {
-			addErr(&res, "replay %s to %q: %v", rec.ID, subj, err)
-			progress(r.Progress, &res)
+			res.Failf("replay %s to %q: %v", rec.ID, subj, err)
+			res.Report(r.Progress)
 			if errors.Is(err, core.ErrNoStream) {
 				return res, err
 			}
 			continue
 		}
 		if _, err := o.publishAck(ctx, subj, rec.Data, core.ReplayHeader(rec, now), ""); err != nil {
-			addErr(&res, "replay %s: %v", rec.ID, err)
+			res.Failf("replay %s: %v", rec.ID, err)
 		} else {
 			res.Done++
 		}
-		progress(r.Progress, &res)
+		res.Report(r.Progress)
 	}
 	res.Detail = fmt.Sprintf("replayed %d of %d", res.Done, res.Requested)
 	return res, ctx.Err()
@@ -532,29 +511,29 @@ func (o *operator) MoveToDLQ(ctx context.Context, r core.MoveRequest) (core.Resu
 	for _, id := range r.IDs {
 		seq, err := parseSeq(id)
 		if err != nil {
-			addErr(&res, "%v", err)
-			progress(r.Progress, &res)
+			res.Failf("%v", err)
+			res.Report(r.Progress)
 			continue
 		}
 		rec, err := o.get(ctx, t, seq)
 		if err != nil {
-			addErr(&res, "%v", err)
-			progress(r.Progress, &res)
+			res.Failf("%v", err)
+			res.Report(r.Progress)
 			continue
 		}
 		h := core.DeadLetterHeader(rec, r.Group, "", 0, r.Reason, now)
 		if _, err := o.publishAck(ctx, r.DLQ, rec.Data, h, dlqMsgID(stream, seq)); err != nil {
-			addErr(&res, "copy %d to %q: %v (original kept)", seq, r.DLQ, err)
-			progress(r.Progress, &res)
+			res.Failf("copy %d to %q: %v (original kept)", seq, r.DLQ, err)
+			res.Report(r.Progress)
 			continue
 		}
 		if err := o.deleteMsg(ctx, t, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-			addErr(&res, "copied %d to %q but deleting the original failed: %v (it is now in both)", seq, r.DLQ, err)
-			progress(r.Progress, &res)
+			res.Failf("copied %d to %q but deleting the original failed: %v (it is now in both)", seq, r.DLQ, err)
+			res.Report(r.Progress)
 			continue
 		}
 		res.Done++
-		progress(r.Progress, &res)
+		res.Report(r.Progress)
 	}
 	res.Detail = fmt.Sprintf("moved %d of %d from stream %q to %q (copy confirmed, then original deleted from the stream)", res.Done, res.Requested, stream, r.DLQ)
 	if err := ctx.Err(); err != nil {
@@ -579,7 +558,7 @@ func (o *operator) moveAsConsumer(ctx context.Context, t target, r core.MoveRequ
 			return res, err
 		}
 		o.moveOne(ctx, t, s, r, id, term, &res, now)
-		progress(r.Progress, &res)
+		res.Report(r.Progress)
 	}
 	res.Detail = fmt.Sprintf("moved %d of %d to %q: copy confirmed, then termed by stream sequence through consumer %q's ack subject (nothing pulled; the stream keeps the message for other consumers); ack pending %d → %d", res.Done, res.Requested, r.DLQ, s.ci.Name, before, s.ci.NumAckPending)
 	return res, nil
@@ -591,7 +570,7 @@ func (o *operator) moveAsConsumer(ctx context.Context, t target, r core.MoveRequ
 func (o *operator) moveOne(ctx context.Context, t target, s *seqSettler, r core.MoveRequest, id string, term settlement, res *core.Result, now time.Time) {
 	seq, err := parseSeq(id)
 	if err != nil {
-		addErr(res, "%v", err)
+		res.Failf("%v", err)
 		return
 	}
 	if why := s.check(seq); why != "" {
@@ -600,18 +579,18 @@ func (o *operator) moveOne(ctx context.Context, t target, s *seqSettler, r core.
 	}
 	rec, err := o.get(ctx, t, seq)
 	if err != nil {
-		addErr(res, "%v", err)
+		res.Failf("%v", err)
 		return
 	}
 	h := core.DeadLetterHeader(rec, r.Group, "", 0, r.Reason, now)
 	if _, err := o.publishAck(ctx, r.DLQ, rec.Data, h, dlqMsgID(t.streamName(), seq)); err != nil {
-		addErr(res, "copy %d to %q: %v (original left pending)", seq, r.DLQ, err)
+		res.Failf("copy %d to %q: %v (original left pending)", seq, r.DLQ, err)
 		return
 	}
 	done, why, err := s.settle(ctx, seq, term)
 	switch {
 	case err != nil:
-		addErr(res, "copied %d to %q but terming it as consumer %q failed: %v (it is now in both)", seq, r.DLQ, s.ci.Name, err)
+		res.Failf("copied %d to %q but terming it as consumer %q failed: %v (it is now in both)", seq, r.DLQ, s.ci.Name, err)
 	case !done:
 		skip(res, why+fmt.Sprintf("; its copy is in %q regardless", r.DLQ))
 	default:
@@ -632,14 +611,14 @@ func (o *operator) Redrive(ctx context.Context, r core.RedriveRequest) (core.Res
 	for _, id := range r.IDs {
 		seq, err := parseSeq(id)
 		if err != nil {
-			addErr(&res, "%v", err)
-			progress(r.Progress, &res)
+			res.Failf("%v", err)
+			res.Report(r.Progress)
 			continue
 		}
 		rec, err := o.get(ctx, t, seq)
 		if err != nil {
-			addErr(&res, "%v", err)
-			progress(r.Progress, &res)
+			res.Failf("%v", err)
+			res.Report(r.Progress)
 			continue
 		}
 		dst := r.Target
@@ -647,35 +626,35 @@ func (o *operator) Redrive(ctx context.Context, r core.RedriveRequest) (core.Res
 			dst = rec.Header.Get(core.HeaderOriginTopic)
 		}
 		if dst == "" {
-			addErr(&res, "message %d has no %s header: give a target", seq, core.HeaderOriginTopic)
-			progress(r.Progress, &res)
+			res.Failf("message %d has no %s header: give a target", seq, core.HeaderOriginTopic)
+			res.Report(r.Progress)
 			continue
 		}
 		if err := natsubject.Validate(dst, false); err != nil {
-			addErr(&res, "message %d: origin: %v", seq, err)
-			progress(r.Progress, &res)
+			res.Failf("message %d: origin: %v", seq, err)
+			res.Report(r.Progress)
 			continue
 		}
 		if _, err := o.b.streamFor(ctx, dst, o.b.cfg.CreateStreams); err != nil {
-			addErr(&res, "redrive %d to %q: %v", seq, dst, err)
-			progress(r.Progress, &res)
+			res.Failf("redrive %d to %q: %v", seq, dst, err)
+			res.Report(r.Progress)
 			continue
 		}
 		msgID := "mqscope-redrive-" + stream + "-" + strconv.FormatUint(seq, 10)
 		if _, err := o.publishAck(ctx, dst, rec.Data, core.RedriveHeader(rec, now), msgID); err != nil {
-			addErr(&res, "redrive %d to %q: %v (DLQ copy kept)", seq, dst, err)
-			progress(r.Progress, &res)
+			res.Failf("redrive %d to %q: %v (DLQ copy kept)", seq, dst, err)
+			res.Report(r.Progress)
 			continue
 		}
 		if r.Remove {
 			if err := o.deleteMsg(ctx, t, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-				addErr(&res, "redrove %d to %q but deleting it from %q failed: %v (it is now in both)", seq, dst, stream, err)
-				progress(r.Progress, &res)
+				res.Failf("redrove %d to %q but deleting it from %q failed: %v (it is now in both)", seq, dst, stream, err)
+				res.Report(r.Progress)
 				continue
 			}
 		}
 		res.Done++
-		progress(r.Progress, &res)
+		res.Report(r.Progress)
 	}
 	res.Detail = fmt.Sprintf("redrove %d of %d from stream %q", res.Done, res.Requested, stream)
 	if r.Remove {
@@ -758,15 +737,15 @@ func (o *operator) Purge(ctx context.Context, topic string) (core.Result, error)
 	return core.Result{Requested: n, Done: n, Detail: detail}, nil
 }
 
-// EnsureDLQ implements core.OperatorBackend: create a file stream capturing
-// dlq when no stream does.
-func (o *operator) EnsureDLQ(ctx context.Context, dlq string) error {
-	if _, err := o.b.lookupStream(ctx, dlq); err == nil {
+// EnsureStream implements core.StreamEnsurer: create a file stream
+// capturing topic when no stream does.
+func (o *operator) EnsureStream(ctx context.Context, topic string) error {
+	if _, err := o.b.lookupStream(ctx, topic); err == nil {
 		return nil
 	} else if !errors.Is(err, core.ErrNoStream) {
 		return err
 	}
-	_, err := o.b.createStream(ctx, dlq)
+	_, err := o.b.createStream(ctx, topic)
 	return err
 }
 

@@ -50,8 +50,9 @@ type Backend struct {
 
 	streams sync.Map // topic -> stream name (positive lookups only); read on every publish
 
+	// Subscriptions are core.Client's to track and stop (it does so
+	// before Close); tails are this backend's own.
 	mu     sync.Mutex
-	subs   map[*subscription]struct{}
 	tails  map[*tailHandle]struct{}
 	closed bool
 
@@ -87,7 +88,6 @@ func New(ctx context.Context, deps core.Deps) (core.Backend, error) {
 		nc:     deps.NATS,
 		js:     js,
 		logger: logger,
-		subs:   map[*subscription]struct{}{},
 		tails:  map[*tailHandle]struct{}{},
 	}
 	b.op = &operator{b: b}
@@ -301,24 +301,25 @@ func (b *Backend) createStream(ctx context.Context, subject string) (string, err
 
 // Publish implements core.Backend: it returns after the PubAck.
 func (b *Backend) Publish(ctx context.Context, topic string, m *core.OutgoingMessage) error {
+	_, err := b.publish(ctx, topic, m)
+	return err
+}
+
+// publish is Publish returning the PubAck.
+func (b *Backend) publish(ctx context.Context, topic string, m *core.OutgoingMessage) (*jetstream.PubAck, error) {
 	if _, err := b.streamFor(ctx, topic, b.cfg.CreateStreams); err != nil {
-		return err
+		return nil, err
 	}
-	err := b.publishOnce(ctx, topic, m)
+	ack, err := b.publishAck(ctx, topic, m.Data, m.Header, m.MsgID)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
 		// The cached stream went away: look again (and create if allowed).
 		b.forgetStream(topic)
 		if _, serr := b.streamFor(ctx, topic, b.cfg.CreateStreams); serr != nil {
-			return serr
+			return nil, serr
 		}
-		err = b.publishOnce(ctx, topic, m)
+		ack, err = b.publishAck(ctx, topic, m.Data, m.Header, m.MsgID)
 	}
-	return err
-}
-
-func (b *Backend) publishOnce(ctx context.Context, topic string, m *core.OutgoingMessage) error {
-	_, err := b.publishAck(ctx, topic, m.Data, m.Header, m.MsgID)
-	return err
+	return ack, err
 }
 
 // publishAck publishes and waits for the PubAck (used by Publish and by the
@@ -352,8 +353,9 @@ func (b *Backend) publishAck(ctx context.Context, subject string, data []byte, h
 	}
 }
 
-// Close implements core.Backend: it stops subscriptions and tails, waiting
-// for handlers; the NATS connection is the caller's.
+// Close implements core.Backend: it refuses new subscriptions and stops
+// the tails (core.Client has stopped the subscriptions, waiting for their
+// handlers, before it calls Close); the NATS connection is the caller's.
 func (b *Backend) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -361,26 +363,16 @@ func (b *Backend) Close() error {
 		return nil
 	}
 	b.closed = true
-	subs := make([]*subscription, 0, len(b.subs))
-	for s := range b.subs {
-		subs = append(subs, s)
-	}
 	tails := make([]*tailHandle, 0, len(b.tails))
 	for t := range b.tails {
 		tails = append(tails, t)
 	}
 	b.mu.Unlock()
-	var errs []error
-	for _, s := range subs {
-		if err := s.Unsubscribe(); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	for _, t := range tails {
 		t.stop()
 	}
 	b.apub.close()
-	return errors.Join(errs...)
+	return nil
 }
 
 func (b *Backend) isClosed() bool {

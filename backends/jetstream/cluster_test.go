@@ -111,6 +111,6 @@ func TestClusterServerLoss(t *testing.T) {
 		return fmt.Sprintf("header still says %q (%s)", si.Address, si.State)
 	}, func() bool {
 		si, err := op.ServerInfo(ctx)
-		return err == nil && si.Connected && cl.Index(si.Address) >= 0 && cl.Index(si.Address) != victim
+		return err == nil && si.Connected() && cl.Index(si.Address) >= 0 && cl.Index(si.Address) != victim
 	})
 }

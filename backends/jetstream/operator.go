@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/internal/natsconn"
 	"github.com/mqscope/mqscope/internal/natsubject"
 )
 
@@ -152,6 +152,17 @@ func (o *operator) Capabilities(ctx context.Context) core.Capabilities {
 	}
 }
 
+// PublishReport implements core.PublishReporter from the PubAck: the
+// stream and sequence stored, or the original's for a duplicate.
+func (o *operator) PublishReport(ctx context.Context, topic string, m *core.OutgoingMessage) (core.PublishResult, error) {
+	ack, err := o.b.publish(ctx, topic, m)
+	if err != nil {
+		return core.PublishResult{}, err
+	}
+	return core.PublishResult{Stored: !ack.Duplicate, Duplicate: ack.Duplicate, Seq: ack.Sequence,
+		ID: strconv.FormatUint(ack.Sequence, 10), Stream: ack.Stream}, nil
+}
+
 // ServerInfo implements core.OperatorBackend.
 func (o *operator) ServerInfo(ctx context.Context) (core.ServerInfo, error) {
 	nc := o.b.nc
@@ -162,21 +173,14 @@ func (o *operator) ServerInfo(ctx context.Context) (core.ServerInfo, error) {
 		Name:    nc.ConnectedServerName(),
 		Extra:   map[string]string{},
 	}
-	switch nc.Status() {
-	case nats.CONNECTED:
-		si.Connected, si.State = true, "connected"
-	case nats.RECONNECTING, nats.CONNECTING:
-		si.State = "reconnecting"
-	default:
-		si.State = "down"
-	}
+	si.State = natsconn.State(nc.Status())
 	if id := nc.ConnectedServerId(); id != "" {
 		si.Extra["server_id"] = id
 	}
 	if c := nc.ConnectedClusterName(); c != "" {
 		si.Extra["cluster"] = c
 	}
-	if !si.Connected {
+	if !si.Connected() {
 		return si, nil
 	}
 	ai, err := o.b.js.AccountInfo(ctx)
@@ -209,6 +213,15 @@ func topicInfo(name string, si *jetstream.StreamInfo) core.TopicInfo {
 			"replicas":  strconv.Itoa(si.Config.Replicas),
 			"discard":   si.Config.Discard.String(),
 		},
+	}
+	for _, s := range si.Config.Subjects {
+		if !natsubject.HasWildcard(s) {
+			ti.PublishSubject = s
+			break
+		}
+	}
+	if len(si.Config.Subjects) == 1 {
+		ti.TailPattern = si.Config.Subjects[0]
 	}
 	if st.Msgs > 0 {
 		ti.FirstID = strconv.FormatUint(st.FirstSeq, 10)
@@ -277,6 +290,10 @@ func (o *operator) Topic(ctx context.Context, name string) (core.TopicInfo, erro
 	ti.Messages, ti.Bytes = n, 0
 	ti.FirstID, ti.LastID, ti.FirstTime, ti.LastTime = "", "", time.Time{}, time.Time{}
 	ti.Extra["filter"] = t.filter
+	ti.TailPattern, ti.PublishSubject = t.filter, ""
+	if !natsubject.HasWildcard(t.filter) {
+		ti.PublishSubject = t.filter
+	}
 	ti.Extra["bytes"] = "stream-wide only"
 	if n > 0 {
 		if m, err := o.b.getMsg(ctx, t.streamName(), msgGetRequest{Seq: 1, NextFor: t.filter}); err == nil {
@@ -329,15 +346,17 @@ func (o *operator) groupInfo(topic string, ci *jetstream.ConsumerInfo, now time.
 		MaxAckPending: ci.Config.MaxAckPending,
 		MaxDeliver:    ci.Config.MaxDeliver,
 		Extra: map[string]string{
-			"kind":           "durable",
 			"ack_policy":     ci.Config.AckPolicy.String(),
 			"ack_wait":       ci.Config.AckWait.String(),
 			"deliver_policy": ci.Config.DeliverPolicy.String(),
 			"created":        ci.Created.UTC().Format(time.RFC3339),
 		},
 	}
-	if ci.Config.Durable == "" {
-		g.Extra["kind"] = "ephemeral"
+	switch {
+	case strings.HasPrefix(ci.Name, TailConsumerPrefix):
+		g.Kind = core.GroupTail
+	case ci.Config.Durable == "":
+		g.Kind = core.GroupEphemeral
 	}
 	if ci.Config.DeliverSubject != "" {
 		g.Extra["mode"] = "push"

@@ -144,7 +144,6 @@ func (b *Backend) Subscribe(ctx context.Context, spec *core.SubscribeSpec) (core
 		s.cancel()
 		return nil, core.ErrClosed
 	}
-	b.subs[s] = struct{}{}
 	b.mu.Unlock()
 
 	var wg sync.WaitGroup
@@ -751,9 +750,6 @@ func (s *subscription) shutdown() {
 		}
 	}
 	s.deleteEphemeral()
-	s.b.mu.Lock()
-	delete(s.b.subs, s)
-	s.b.mu.Unlock()
 }
 
 func (s *subscription) deleteEphemeral() {

@@ -77,19 +77,32 @@ func TestTailConsumerNamed(t *testing.T) {
 	if info := ci.CachedInfo(); info.Delivered.Stream != 0 || info.NumPending != 1 {
 		t.Errorf("watching moved the app's consumer: delivered %d, pending %d", info.Delivered.Stream, info.NumPending)
 	}
-	// the console lists groups the same way: the tails are there, named
+	// An ephemeral consumer of the application's, made with the raw client.
+	eph, err := js.CreateConsumer(ctx, topic, jetstream.ConsumerConfig{AckPolicy: jetstream.AckExplicitPolicy, InactiveThreshold: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ephName := eph.CachedInfo().Name
+	// The console lists groups with their kind: the tails (by the names the
+	// server has), the app's durable and its ephemeral.
 	gs, err := op.Groups(ctx, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := 0
+	want := map[string]core.GroupKind{tails[0]: core.GroupTail, tails[1]: core.GroupTail, "app": core.GroupDurable, ephName: core.GroupEphemeral}
 	for _, g := range gs {
-		if strings.HasPrefix(g.Name, jsb.TailConsumerPrefix) {
-			seen++
+		k, ok := want[g.Name]
+		if !ok {
+			t.Errorf("Groups lists %q, not on the server", g.Name)
+			continue
 		}
+		if g.Kind != k {
+			t.Errorf("group %q: kind %v, want %v", g.Name, g.Kind, k)
+		}
+		delete(want, g.Name)
 	}
-	if seen != 2 {
-		t.Errorf("Groups lists %d tail consumers, want 2: %+v", seen, gs)
+	if len(want) > 0 {
+		t.Errorf("Groups does not list %v", want)
 	}
 	t1.Stop()
 	t2.Stop()

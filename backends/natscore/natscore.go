@@ -142,11 +142,10 @@ func (b *Backend) PublishAsync(ctx context.Context, topic string, m *core.Outgoi
 }
 
 // Subscribe starts a queue subscription (spec.Group set) or a plain one and
-// returns once the server has it.
+// returns once the server has it. It always starts with new messages: core
+// refuses a start the caller chose (OpStartPosition is unsupported), and a
+// group's default start (all) means "what is stored", which is nothing.
 func (b *Backend) Subscribe(ctx context.Context, spec *core.SubscribeSpec) (core.Subscription, error) {
-	if spec.StartSet && spec.Start.Kind != core.PosNew {
-		return nil, &core.UnsupportedError{Op: core.OpStartPosition, Reason: "NATS Core keeps no history: subscriptions start with new messages (asked for " + spec.Start.String() + ")"}
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("nats core: subscribe to %q: %w", spec.Topic, err)
 	}

@@ -468,7 +468,7 @@ func TestSubscriptionsResumeAfterServerRestart(t *testing.T) {
 	})
 	eventually(t, "connected state", func() bool {
 		info, err := c.Operator().ServerInfo(ctx)
-		return err == nil && info.Connected && info.State == "connected"
+		return err == nil && info.Connected() && info.State == core.ConnConnected
 	})
 }
 
@@ -479,7 +479,7 @@ func TestServerInfoStates(t *testing.T) {
 	c := newClient(t, nc)
 	ctx := context.Background()
 	info, err := c.Operator().ServerInfo(ctx)
-	if err != nil || !info.Connected || info.State != "connected" || info.Version == "" || info.Address == "" {
+	if err != nil || !info.Connected() || info.State != core.ConnConnected || info.Version == "" || info.Address == "" {
 		t.Fatalf("ServerInfo = %+v, %v", info, err)
 	}
 	// testbroker's Shutdown/Start loses the port (the server forgets its
@@ -488,7 +488,7 @@ func TestServerInfoStates(t *testing.T) {
 	srv.Shutdown()
 	eventually(t, "a not-connected state", func() bool {
 		info, err := c.Operator().ServerInfo(ctx)
-		return err == nil && !info.Connected && (info.State == "reconnecting" || info.State == "down")
+		return err == nil && !info.Connected() && (info.State == core.ConnReconnecting || info.State == core.ConnDown)
 	})
 	again, err := natsembed.Start(natsembed.Options{StoreDir: t.TempDir(), Port: addr.Port, Host: addr.IP.String()})
 	if err != nil {
@@ -497,7 +497,7 @@ func TestServerInfoStates(t *testing.T) {
 	t.Cleanup(func() { again.Shutdown(); again.WaitForShutdown() })
 	eventually(t, "connected again", func() bool {
 		info, _ := c.Operator().ServerInfo(ctx)
-		return info.Connected
+		return info.Connected()
 	})
 }
 

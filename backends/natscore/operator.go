@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/internal/natsconn"
 	"github.com/mqscope/mqscope/internal/natsubject"
 )
 
@@ -26,16 +27,14 @@ const (
 	reasonNoStoredMsg = "NATS Core keeps no history, so there are no stored messages to act on"
 )
 
-// Operator implements core.OperatorBackend for NATS Core.
+// Operator implements core.OperatorBackend for NATS Core: topics (sampled)
+// and tails only. It implements none of core's optional operator
+// interfaces; Capabilities says why for each.
 func (b *Backend) Operator() core.OperatorBackend { return (*operator)(b) }
 
 type operator Backend
 
 var _ core.OperatorBackend = (*operator)(nil)
-
-func unsupported(op core.Op, reason string) error {
-	return &core.UnsupportedError{Op: op, Reason: reason}
-}
 
 func (o *operator) Capabilities(ctx context.Context) core.Capabilities {
 	no := func(r string) core.Support { return core.Support{Supported: false, Reason: r} }
@@ -72,15 +71,13 @@ func (o *operator) Capabilities(ctx context.Context) core.Capabilities {
 
 func (o *operator) ServerInfo(ctx context.Context) (core.ServerInfo, error) {
 	nc := o.nc
-	state := connState(nc.Status())
 	info := core.ServerInfo{
-		Driver:    core.DriverNATSCore,
-		Version:   nc.ConnectedServerVersion(),
-		Address:   nc.ConnectedUrlRedacted(),
-		Name:      nc.ConnectedServerName(),
-		Connected: state == "connected",
-		State:     state,
-		Extra:     map[string]string{},
+		Driver:  core.DriverNATSCore,
+		Version: nc.ConnectedServerVersion(),
+		Address: nc.ConnectedUrlRedacted(),
+		Name:    nc.ConnectedServerName(),
+		State:   natsconn.State(nc.Status()),
+		Extra:   map[string]string{},
 	}
 	if id := nc.ConnectedServerId(); id != "" {
 		info.Extra["server_id"] = id
@@ -104,18 +101,6 @@ func (o *operator) ServerInfo(ctx context.Context) (core.ServerInfo, error) {
 		info.Extra["sampling"] = smp.note()
 	}
 	return info, nil
-}
-
-// connState maps nats.go's status to core's three states.
-func connState(s nats.Status) string {
-	switch s {
-	case nats.CONNECTED, nats.DRAINING_SUBS, nats.DRAINING_PUBS:
-		return "connected"
-	case nats.RECONNECTING, nats.CONNECTING:
-		return "reconnecting"
-	default: // DISCONNECTED, CLOSED
-		return "down"
-	}
 }
 
 // Topics lists the subjects seen by the sampling subscription, which starts
@@ -163,79 +148,10 @@ func (o *operator) startSampler(ctx context.Context) (*sampler, error) {
 	return smp, nil
 }
 
-func (o *operator) Groups(ctx context.Context, topic string) ([]core.GroupInfo, error) {
-	return nil, unsupported(core.OpGroups, reasonNoState)
-}
-
-func (o *operator) Pending(ctx context.Context, q core.PendingQuery) (core.PendingPage, error) {
-	return core.PendingPage{}, unsupported(core.OpPending, reasonNoPending)
-}
-
-func (o *operator) Browse(ctx context.Context, q core.BrowseQuery) (core.BrowsePage, error) {
-	return core.BrowsePage{}, unsupported(core.OpBrowse, reasonNoHistory)
-}
-
-func (o *operator) Get(ctx context.Context, topic, id string) (core.Record, error) {
-	return core.Record{}, unsupported(core.OpGet, reasonNoHistory)
-}
-
-func (o *operator) Ack(ctx context.Context, r core.ActionRequest) (core.Result, error) {
-	return core.Result{}, unsupported(core.OpAck, reasonNoAcks)
-}
-
-func (o *operator) Nak(ctx context.Context, r core.ActionRequest) (core.Result, error) {
-	return core.Result{}, unsupported(core.OpNak, reasonNoAcks)
-}
-
-func (o *operator) Term(ctx context.Context, r core.ActionRequest) (core.Result, error) {
-	return core.Result{}, unsupported(core.OpTerm, reasonNoAcks)
-}
-
-func (o *operator) Claim(ctx context.Context, r core.ActionRequest) (core.Result, error) {
-	return core.Result{}, unsupported(core.OpClaim, reasonNoPending)
-}
-
-func (o *operator) Replay(ctx context.Context, r core.ReplayRequest) (core.Result, error) {
-	return core.Result{}, unsupported(core.OpReplay, reasonNoStoredMsg)
-}
-
-func (o *operator) Rewind(ctx context.Context, r core.RewindRequest) (core.Result, error) {
-	return core.Result{}, unsupported(core.OpRewind, reasonNoState)
-}
-
-func (o *operator) MoveToDLQ(ctx context.Context, r core.MoveRequest) (core.Result, error) {
-	return core.Result{}, unsupported(core.OpDeadLetter, reasonNoStoredMsg)
-}
-
-func (o *operator) Redrive(ctx context.Context, r core.RedriveRequest) (core.Result, error) {
-	return core.Result{}, unsupported(core.OpRedrive, reasonNoDLQStore)
-}
-
-func (o *operator) DeleteGroup(ctx context.Context, topic, group string) error {
-	return unsupported(core.OpDeleteGroup, reasonNoState+"; a group ends when its last member unsubscribes")
-}
-
-func (o *operator) DeleteConsumer(ctx context.Context, topic, group, consumer string) error {
-	return unsupported(core.OpDeleteConsumer, reasonNoState+"; a member leaves by unsubscribing")
-}
-
-func (o *operator) Purge(ctx context.Context, topic string) (core.Result, error) {
-	return core.Result{}, unsupported(core.OpPurge, reasonNoStoredMsg)
-}
-
-// EnsureDLQ is unsupported rather than a silent no-op: on NATS Core nothing
-// can make a dead-letter subject keep its messages.
-func (o *operator) EnsureDLQ(ctx context.Context, dlq string) error {
-	return unsupported(core.OpCreateDLQ, reasonNoDLQStore)
-}
-
 // Tail subscribes to q.Pattern (wildcards allowed) and feeds sink from
-// nats.go's delivery goroutine until ctx ends. NATS Core keeps no history,
-// so only "from now" is possible.
+// nats.go's delivery goroutine until ctx ends. It always starts with new
+// messages: core refuses another start (OpStartPosition is unsupported).
 func (o *operator) Tail(ctx context.Context, q core.TailQuery, sink func(core.Record)) error {
-	if q.From.Kind != core.PosNew {
-		return unsupported(core.OpStartPosition, "NATS Core keeps no history: a tail starts with new messages (asked for "+q.From.String()+")")
-	}
 	if err := natsubject.Validate(q.Pattern, true); err != nil {
 		return err
 	}

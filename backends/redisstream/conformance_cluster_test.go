@@ -119,7 +119,7 @@ func TestClusterServerInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !si.Connected || si.Extra["mode"] != "cluster" || !strings.HasPrefix(si.Version, "7.") || si.Extra["masters"] != fmt.Sprint(testbroker.ClusterMasters) {
+	if !si.Connected() || si.Extra["mode"] != "cluster" || !strings.HasPrefix(si.Version, "7.") || si.Extra["masters"] != fmt.Sprint(testbroker.ClusterMasters) {
 		t.Fatalf("ServerInfo = %+v, want a connected cluster of %d masters on Redis 7", si, testbroker.ClusterMasters)
 	}
 	caps := c.Operator().Capabilities(t.Context())

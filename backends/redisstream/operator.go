@@ -86,10 +86,10 @@ func (b *Backend) ServerInfo(ctx context.Context) (core.ServerInfo, error) {
 	}
 	info, err := b.rdb.Info(ctx, "server").Result()
 	if err != nil {
-		si.State = "down"
+		si.State = core.ConnDown
 		return si, nil
 	}
-	si.Connected, si.State = true, "connected"
+	si.State = core.ConnConnected
 	for _, line := range strings.Split(info, "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
 		if !ok {
@@ -518,19 +518,6 @@ func (b *Backend) Tail(ctx context.Context, q core.TailQuery, sink func(core.Rec
 
 // ---- actions on pending entries ----
 
-func progress(f func(done, total int), done, total int) {
-	if f != nil {
-		f(done, total)
-	}
-}
-
-func addErr(r *core.Result, err error) {
-	r.Failed++
-	if len(r.Errors) < 5 {
-		r.Errors = append(r.Errors, err.Error())
-	}
-}
-
 // chunks of ids for bulk commands.
 func chunks(ids []string, n int) [][]string {
 	var out [][]string
@@ -572,7 +559,7 @@ func (b *Backend) ackIDs(ctx context.Context, r core.ActionRequest, what string)
 		}
 		res.Done += int(n)
 		res.Skipped += len(part) - int(n)
-		progress(r.Progress, res.Done+res.Skipped, res.Requested)
+		res.Report(r.Progress)
 	}
 	if res.Skipped > 0 {
 		res.Detail = fmt.Sprintf("%d of %d were not pending in group %s", res.Skipped, res.Requested, r.Group)
@@ -638,12 +625,12 @@ func (b *Backend) Nak(ctx context.Context, r core.ActionRequest) (core.Result, e
 		}
 		for _, c := range claims {
 			if err := c.Err(); err != nil {
-				addErr(&res, err)
+				res.Fail(err)
 			} else {
 				res.Done++
 			}
 		}
-		progress(r.Progress, res.Done+res.Skipped+res.Failed, res.Requested)
+		res.Report(r.Progress)
 	}
 	res.Detail = "marked idle " + core.HumanDuration(idle) + ": redelivered by the group's next reclaim sweep"
 	if len(owners) > 0 {
@@ -669,7 +656,7 @@ func (b *Backend) Claim(ctx context.Context, r core.ActionRequest) (core.Result,
 		}
 		res.Done += len(got)
 		res.Skipped += len(part) - len(got)
-		progress(r.Progress, res.Done+res.Skipped, res.Requested)
+		res.Report(r.Progress)
 	}
 	if res.Skipped > 0 {
 		res.Detail = fmt.Sprintf("%d not claimed: not pending, idle less than %s, or their message was trimmed", res.Skipped, core.HumanDuration(r.MinIdle))
@@ -732,7 +719,7 @@ func (b *Backend) Replay(ctx context.Context, r core.ReplayRequest) (core.Result
 			for i, m := range msgs {
 				if m == nil {
 					res.Skipped++
-					addErrOnly(&res, fmt.Errorf("entry %s: %w", part[i], core.ErrNotFound))
+					res.Note(fmt.Errorf("entry %s: %w", part[i], core.ErrNotFound))
 					continue
 				}
 				recs = append(recs, record(r.Topic, *m))
@@ -775,24 +762,18 @@ func (b *Backend) Replay(ctx context.Context, r core.ReplayRequest) (core.Result
 		_, _ = pipe.Exec(ctx)
 		for j, c := range cmds {
 			if err := c.Err(); err != nil {
-				addErr(&res, fmt.Errorf("replay %s to %q: %w", part[j].ID, target, err))
+				res.Fail(fmt.Errorf("replay %s to %q: %w", part[j].ID, target, err))
 			} else {
 				res.Done++
 			}
 		}
-		progress(r.Progress, res.Done+res.Failed+res.Skipped, res.Requested)
+		res.Report(r.Progress)
 	}
 	res.Detail = fmt.Sprintf("replayed %d to %s", res.Done, target)
 	if res.Failed > 0 {
 		return res, fmt.Errorf("redis stream %q: replay: %d of %d failed: %s", r.Topic, res.Failed, res.Requested, res.Errors[0])
 	}
 	return res, nil
-}
-
-func addErrOnly(r *core.Result, err error) {
-	if len(r.Errors) < 5 {
-		r.Errors = append(r.Errors, err.Error())
-	}
 }
 
 // Rewind implements core.OperatorBackend with XGROUP SETID: the group's
@@ -839,7 +820,7 @@ func (b *Backend) MoveToDLQ(ctx context.Context, r core.MoveRequest) (core.Resul
 	}
 	for _, part := range chunks(r.IDs, 100) {
 		b.moveChunk(ctx, r, part, &res)
-		progress(r.Progress, res.Done+res.Failed+res.Skipped, res.Requested)
+		res.Report(r.Progress)
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
@@ -887,7 +868,7 @@ func (b *Backend) moveChunk(ctx context.Context, r core.MoveRequest, ids []strin
 		for _, s := range skipped {
 			if attempt == 0 {
 				res.Skipped++
-				addErrOnly(res, s)
+				res.Note(s)
 			} else {
 				// Gone since an earlier attempt whose EXEC reply was lost:
 				// that EXEC ran (MULTI is all or nothing).
@@ -945,7 +926,7 @@ func (b *Backend) moveChunk(ctx context.Context, r core.MoveRequest, ids []strin
 		return
 	}
 	for range todo {
-		addErr(res, fmt.Errorf("move: %w", lastErr))
+		res.Fail(fmt.Errorf("move: %w", lastErr))
 	}
 }
 
@@ -1098,7 +1079,7 @@ func (b *Backend) Redrive(ctx context.Context, r core.RedriveRequest) (core.Resu
 		if b.redriveChunk(ctx, r, part, &res) {
 			split = true
 		}
-		progress(r.Progress, res.Done+res.Failed+res.Skipped, res.Requested)
+		res.Report(r.Progress)
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
@@ -1150,7 +1131,7 @@ func (b *Backend) redriveChunk(ctx context.Context, r core.RedriveRequest, ids [
 			if m == nil {
 				if attempt == 0 {
 					res.Skipped++
-					addErrOnly(res, fmt.Errorf("DLQ entry %s: %w", todo[i], core.ErrNotFound))
+					res.Note(fmt.Errorf("DLQ entry %s: %w", todo[i], core.ErrNotFound))
 				} else {
 					res.Done++ // removed by an earlier attempt whose EXEC reply was lost
 				}
@@ -1162,23 +1143,23 @@ func (b *Backend) redriveChunk(ctx context.Context, r core.RedriveRequest, ids [
 				target = rec.Header.Get(core.HeaderOriginTopic)
 			}
 			if target == "" {
-				addErr(res, fmt.Errorf("DLQ entry %s has no %s header: give a target", m.ID, core.HeaderOriginTopic))
+				res.Fail(fmt.Errorf("DLQ entry %s has no %s header: give a target", m.ID, core.HeaderOriginTopic))
 				continue
 			}
 			if err := b.ValidateTopic(target, false); err != nil {
-				addErr(res, fmt.Errorf("DLQ entry %s: origin: %w", m.ID, err))
+				res.Fail(fmt.Errorf("DLQ entry %s: origin: %w", m.ID, err))
 				continue
 			}
 			if !checked[target] {
 				if err := b.mustBeStream(ctx, target); err != nil {
-					addErr(res, fmt.Errorf("DLQ entry %s: %w", m.ID, err))
+					res.Fail(fmt.Errorf("DLQ entry %s: %w", m.ID, err))
 					continue
 				}
 				checked[target] = true
 			}
 			vals, err := headerValues(core.RedriveHeader(rec, now), rec.Data)
 			if err != nil {
-				addErr(res, err)
+				res.Fail(err)
 				continue
 			}
 			items = append(items, redriveItem{id: m.ID, target: target, vals: vals})
@@ -1212,7 +1193,7 @@ func (b *Backend) redriveChunk(ctx context.Context, r core.RedriveRequest, ids [
 				// DLQ: do not retry blindly (that could duplicate). A
 				// refusal by the server (maxmemory, ACL) cannot heal.
 				for range items {
-					addErr(res, err)
+					res.Fail(err)
 				}
 				return
 			}
@@ -1225,7 +1206,7 @@ func (b *Backend) redriveChunk(ctx context.Context, r core.RedriveRequest, ids [
 		return
 	}
 	for range todo {
-		addErr(res, fmt.Errorf("redrive: %w", lastErr))
+		res.Fail(fmt.Errorf("redrive: %w", lastErr))
 	}
 	return split
 }
@@ -1423,6 +1404,6 @@ func (b *Backend) Purge(ctx context.Context, topic string) (core.Result, error) 
 	return core.Result{Requested: int(n), Done: int(n), Detail: fmt.Sprintf("deleted %d messages; groups kept", n)}, nil
 }
 
-// EnsureDLQ implements core.OperatorBackend: nothing to do, the first XADD
-// creates the stream.
-func (b *Backend) EnsureDLQ(ctx context.Context, dlq string) error { return nil }
+// EnsureStream implements core.StreamEnsurer: nothing to do, the first
+// XADD creates the stream.
+func (b *Backend) EnsureStream(ctx context.Context, topic string) error { return nil }

@@ -387,3 +387,27 @@ func TestOperatorDeadLetterAndRedrive(t *testing.T) {
 		t.Fatalf("redrive to target without remove: %+v %v", r, err)
 	}
 }
+
+// TestPublishResultIsTheXAddID: the operator's publish reports the entry id
+// XADD gave, and that entry holds the message (read back with XRANGE).
+func TestPublishResultIsTheXAddID(t *testing.T) {
+	t.Parallel()
+	admin := rclient(t, "admin")
+	c := newClient(t, admin, core.Config{})
+	stream := topic(t, admin)
+	ctx := context.Background()
+	res, err := c.Operator().Publish(ctx, stream, []byte("hello"), core.Header{"K": {"v"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Stored || res.Duplicate || res.ID == "" || res.String() != "stored as id "+res.ID {
+		t.Fatalf("publish result %+v (%s)", res, res)
+	}
+	msgs, err := admin.XRange(ctx, stream, "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || msgs[0].ID != res.ID || msgs[0].Values["data"] != "hello" {
+		t.Errorf("stream %s holds %+v, want one entry %s with data hello", stream, msgs, res.ID)
+	}
+}

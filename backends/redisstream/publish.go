@@ -16,14 +16,29 @@ import (
 // Publish implements core.Backend: one XADD, coalesced with concurrent
 // Publish calls into one pipeline (see publisher).
 func (b *Backend) Publish(ctx context.Context, topic string, m *core.OutgoingMessage) error {
+	_, err := b.publish(ctx, topic, m)
+	return err
+}
+
+// PublishReport implements core.PublishReporter: the entry id XADD gave.
+func (b *Backend) PublishReport(ctx context.Context, topic string, m *core.OutgoingMessage) (core.PublishResult, error) {
+	id, err := b.publish(ctx, topic, m)
+	if err != nil {
+		return core.PublishResult{}, err
+	}
+	return core.PublishResult{Stored: true, ID: id}, nil
+}
+
+func (b *Backend) publish(ctx context.Context, topic string, m *core.OutgoingMessage) (string, error) {
 	vals, err := encodeValues(m)
 	if err != nil {
-		return fmt.Errorf("redis stream %q: xadd: %w", topic, err)
+		return "", fmt.Errorf("redis stream %q: xadd: %w", topic, err)
 	}
-	if _, err := b.pub.xadd(ctx, topic, vals, len(m.Data)); err != nil {
-		return fmt.Errorf("redis stream %q: xadd: %w", topic, err)
+	id, err := b.pub.xadd(ctx, topic, vals, len(m.Data))
+	if err != nil {
+		return "", fmt.Errorf("redis stream %q: xadd: %w", topic, err)
 	}
-	return nil
+	return id, nil
 }
 
 var _ core.AsyncPublisher = (*Backend)(nil)

@@ -50,7 +50,6 @@ type Backend struct {
 
 	mu        sync.Mutex
 	closed    bool
-	subs      map[*subscription]struct{}
 	consumers map[string]int // topic\x00group\x00consumer -> users
 }
 
@@ -73,7 +72,6 @@ func New(ctx context.Context, deps core.Deps) (core.Backend, error) {
 		cfg:       deps.Config,
 		logger:    logger,
 		blockFor:  500 * time.Millisecond,
-		subs:      map[*subscription]struct{}{},
 		consumers: map[string]int{},
 	}
 	b.version = detectVersion(ctx, deps.Redis)
@@ -93,8 +91,9 @@ func (b *Backend) ServerVersion() string { return b.version.raw }
 // Operator implements core.Backend.
 func (b *Backend) Operator() core.OperatorBackend { return b }
 
-// Close stops every subscription (draining in-flight handlers) and the
-// publisher. It never closes the injected Redis client.
+// Close refuses new subscriptions and stops the publisher (core.Client has
+// stopped the subscriptions, draining their handlers, before it calls
+// Close). It never closes the injected Redis client.
 func (b *Backend) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -102,19 +101,9 @@ func (b *Backend) Close() error {
 		return nil
 	}
 	b.closed = true
-	subs := make([]*subscription, 0, len(b.subs))
-	for s := range b.subs {
-		subs = append(subs, s)
-	}
 	b.mu.Unlock()
-	var errs []error
-	for _, s := range subs {
-		if err := s.Unsubscribe(); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	b.pub.close()
-	return errors.Join(errs...)
+	return nil
 }
 
 // ValidateTopic implements core.Backend. Any byte string is a valid Redis

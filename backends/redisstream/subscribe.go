@@ -64,7 +64,6 @@ func (b *Backend) Subscribe(ctx context.Context, spec *core.SubscribeSpec) (core
 		b.releaseConsumer(s.stream, s.group, s.consumer)
 		return nil, core.ErrClosed
 	}
-	b.subs[s] = struct{}{}
 	b.mu.Unlock()
 
 	// The caller's ctx cancels the subscription too.
@@ -229,9 +228,6 @@ func (l *loggerShim) debug(msg string, args ...any) {
 func (s *subscription) run() {
 	defer func() {
 		s.finish()
-		s.b.mu.Lock()
-		delete(s.b.subs, s)
-		s.b.mu.Unlock()
 		s.b.releaseConsumer(s.stream, s.group, s.consumer)
 		close(s.done)
 	}()

@@ -402,6 +402,14 @@ func testDeadLetter(t *testing.T, h *Harness) {
 	if dlq != topic+core.DefaultDLQSuffix {
 		t.Errorf("DeadLetterTopic(%q) = %q, want %q", topic, dlq, topic+core.DefaultDLQSuffix)
 	}
+	if again := c.DeadLetterTopic(dlq); again != dlq {
+		t.Errorf("DeadLetterTopic(%q) = %q: the suffix was doubled", dlq, again)
+	}
+	// A dead-letter topic dead-lettering into itself would loop.
+	if s, err := c.Subscribe(t.Context(), dlq, func(core.Message) error { return nil }, core.WithQueueGroup("loop"), core.WithDeadLetter()); err == nil {
+		_ = s.Unsubscribe()
+		t.Errorf("Subscribe(%q, WithDeadLetter()) succeeded: failed messages would be dead-lettered into the topic itself", dlq)
+	}
 	var dead sink
 	subscribe(t, c, t.Context(), dlq, dead.handler("dlq"), core.WithQueueGroup("dlq-reader"))
 	var tries sink

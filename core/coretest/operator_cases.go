@@ -35,6 +35,8 @@ func operatorCases() []testCase {
 		{"DeadLetterAndRedrive", testOpDeadLetterRedrive},
 		{"DeadLetterAndRedriveUnderFaults", testOpDLQUnderFaults},
 		{"ReadOnly", testReadOnly},
+		{"CapabilityGate", testCapabilityGate},
+		{"PublishResult", testPublishResult},
 		{"DeleteGroup", testOpDeleteGroup},
 		{"DeleteConsumer", testOpDeleteConsumer},
 		{"Purge", testOpPurge},
@@ -136,7 +138,7 @@ func testCapabilities(t *testing.T, h *Harness) {
 	if err != nil {
 		t.Fatalf("ServerInfo: %v", err)
 	}
-	if !info.Connected || info.Version == "" {
+	if !info.Connected() || info.Version == "" {
 		t.Errorf("ServerInfo = %+v, want connected with a version", info)
 	}
 	// Unsupported operations say so with an *UnsupportedError.
@@ -897,6 +899,134 @@ func testOpDeadLetterRedrive(t *testing.T, h *Harness) {
 	checkRecords(t, "DLQ after redrive with Remove", p.Records, nil)
 }
 
+// opCalls calls every gated operation on topic, with requests that are
+// valid but name nothing that exists (group "g", id "1").
+func opCalls(ctx context.Context, op *core.Operator, topic string) map[core.Op]func() error {
+	a := core.ActionRequest{Topic: topic, Group: "g", Consumer: "x", IDs: []string{"1"}}
+	dlq := op.DLQName(topic)
+	return map[core.Op]func() error{
+		core.OpGroups: func() error { _, err := op.Groups(ctx, topic); return err },
+		core.OpPending: func() error {
+			_, err := op.Pending(ctx, core.PendingQuery{Topic: topic, Group: "g"})
+			return err
+		},
+		core.OpBrowse: func() error {
+			_, err := op.Browse(ctx, core.BrowseQuery{Topic: topic, From: core.StartAll()})
+			return err
+		},
+		core.OpGet: func() error { _, err := op.Get(ctx, topic, "1"); return err },
+		core.OpStartPosition: func() error {
+			tl, err := op.Tail(ctx, core.TailQuery{Pattern: topic, From: core.StartAll()})
+			if err == nil {
+				tl.Stop()
+			}
+			return err
+		},
+		core.OpAck:   func() error { _, err := op.Ack(ctx, a); return err },
+		core.OpNak:   func() error { _, err := op.Nak(ctx, a); return err },
+		core.OpTerm:  func() error { _, err := op.Term(ctx, a); return err },
+		core.OpClaim: func() error { _, err := op.Claim(ctx, a); return err },
+		core.OpReplay: func() error {
+			_, err := op.Replay(ctx, core.ReplayRequest{Topic: topic, IDs: []string{"1"}})
+			return err
+		},
+		core.OpRewind: func() error {
+			_, err := op.Rewind(ctx, core.RewindRequest{Topic: topic, Group: "g", To: core.StartAll()})
+			return err
+		},
+		core.OpDeadLetter: func() error {
+			_, err := op.MoveToDLQ(ctx, core.MoveRequest{Topic: topic, IDs: []string{"1"}})
+			return err
+		},
+		core.OpRedrive: func() error {
+			_, err := op.Redrive(ctx, core.RedriveRequest{DLQ: dlq, IDs: []string{"1"}})
+			return err
+		},
+		core.OpDeleteGroup:    func() error { return op.DeleteGroup(ctx, topic, "g") },
+		core.OpDeleteConsumer: func() error { return op.DeleteConsumer(ctx, topic, "g", "x") },
+		core.OpPurge:          func() error { _, err := op.Purge(ctx, topic); return err },
+		core.OpCreateDLQ:      func() error { return op.EnsureDLQ(ctx, dlq) },
+		core.OpCreateStream:   func() error { return op.EnsureStream(ctx, topic) },
+	}
+}
+
+// testCapabilityGate: core refuses an operation Capabilities declares
+// unsupported with Capabilities' own reason, and every operation declared
+// supported reaches the backend (none is declared but not implemented).
+func testCapabilityGate(t *testing.T, h *Harness) {
+	c := h.client(t, core.Config{})
+	op := c.Operator()
+	ctx := t.Context()
+	caps := op.Capabilities(ctx)
+	calls := opCalls(ctx, op, h.topic(t))
+	// Not gated: always supported, or a property rather than a call.
+	ungated := map[core.Op]bool{core.OpHistory: true, core.OpTopics: true, core.OpTail: true, core.OpDedup: true}
+	for _, o := range core.AllOps {
+		if _, ok := calls[o]; !ok && !ungated[o] {
+			t.Errorf("opCalls has no call for %s: add one", o)
+		}
+	}
+	for o, call := range calls {
+		ok, why := caps.Can(o)
+		err := call()
+		var ue *core.UnsupportedError
+		refused := errors.As(err, &ue) && ue.Op == o
+		switch {
+		case !ok && !refused:
+			t.Errorf("%s is declared unsupported (%s) but the call returned %v", o, why, err)
+		case !ok && (ue.Reason != why || !errors.Is(err, core.ErrUnsupported)):
+			t.Errorf("%s refused with %q, want Capabilities' reason %q (and errors.Is ErrUnsupported)", o, ue.Reason, why)
+		case ok && refused:
+			t.Errorf("%s is declared supported but refused as unsupported: %v", o, err)
+		}
+	}
+}
+
+// testPublishResult: the operator's publish says what the broker stored,
+// and that is where the message is; where nothing is stored it says why,
+// in Capabilities' words.
+func testPublishResult(t *testing.T, h *Harness) {
+	c := h.client(t, core.Config{CreateStreams: true})
+	op := c.Operator()
+	ctx := t.Context()
+	topic := h.topic(t)
+	if can(t, c, core.OpCreateStream) {
+		if err := op.EnsureStream(ctx, topic); err != nil {
+			t.Fatalf("EnsureStream: %v", err)
+		}
+	}
+	res, err := op.Publish(ctx, topic, []byte("pr-1"), core.Header{"X-Test": {"publish-result"}})
+	if err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	if res.Topic != topic || res.Duplicate {
+		t.Errorf("Publish result %+v: want topic %q, not a duplicate", res, topic)
+	}
+	stores, why := op.Capabilities(ctx).Can(core.OpHistory)
+	if !stores {
+		if res.Stored || res.ID != "" || res.Detail != why {
+			t.Errorf("Publish result %+v on a backend that stores nothing: want not stored, Detail %q", res, why)
+		}
+		if s := res.String(); s != "not stored: "+why {
+			t.Errorf("String() = %q", s)
+		}
+		return
+	}
+	if !res.Stored || res.ID == "" {
+		t.Fatalf("Publish result %+v: want stored, with an id", res)
+	}
+	rec, err := op.Get(ctx, topic, res.ID)
+	if err != nil {
+		t.Fatalf("Get(%s, %s) (the id Publish reported): %v", topic, res.ID, err)
+	}
+	if string(rec.Data) != "pr-1" || rec.Header.Get("X-Test") != "publish-result" {
+		t.Errorf("message stored under %s is %q %v, not the one published", res.ID, rec.Data, rec.Header)
+	}
+	if !strings.HasPrefix(res.String(), "stored as ") || !strings.Contains(res.String(), res.ID) {
+		t.Errorf("String() = %q: want it to name %s", res.String(), res.ID)
+	}
+}
+
 func testReadOnly(t *testing.T, h *Harness) {
 	rw := h.client(t, core.Config{})
 	ro := h.client(t, core.Config{ReadOnly: true})
@@ -913,37 +1043,18 @@ func testReadOnly(t *testing.T, h *Harness) {
 	topic := h.topic(t)
 	publishAll(t, rw, topic, payloads("ro", 2))
 	ctx := t.Context()
-	a := core.ActionRequest{Topic: topic, Group: "g", Consumer: "x", IDs: []string{"1"}}
-	calls := map[string]func() error{
-		"Ack":   func() error { _, err := op.Ack(ctx, a); return err },
-		"Nak":   func() error { _, err := op.Nak(ctx, a); return err },
-		"Term":  func() error { _, err := op.Term(ctx, a); return err },
-		"Claim": func() error { _, err := op.Claim(ctx, a); return err },
-		"Replay": func() error {
-			_, err := op.Replay(ctx, core.ReplayRequest{Topic: topic, IDs: []string{"1"}})
-			return err
-		},
-		"Rewind": func() error {
-			_, err := op.Rewind(ctx, core.RewindRequest{Topic: topic, Group: "g", To: core.StartAll()})
-			return err
-		},
-		"MoveToDLQ": func() error {
-			_, err := op.MoveToDLQ(ctx, core.MoveRequest{Topic: topic, IDs: []string{"1"}})
-			return err
-		},
-		"Redrive": func() error {
-			_, err := op.Redrive(ctx, core.RedriveRequest{DLQ: topic + ".dlq", IDs: []string{"1"}})
-			return err
-		},
-		"DeleteGroup":    func() error { return op.DeleteGroup(ctx, topic, "g") },
-		"DeleteConsumer": func() error { return op.DeleteConsumer(ctx, topic, "g", "x") },
-		"Purge":          func() error { _, err := op.Purge(ctx, topic); return err },
-		"EnsureDLQ":      func() error { return op.EnsureDLQ(ctx, topic+".dlq") },
-		"Publish":        func() error { return op.Publish(ctx, topic, []byte("x"), nil) },
+	calls := opCalls(ctx, op, topic)
+	for o := range calls {
+		if !o.Mutating() {
+			delete(calls, o)
+		}
 	}
+	calls["publish"] = func() error { _, err := op.Publish(ctx, topic, []byte("x"), nil); return err }
 	for name, call := range calls {
-		if err := call(); !errors.Is(err, core.ErrReadOnly) {
-			t.Errorf("read-only %s: %v, want ErrReadOnly", name, err)
+		// Read-only is checked before the capability: an operation the
+		// backend lacks is refused as read-only too.
+		if err := call(); !errors.Is(err, core.ErrReadOnly) || errors.Is(err, core.ErrUnsupported) {
+			t.Errorf("read-only %s: %v, want ErrReadOnly (and not ErrUnsupported)", name, err)
 		}
 	}
 	// The application API is not affected, and nothing was purged.

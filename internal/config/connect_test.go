@@ -99,7 +99,7 @@ func TestConnectNATSAuth(t *testing.T) {
 				t.Errorf("driver %s address %q", conn.Client.Driver(), conn.Address)
 			}
 			info, err := conn.Client.Operator().ServerInfo(context.Background())
-			if err != nil || !info.Connected {
+			if err != nil || !info.Connected() {
 				t.Errorf("server info: %+v %v", info, err)
 			}
 		})
@@ -206,7 +206,7 @@ func TestConnectRedisCluster(t *testing.T) {
 		t.Fatalf("Connect: %v", err)
 	}
 	info, err := conn.Client.Operator().ServerInfo(context.Background())
-	if err != nil || !info.Connected {
+	if err != nil || !info.Connected() {
 		t.Fatalf("ServerInfo: %+v %v", info, err)
 	}
 	admin := testbroker.RedisCluster(t)

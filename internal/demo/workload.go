@@ -377,7 +377,7 @@ func (d *Demo) startRedis(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				for _, k := range []string{orders, inventory, orders + ".dlq"} {
+				for _, k := range []string{orders, inventory, core.DLQName(orders, core.DefaultDLQSuffix)} {
 					_ = rdb.XTrimMaxLenApprox(ctx, k, 20000, 0).Err()
 				}
 			}
