@@ -167,8 +167,8 @@ func (m *Model) headerLine() string {
 		}
 		parts = append(parts, SanitizeString(strings.TrimSpace(backend+" "+ver)))
 	}
-	if m.target != nil && m.target.Address != "" {
-		parts = append(parts, st.Dim.Render(SanitizeString(m.target.Address)))
+	if addr := m.serverAddress(); addr != "" {
+		parts = append(parts, st.Dim.Render(SanitizeString(addr)))
 	}
 	line := strings.Join(parts, st.Sep)
 	var badges []string
@@ -245,4 +245,18 @@ func (m *Model) statusLine() string {
 		left += st.Info.Render(m.status)
 	}
 	return left
+}
+
+// serverAddress is the server the client is connected to now: a NATS
+// client moves to another server of its list (or cluster) when one stops,
+// so the last ServerInfo says where it is; Redis stays where it was
+// dialled. Both are redacted by the backends and config.
+func (m *Model) serverAddress() string {
+	if m.target == nil {
+		return ""
+	}
+	if m.info.Address != "" && m.info.State == core.ConnConnected && m.com.Op != nil && m.com.Op.Driver() != core.DriverRedisStream {
+		return m.info.Address
+	}
+	return m.target.Address
 }

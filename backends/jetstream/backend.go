@@ -97,9 +97,9 @@ func New(ctx context.Context, deps core.Deps) (core.Backend, error) {
 	// Fail early, and say so, when the server has no JetStream.
 	if _, err := js.AccountInfo(ctx); err != nil {
 		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
-			return nil, fmt.Errorf("jetstream: server %s has JetStream disabled (start nats-server with -js): %w", deps.NATS.ConnectedUrlRedacted(), err)
+			return nil, fmt.Errorf("jetstream: server %s has JetStream disabled (start nats-server with -js): %w", core.RedactURL(deps.NATS.ConnectedUrl()), err)
 		}
-		return nil, fmt.Errorf("jetstream: account info from %s: %w", deps.NATS.ConnectedUrlRedacted(), err)
+		return nil, fmt.Errorf("jetstream: account info from %s: %w", core.RedactURL(deps.NATS.ConnectedUrl()), err)
 	}
 	return b, nil
 }

@@ -169,7 +169,7 @@ func (o *operator) ServerInfo(ctx context.Context) (core.ServerInfo, error) {
 	si := core.ServerInfo{
 		Driver:  core.DriverJetStream,
 		Version: nc.ConnectedServerVersion(),
-		Address: nc.ConnectedUrlRedacted(),
+		Address: core.RedactURL(nc.ConnectedUrl()),
 		Name:    nc.ConnectedServerName(),
 		Extra:   map[string]string{},
 	}

@@ -74,7 +74,7 @@ func (o *operator) ServerInfo(ctx context.Context) (core.ServerInfo, error) {
 	info := core.ServerInfo{
 		Driver:  core.DriverNATSCore,
 		Version: nc.ConnectedServerVersion(),
-		Address: nc.ConnectedUrlRedacted(),
+		Address: core.RedactURL(nc.ConnectedUrl()),
 		Name:    nc.ConnectedServerName(),
 		State:   natsconn.State(nc.Status()),
 		Extra:   map[string]string{},

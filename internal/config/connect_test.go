@@ -358,3 +358,30 @@ func TestConnectPlainRedisToTLSPort(t *testing.T) {
 		t.Errorf("plain redis:// to a TLS port: %v", err)
 	}
 }
+
+// TestTokenInURLNotShown: a token in the URL (nats://TOKEN@host) connects
+// but shows nowhere: not in the header's address, not in ServerInfo, not in
+// the error of a wrong one.
+func TestTokenInURLNotShown(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-t0ken"
+	url := authServer(t, &server.Options{Authorization: secret})
+	withTok := strings.Replace(url, "nats://", "nats://"+secret+"@", 1)
+	for _, drv := range []core.Driver{core.DriverNATSCore, core.DriverJetStream} {
+		conn, err := connect(t, Context{Name: "tok", Backend: drv, URL: withTok})
+		if err != nil {
+			t.Fatalf("%s with the token in the URL: %v", drv, err)
+		}
+		si, err := conn.Client.Operator().ServerInfo(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(conn.Address, secret) || strings.Contains(si.Address, secret) || si.Address == "" {
+			t.Errorf("%s: address %q / server info %q shows the token", drv, conn.Address, si.Address)
+		}
+	}
+	wrong := strings.Replace(url, "nats://", "nats://wrong-"+secret+"@", 1)
+	if _, err := connect(t, Context{Name: "tok", Backend: core.DriverNATSCore, URL: wrong}); err == nil || strings.Contains(err.Error(), secret) {
+		t.Errorf("a wrong token: %v", err)
+	}
+}
