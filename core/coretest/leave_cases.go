@@ -1,6 +1,7 @@
 package coretest
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ func leaveCases() []testCase {
 	return []testCase{
 		{"LeavingMemberHandsBack", testLeavingMemberHandsBack},
 		{"HandBackTime", testHandBackTime},
+		{"LostMemberBound", testLostMemberBound},
 	}
 }
 
@@ -176,21 +178,61 @@ func testHandBackTime(t *testing.T, h *Harness) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	took := time.Since(left)
-	all := append(sa.all(), sb.all()...)
-	counts := map[string]int{}
-	for _, g := range all {
-		counts[string(g.Data)]++
-	}
-	if len(all) < batch {
+	if sa.len()+sb.len() < batch {
 		t.Fatalf("%s: %v after a left, a handled %d and b %d of %d: the rest stayed with a (claim idle %v)",
 			h.Driver, took.Round(time.Millisecond), sa.len(), sb.len(), batch, LeaveClaimIdle)
 	}
 	t.Logf("%s: b had the %d messages a held but did not handle %v after a's Unsubscribe returned", h.Driver, sb.len(), took.Round(time.Millisecond))
-	time.Sleep(quiet)
-	all = append(sa.all(), sb.all()...)
-	counts = map[string]int{}
-	for _, g := range all {
-		counts[string(g.Data)]++
+	time.Sleep(quiet) // a second delivery would show up here
+	counts := sa.counts()
+	for k, n := range sb.counts() {
+		counts[k] += n
 	}
 	exactlyOnce(t, "group g", counts, payloads("held", batch))
+}
+
+// testLostMemberBound: a member whose connection is lost (a crash) cannot
+// hand anything back; what it held (a full batch, one in its handler)
+// reaches the rest of the group once the claim idle (JetStream AckWait) has
+// passed since delivery, plus at most one sweep interval on Redis
+// (ClaimIdle/4, at most 1 s): within ClaimIdle + 1 s of the loss.
+func testLostMemberBound(t *testing.T, h *Harness) {
+	const batch, claimIdle = 10, 2 * time.Second
+	pub := h.client(t, core.Config{})
+	requireOp(t, pub, core.OpHistory)
+	if h.Connect == nil {
+		t.Skipf("%s: the harness cannot open a connection to lose (Harness.Connect is nil)", h.Driver)
+	}
+	topic := h.topic(t)
+	opts := []core.SubscribeOption{core.WithQueueGroup("g"), core.WithBatchSize(batch), core.WithClaimIdle(claimIdle)}
+	publishAll(t, pub, topic, payloads("lost", batch))
+	conn := h.Connect(t)
+	a := h.client(t, core.Config{Consumer: "a"}, conn.Option)
+	hang := newGate(t)
+	started := make(chan struct{})
+	var once sync.Once
+	subscribe(t, a, t.Context(), topic, func(m core.Message) error {
+		once.Do(func() { close(started) })
+		hang.wait()
+		return errors.New("member a lost its connection")
+	}, opts...)
+	t.Cleanup(hang.release) // before the Unsubscribe cleanup, which waits for the handler
+	<-started
+	var sb sink
+	subscribe(t, h.client(t, core.Config{Consumer: "b"}), t.Context(), topic, sb.handler("b"), opts...)
+	time.Sleep(200 * time.Millisecond)
+	if n := sb.len(); n > 0 {
+		t.Fatalf("%s: b got %d while a held its batch", h.Driver, n)
+	}
+	conn.Close()
+	lost := time.Now()
+	bound := claimIdle + time.Second
+	for sb.len() < batch && time.Since(lost) < bound {
+		time.Sleep(5 * time.Millisecond)
+	}
+	took := time.Since(lost)
+	if sb.len() < batch {
+		t.Fatalf("%s: %v after a's connection was lost, b had %d of the %d messages a held (claim idle %v)", h.Driver, took.Round(time.Millisecond), sb.len(), batch, claimIdle)
+	}
+	t.Logf("%s: b had all %d messages a held %v after a's connection was lost (claim idle %v)", h.Driver, batch, took.Round(time.Millisecond), claimIdle)
 }
