@@ -40,6 +40,7 @@ type subscription struct {
 
 	inboxPrefix string
 	isub        *nats.Subscription
+	inboxDone   chan struct{} // closed after isub's last callback
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -127,9 +128,15 @@ func (b *Backend) Subscribe(ctx context.Context, spec *core.SubscribeSpec) (core
 		s.name = c.CachedInfo().Name
 	}
 	s.inboxPrefix = b.nc.NewInbox()
+	s.inboxDone = make(chan struct{})
 	s.isub, err = b.nc.Subscribe(s.inboxPrefix+".*", s.onMsg)
 	if err == nil {
 		err = s.isub.SetPendingLimits(-1, -1)
+	}
+	if err == nil {
+		// Runs after the inbox's last callback has returned (nats.go calls
+		// it from the delivery goroutine once the subscription is closed).
+		s.isub.SetClosedHandler(func(string) { close(s.inboxDone) })
 	}
 	if err != nil {
 		s.deleteEphemeral()
@@ -736,9 +743,22 @@ func (s *subscription) stop() {
 	})
 }
 
+// inboxDrainWait bounds how long shutdown waits for the pull inbox to drain
+// (one round trip to the server, plus the callbacks of what was already
+// on its way).
+const inboxDrainWait = 3 * time.Second
+
 // shutdown runs once both goroutines have returned: no handler is running.
+//
+// Order matters for a group member. It marks itself stopped first, so
+// onMsg NAKs whatever arrives from then on; hands back the queue; then
+// drains the pull inbox: the server is told to stop (UNSUB: it no longer
+// fills a pull nobody listens to) and a round trip later every message it
+// sent before that has reached onMsg and been NAKed. Unsubscribing before
+// marking stopped dropped the client's pending messages and those still on
+// the wire, and they stayed with the server's ack-pending list until
+// AckWait (issue 10).
 func (s *subscription) shutdown() {
-	_ = s.isub.Unsubscribe()
 	s.mu.Lock()
 	s.stopped = true
 	left := s.queue
@@ -748,8 +768,32 @@ func (s *subscription) shutdown() {
 		for _, q := range left {
 			_ = s.b.nc.Publish(q.msg.Reply, ackNak)
 		}
+		s.drainInbox()
+	} else {
+		_ = s.isub.Unsubscribe()
 	}
 	s.deleteEphemeral()
+}
+
+// drainInbox unsubscribes from the pull inbox without dropping what is on
+// its way (nats.go Drain: UNSUB, a flush, then the callbacks of everything
+// already received), waits for the last callback (bounded), and flushes the
+// NAKs so they are with the server when Unsubscribe returns. On a closed or
+// reconnecting connection there is nothing to wait for: whatever it held
+// comes back after AckWait.
+func (s *subscription) drainInbox() {
+	if err := s.isub.Drain(); err != nil {
+		_ = s.isub.Unsubscribe()
+		return
+	}
+	select {
+	case <-s.inboxDone:
+	case <-time.After(inboxDrainWait):
+		s.b.logger.Warn("jetstream: pull inbox did not drain; what is still on its way comes back after AckWait",
+			"stream", s.streamName(), "consumer", s.currentName(), "waited", inboxDrainWait, "ack_wait", s.ackWait)
+		_ = s.isub.Unsubscribe()
+	}
+	_ = s.b.nc.FlushTimeout(inboxDrainWait)
 }
 
 func (s *subscription) deleteEphemeral() {
@@ -762,8 +806,12 @@ func (s *subscription) deleteEphemeral() {
 }
 
 // Unsubscribe implements core.Subscription: it stops pulling, waits for the
-// handler in flight, hands fetched-but-unhandled messages back to the group
-// and removes an ephemeral consumer.
+// handler in flight (which settles its message as usual), hands every
+// message fetched but not given to a handler back to the group with a NAK —
+// those queued here and those the open pull request still brings, up to a
+// round trip after it stops listening — and removes an ephemeral consumer.
+// A message a manual-ack handler kept without settling comes back after
+// AckWait.
 func (s *subscription) Unsubscribe() error {
 	s.stop()
 	<-s.done

@@ -36,7 +36,7 @@ func (b *Backend) Subscribe(ctx context.Context, spec *core.SubscribeSpec) (core
 		claimIdle = core.DefaultClaimIdle
 	}
 	s.claimIdle = claimIdle
-	s.claimEvery = min(max(claimIdle/4, 20*time.Millisecond), 5*time.Second)
+	s.claimEvery = min(max(claimIdle/4, 20*time.Millisecond), maxClaimEvery)
 
 	if s.group != "" {
 		s.consumer = b.acquireConsumer(s.stream, s.group, spec.Consumer)
@@ -136,6 +136,15 @@ func (b *Backend) releaseConsumer(topic, group, name string) {
 		delete(b.consumers, k)
 	}
 }
+
+// maxClaimEvery caps the interval between a member's sweeps for entries
+// idle longer than ClaimIdle. A member that leaves gracefully releases what
+// it read but did not handle with their idle time set to ClaimIdle (see
+// release), so the rest of the group takes them at its next sweep: this is
+// the bound on that hand-back (it was 5 s with the default 30 s ClaimIdle,
+// issue 10). A sweep that finds nothing is one XAUTOCLAIM per member per
+// second.
+const maxClaimEvery = time.Second
 
 // subscription is one running Subscribe: a single goroutine reads, claims
 // and delivers (handlers run sequentially).
