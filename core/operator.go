@@ -497,6 +497,19 @@ func (o *Operator) Purge(ctx context.Context, topic string) (Result, error) {
 	})
 }
 
+// DeleteMessages deletes the chosen stored messages of a topic.
+func (o *Operator) DeleteMessages(ctx context.Context, r DeleteRequest) (Result, error) {
+	return mutate(ctx, o, OpDeleteMessages, target(r.Topic, "", r.IDs), func(b MessageDeleter) (Result, error) {
+		if r.Topic == "" {
+			return Result{}, fmt.Errorf("mq: delete messages: topic is required")
+		}
+		if len(r.IDs) == 0 {
+			return Result{}, fmt.Errorf("mq: delete messages: no message ids given")
+		}
+		return b.DeleteMessages(ctx, r)
+	})
+}
+
 // EnsureDLQ makes sure messages dead-lettered to dlq are kept (see
 // EnsureStream). Refused in read-only mode; audited.
 func (o *Operator) EnsureDLQ(ctx context.Context, dlq string) error {

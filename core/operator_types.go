@@ -28,6 +28,7 @@ const (
 	OpDeleteGroup    Op = "delete_group"    // delete a group / durable consumer
 	OpDeleteConsumer Op = "delete_consumer" // remove one member of a group
 	OpPurge          Op = "purge"           // delete every message of a topic
+	OpDeleteMessages Op = "delete_messages" // delete chosen stored messages of a topic
 	OpDedup          Op = "dedup"           // publish de-duplication by message id
 	OpStartPosition  Op = "start_position"  // subscribe from a past position
 	OpCreateDLQ      Op = "create_dlq"      // create storage for a DLQ topic
@@ -37,13 +38,13 @@ const (
 // AllOps lists every Op in display order.
 var AllOps = []Op{OpHistory, OpTopics, OpGroups, OpPending, OpBrowse, OpGet, OpTail,
 	OpAck, OpNak, OpTerm, OpClaim, OpReplay, OpRewind, OpDeadLetter, OpRedrive,
-	OpDeleteGroup, OpDeleteConsumer, OpPurge, OpDedup, OpStartPosition, OpCreateDLQ, OpCreateStream}
+	OpDeleteGroup, OpDeleteConsumer, OpPurge, OpDeleteMessages, OpDedup, OpStartPosition, OpCreateDLQ, OpCreateStream}
 
 // Mutating says whether an Op changes broker state (refused in read-only mode).
 func (o Op) Mutating() bool {
 	switch o {
 	case OpAck, OpNak, OpTerm, OpClaim, OpReplay, OpRewind, OpDeadLetter, OpRedrive,
-		OpDeleteGroup, OpDeleteConsumer, OpPurge, OpCreateDLQ, OpCreateStream:
+		OpDeleteGroup, OpDeleteConsumer, OpPurge, OpDeleteMessages, OpCreateDLQ, OpCreateStream:
 		return true
 	}
 	return false
@@ -372,6 +373,15 @@ func (r PublishResult) String() string {
 	return "published"
 }
 
+// DeleteRequest deletes stored messages of a topic by id (a poison
+// message, a secret published by mistake). Groups that still hold one as
+// pending keep its id; a read of it then finds nothing.
+type DeleteRequest struct {
+	Topic    string
+	IDs      []string
+	Progress func(done, total int)
+}
+
 // ReplayRequest republishes stored messages.
 type ReplayRequest struct {
 	Topic string
@@ -502,6 +512,11 @@ type (
 	// Purger deletes every message of a topic [OpPurge].
 	Purger interface {
 		Purge(ctx context.Context, topic string) (Result, error)
+	}
+	// MessageDeleter deletes chosen stored messages of a topic
+	// [OpDeleteMessages]; an id that is not stored is skipped, with why.
+	MessageDeleter interface {
+		DeleteMessages(ctx context.Context, r DeleteRequest) (Result, error)
 	}
 	// PublishReporter publishes like Backend.Publish and says what the
 	// broker stored (Operator.Publish; no Op gates it). Without it, core

@@ -755,6 +755,41 @@ func (o *operator) publishAck(ctx context.Context, subject string, data []byte, 
 	return o.b.publishAck(ctx, subject, data, h, msgID)
 }
 
+// DeleteMessages implements core.MessageDeleter: each sequence is read
+// first, so that only a message of this topic (its subject, where the
+// stream stores more) is deleted; one that is not stored is skipped.
+func (o *operator) DeleteMessages(ctx context.Context, r core.DeleteRequest) (core.Result, error) {
+	res := core.Result{Requested: len(r.IDs)}
+	t, err := o.resolve(ctx, r.Topic)
+	if err != nil {
+		return res, err
+	}
+	for _, id := range r.IDs {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		seq, err := parseSeq(id)
+		switch {
+		case err != nil:
+			res.Fail(err)
+		default:
+			if _, gerr := o.get(ctx, t, seq); errors.Is(gerr, core.ErrNotFound) {
+				skip(&res, gerr.Error())
+			} else if gerr != nil {
+				res.Fail(gerr)
+			} else if derr := o.deleteMsg(ctx, t, seq); errors.Is(derr, jetstream.ErrMsgNotFound) {
+				skip(&res, fmt.Sprintf("sequence %d was deleted meanwhile", seq))
+			} else if derr != nil {
+				res.Failf("delete sequence %d from stream %q: %v", seq, t.streamName(), derr)
+			} else {
+				res.Done++
+			}
+		}
+		res.Report(r.Progress)
+	}
+	return res, nil
+}
+
 func (o *operator) deleteMsg(ctx context.Context, t target, seq uint64) error {
 	ctx, cancel := withOpTimeout(ctx)
 	defer cancel()

@@ -144,6 +144,7 @@ func (o *operator) Capabilities(ctx context.Context) core.Capabilities {
 			core.OpDeleteGroup:    yes("delete the durable consumer"),
 			core.OpDeleteConsumer: yes("a JetStream group is one consumer whose members are anonymous pull clients: removing a member means deleting the named JetStream consumer"),
 			core.OpPurge:          yes("purge the stream, or only the topic's subject when the stream stores more"),
+			core.OpDeleteMessages: yes("delete by stream sequence, after checking the message is on the topic's subject; consumers holding it as pending keep its sequence until they ack it"),
 			core.OpDedup:          yes("Nats-Msg-Id within the stream's duplicate window"),
 			core.OpStartPosition:  yes("deliver policy: all, new, by sequence, by time, last N"),
 			core.OpCreateDLQ:      yes("create a file stream capturing the DLQ subject"),

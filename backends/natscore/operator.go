@@ -61,6 +61,7 @@ func (o *operator) Capabilities(ctx context.Context) core.Capabilities {
 			core.OpDeleteGroup:    no(reasonNoState + "; a group ends when its last member unsubscribes"),
 			core.OpDeleteConsumer: no(reasonNoState + "; a member leaves by unsubscribing"),
 			core.OpPurge:          no(reasonNoStoredMsg),
+			core.OpDeleteMessages: no(reasonNoStoredMsg),
 			core.OpDedup:          no(reasonNoDedup),
 			core.OpStartPosition:  no(reasonNoHistory + ": subscriptions and tails start with new messages"),
 			core.OpCreateDLQ:      no(reasonNoDLQStore),

@@ -45,6 +45,7 @@ func (b *Backend) Capabilities(ctx context.Context) core.Capabilities {
 		core.OpDeleteGroup:    yes("XGROUP DESTROY (its pending list goes with it)"),
 		core.OpDeleteConsumer: yes("XGROUP DELCONSUMER, refused while the consumer holds pending entries"),
 		core.OpPurge:          yes("XTRIM MAXLEN 0: messages go, groups stay"),
+		core.OpDeleteMessages: yes("XDEL by id; groups holding an entry as pending keep its id (a reclaim then finds nothing and acks it)"),
 		core.OpDedup:          no("Redis streams do not de-duplicate: a message id is carried as the Nats-Msg-Id header only"),
 		core.OpStartPosition:  yes("from the start, new only, an entry id, a time or the last N (no sequences)"),
 		core.OpCreateDLQ:      yes("nothing to create: the first XADD creates the DLQ stream"),
@@ -1391,6 +1392,40 @@ func (b *Backend) DeleteConsumer(ctx context.Context, topic, group, consumer str
 		return fmt.Errorf("redis stream %q: group %q: consumer %q holds %d pending entries; claim them to another consumer or ack them first (deleting it would drop them for good)", topic, group, consumer, -n)
 	}
 	return nil
+}
+
+// DeleteMessages implements core.MessageDeleter with one XDEL per id in a
+// pipeline, so that each id is told apart: deleted, or not stored
+// (skipped).
+func (b *Backend) DeleteMessages(ctx context.Context, r core.DeleteRequest) (core.Result, error) {
+	res := core.Result{Requested: len(r.IDs)}
+	if err := validIDs(r.IDs); err != nil {
+		return res, err
+	}
+	for _, part := range chunks(r.IDs, 100) {
+		pipe := b.rdb.Pipeline()
+		cmds := make([]*redis.IntCmd, len(part))
+		for i, id := range part {
+			cmds[i] = pipe.XDel(ctx, r.Topic, id)
+		}
+		_, _ = pipe.Exec(ctx)
+		for i, c := range cmds {
+			switch n, err := c.Result(); {
+			case err != nil:
+				res.Fail(fmt.Errorf("xdel %s: %w", part[i], err))
+			case n == 0:
+				res.Skipped++
+				res.Notef("%s is not stored in %q (deleted or trimmed already)", part[i], r.Topic)
+			default:
+				res.Done++
+			}
+		}
+		res.Report(r.Progress)
+	}
+	if res.Failed > 0 {
+		return res, fmt.Errorf("redis stream %q: delete: %d of %d failed: %s", r.Topic, res.Failed, res.Requested, res.Errors[0])
+	}
+	return res, nil
 }
 
 // Purge implements core.OperatorBackend: XTRIM MAXLEN 0 keeps the stream

@@ -40,6 +40,7 @@ func operatorCases() []testCase {
 		{"DeleteGroup", testOpDeleteGroup},
 		{"DeleteConsumer", testOpDeleteConsumer},
 		{"Purge", testOpPurge},
+		{"DeleteMessages", testOpDeleteMessages},
 	}
 }
 
@@ -945,6 +946,10 @@ func opCalls(ctx context.Context, op *core.Operator, topic string) map[core.Op]f
 		core.OpDeleteGroup:    func() error { return op.DeleteGroup(ctx, topic, "g") },
 		core.OpDeleteConsumer: func() error { return op.DeleteConsumer(ctx, topic, "g", "x") },
 		core.OpPurge:          func() error { _, err := op.Purge(ctx, topic); return err },
+		core.OpDeleteMessages: func() error {
+			_, err := op.DeleteMessages(ctx, core.DeleteRequest{Topic: topic, IDs: []string{"1"}})
+			return err
+		},
 		core.OpCreateDLQ:      func() error { return op.EnsureDLQ(ctx, dlq) },
 		core.OpCreateStream:   func() error { return op.EnsureStream(ctx, topic) },
 	}
@@ -1147,6 +1152,35 @@ func testOpPurge(t *testing.T, h *Harness) {
 		t.Fatalf("Browse after purge and publish: %v", err)
 	}
 	checkRecords(t, "topic after purge and publish", p.Records, []string{"after-purge"})
+}
+
+// testOpDeleteMessages: the chosen stored messages go and nothing else; an
+// id that is not stored is skipped, not counted as done.
+func testOpDeleteMessages(t *testing.T, h *Harness) {
+	c := h.client(t, core.Config{})
+	requireOp(t, c, core.OpDeleteMessages, core.OpBrowse)
+	topic := h.topic(t)
+	publishAll(t, c, topic, payloads("del", 4))
+	op := c.Operator()
+	p, err := op.Browse(t.Context(), core.BrowseQuery{Topic: topic, From: core.StartAll()})
+	if err != nil || len(p.Records) != 4 {
+		t.Fatalf("Browse before: %d records, %v", len(p.Records), err)
+	}
+	// A stored id, deleted, then asked again: skipped the second time.
+	gone := p.Records[1].ID
+	res, err := op.DeleteMessages(t.Context(), core.DeleteRequest{Topic: topic, IDs: []string{gone, p.Records[2].ID}})
+	if err != nil || res.Done != 2 {
+		t.Fatalf("DeleteMessages: %+v %v", res, err)
+	}
+	res, err = op.DeleteMessages(t.Context(), core.DeleteRequest{Topic: topic, IDs: []string{gone}})
+	if err != nil || res.Done != 0 || res.Skipped != 1 || len(res.Errors) == 0 {
+		t.Errorf("deleting %s again: %+v %v; want it skipped, with why", gone, res, err)
+	}
+	p, err = op.Browse(t.Context(), core.BrowseQuery{Topic: topic, From: core.StartAll()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRecords(t, "topic after deleting two", p.Records, []string{"del-000", "del-003"})
 }
 
 func testOpNak(t *testing.T, h *Harness) {

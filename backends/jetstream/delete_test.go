@@ -1,0 +1,47 @@
+package jetstream_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/internal/testbroker"
+)
+
+// TestDeleteMessagesStaysOnTheTopic: on a stream that stores several
+// subjects, deleting "by sequence" through one subject's topic never
+// deletes another subject's message (read back with the raw client).
+func TestDeleteMessagesStaysOnTheTopic(t *testing.T) {
+	t.Parallel()
+	n := testbroker.StartNATS(t)
+	_, js := rawJS(t, n)
+	c := newClient(t, n, core.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	stream, base := testbroker.Name(t, "S"), testbroker.Name(t, "s")
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: stream, Subjects: []string{base + ".>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, subj := range []string{base + ".a", base + ".b", base + ".a"} { // seq 1, 2, 3
+		if _, err := js.Publish(ctx, subj, []byte(subj)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := c.Operator().DeleteMessages(ctx, core.DeleteRequest{Topic: base + ".a", IDs: []string{"1", "2", "9"}})
+	if err != nil || res.Done != 1 || res.Skipped != 2 {
+		t.Fatalf("delete 1, 2 (on .b), 9 (none) via %s.a: %+v %v; want 1 done, 2 skipped", base, res, err)
+	}
+	if _, err := st.GetMsg(ctx, 1); err == nil {
+		t.Error("seq 1 is still stored")
+	}
+	if m, err := st.GetMsg(ctx, 2); err != nil || m.Subject != base+".b" {
+		t.Errorf("seq 2, on another subject, was touched: %v %v", m, err)
+	}
+	if m, err := st.GetMsg(ctx, 3); err != nil || m.Subject != base+".a" {
+		t.Errorf("seq 3 was touched: %v %v", m, err)
+	}
+}
