@@ -950,8 +950,8 @@ func opCalls(ctx context.Context, op *core.Operator, topic string) map[core.Op]f
 			_, err := op.DeleteMessages(ctx, core.DeleteRequest{Topic: topic, IDs: []string{"1"}})
 			return err
 		},
-		core.OpCreateDLQ:      func() error { return op.EnsureDLQ(ctx, dlq) },
-		core.OpCreateStream:   func() error { return op.EnsureStream(ctx, topic) },
+		core.OpCreateDLQ:    func() error { return op.EnsureDLQ(ctx, dlq) },
+		core.OpCreateStream: func() error { return op.EnsureStream(ctx, topic) },
 	}
 }
 
