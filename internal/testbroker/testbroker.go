@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
 
 	"github.com/mqscope/mqscope/internal/natsembed"
 	"github.com/mqscope/mqscope/internal/redisproc"
@@ -240,4 +241,15 @@ func KillRedisClients(ctx context.Context, admin redis.UniversalClient, name str
 		}
 	}
 	return n, nil
+}
+
+// LeakOptions are goleak's options for a package whose tests use this
+// package: the brokers it keeps for the life of the test binary (a private
+// redis-server, a private Redis Cluster) wait on their processes in
+// goroutines that are meant to outlive every test.
+func LeakOptions() []goleak.Option {
+	return []goleak.Option{
+		goleak.IgnoreAnyFunction("github.com/mqscope/mqscope/internal/testbroker.findCluster.func2"),
+		goleak.IgnoreAnyFunction("github.com/mqscope/mqscope/internal/redisproc.Start.func1"),
+	}
 }
