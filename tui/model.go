@@ -74,6 +74,8 @@ type Model struct {
 	// the per-item errors of the last action that had any (E shows them)
 	lastErrs      []string
 	lastErrsLabel string
+	lastErr       string // the last error the status line showed, in full (E)
+	notice        string // the open context's Target.Notice (E)
 
 	baseTimeout time.Duration // the console's broker-call timeout (a context may set its own)
 
@@ -169,6 +171,7 @@ func (m *Model) refreshTick() tea.Cmd {
 // a job label, a topic in an error).
 func (m *Model) setErr(err error) {
 	m.setStatusLine(err.Error(), true)
+	m.lastErr = m.status
 	m.com.Logger.Debug("status", "err", err)
 }
 

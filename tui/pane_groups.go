@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -39,7 +40,11 @@ type groupsPane struct {
 	req      uint64
 	loaded   bool
 	err      error
+	okAt     time.Time // when the last refresh succeeded
 }
+
+// RefreshErr is the error of the last refresh.
+func (p *groupsPane) RefreshErr() error { return p.err }
 
 func newGroupsPane(c *Common) *groupsPane { return &groupsPane{com: c} }
 
@@ -54,7 +59,7 @@ func (p *groupsPane) Title() string {
 	if !p.filter.Empty() {
 		t += " /" + SanitizeString(p.filter.Raw)
 	}
-	return t
+	return t + staleNote(p.loaded, p.err, p.okAt)
 }
 
 func (p *groupsPane) SetSize(w, h int) { p.w, p.h = w, h; p.list.height = h - 1; p.list.clamp() }
@@ -151,8 +156,7 @@ func (p *groupsPane) setGroups(gs []core.GroupInfo) {
 	}
 	sort.SliceStable(gs, func(i, j int) bool { return rank(gs[i]) < rank(gs[j]) })
 	p.groups = gs
-	p.loaded = true
-	p.err = nil
+	p.loaded, p.err, p.okAt = true, nil, p.com.Now()
 	p.rebuild()
 }
 
@@ -209,8 +213,8 @@ func (p *groupsPane) Update(msg tea.Msg) tea.Cmd {
 		}
 		p.inflight = false
 		if msg.err != nil {
-			p.err = msg.err
-			return msgCmd(statusMsg{err: fmt.Errorf("groups of %s: %w", p.topic, msg.err)})
+			p.err = fmt.Errorf("groups of %s: %w", p.topic, msg.err)
+			return nil // the pane and the refresh indicator say so
 		}
 		p.setGroups(msg.groups)
 	case keyMsg:

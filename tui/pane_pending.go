@@ -116,10 +116,11 @@ func (p *pendingPane) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		if msg.err != nil {
-			p.err = msg.err
-			return msgCmd(statusMsg{err: fmt.Errorf("pending of %s/%s: %w", p.topic, p.group, msg.err)})
+			p.err = fmt.Errorf("pending of %s/%s: %w", p.topic, p.group, msg.err)
+			return nil // the pane and the refresh indicator say so
 		}
-		p.page, p.loaded, p.err = msg.page, true, nil
+		p.page = msg.page
+		p.succeeded()
 		p.rebuild()
 	case keyMsg:
 		p.list.handleNav(p.com.Keys, msg)

@@ -157,6 +157,10 @@ func (p *tailPane) SetBuffer(n int) { p.cap = n }
 // Loading: a tail is being started.
 func (p *tailPane) Loading() bool { return p.starting }
 
+// RefreshErr: a tail is not polled (a failed start is said on the status
+// line: the operator asked for it).
+func (p *tailPane) RefreshErr() error { return nil }
+
 // refresh: a tail is pushed, not polled.
 func (p *tailPane) refresh() tea.Cmd { return nil }
 

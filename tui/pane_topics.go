@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -24,7 +25,11 @@ type topicsPane struct {
 	req      uint64
 	loaded   bool
 	err      error
+	okAt     time.Time // when the last refresh succeeded
 }
+
+// RefreshErr is the error of the last refresh.
+func (p *topicsPane) RefreshErr() error { return p.err }
 
 func newTopicsPane(c *Common) *topicsPane { return &topicsPane{com: c} }
 
@@ -36,7 +41,7 @@ func (p *topicsPane) Title() string {
 	if !p.filter.Empty() {
 		t += " /" + SanitizeString(p.filter.Raw)
 	}
-	return t
+	return t + staleNote(p.loaded, p.err, p.okAt)
 }
 
 func (p *topicsPane) SetSize(w, h int) {
@@ -79,6 +84,13 @@ func (p *topicsPane) reset() {
 	*p = topicsPane{com: p.com, w: p.w, h: p.h, list: listState{height: p.list.height}, filter: p.filter, req: p.req + 1}
 }
 
+// connectFailed shows why there are no topics: the context did not open.
+func (p *topicsPane) connectFailed(err error) {
+	if !p.loaded {
+		p.err = err
+	}
+}
+
 func (p *topicsPane) refresh() tea.Cmd {
 	if p.inflight || p.com.Op == nil {
 		return nil
@@ -94,8 +106,7 @@ func (p *topicsPane) refresh() tea.Cmd {
 
 func (p *topicsPane) setTopics(ts []core.TopicInfo) {
 	p.all = ts
-	p.loaded = true
-	p.err = nil
+	p.loaded, p.err, p.okAt = true, nil, p.com.Now()
 	p.rebuild()
 }
 
@@ -142,8 +153,8 @@ func (p *topicsPane) Update(msg tea.Msg) tea.Cmd {
 		}
 		p.inflight = false
 		if msg.err != nil {
-			p.err = msg.err
-			return msgCmd(statusMsg{err: fmt.Errorf("topics: %w", msg.err)})
+			p.err = fmt.Errorf("topics: %w", msg.err)
+			return nil // the pane and the refresh indicator say so
 		}
 		p.setTopics(msg.topics)
 	case keyMsg:

@@ -154,6 +154,14 @@ func (m *Model) headerLine() string {
 		ctx = "-"
 	}
 	parts = append(parts, "ctx "+st.Header.Render(SanitizeString(ctx)), m.stateText())
+	if n := len(m.refreshProblems()); n > 0 {
+		// its own indicator: the status line keeps the last action's outcome
+		what := "refresh failing"
+		if n > 1 {
+			what = fmt.Sprintf("%d refreshes failing", n)
+		}
+		parts = append(parts, st.StateBad.Render("! "+what+" (E)"))
+	}
 	backend := string(m.com.Caps.Driver)
 	if backend == "" && m.com.Op != nil {
 		backend = string(m.com.Op.Driver())

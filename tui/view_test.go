@@ -154,9 +154,9 @@ func TestGoldenPanes(t *testing.T) {
 				m.groups.setGroups(gs)
 			}},
 			{"errors_dialog", func(m *Model) {
-				m.pushDialog(newErrorsDialog(m.com, "redrive from orders.dlq: 1/3 done, 2 failed", []string{
+				m.pushDialog(newReportDialog(m.com, []errSection{{title: "Errors of redrive from orders.dlq: 1/3 done, 2 failed", numbered: true, items: []string{
 					`redis stream "orders.dlq": redrive 1764125100000-0: origin header missing: the entry was not moved here by mqscope`,
-					"redrive 1764125100001-0: xadd orders: OOM command not allowed when used memory > 'maxmemory'"}))
+					"redrive 1764125100001-0: xadd orders: OOM command not allowed when used memory > 'maxmemory'"}}}))
 			}},
 			{"purge_dialog", func(m *Model) {
 				t, _ := m.topics.selected()
