@@ -49,9 +49,10 @@ func (d *confirmDialog) Update(msg tea.Msg) (tea.Cmd, bool) {
 func (d *confirmDialog) View(width int) string {
 	st := d.com.Styles
 	w := dialogWidth(width)
-	ls := []string{st.DialogTitle.Render(trunc(SanitizeString(d.title), w))}
+	// a confirmation shows its consequences in full: wrapped, never cut
+	ls := wrapStyled(st.DialogTitle, SanitizeString(d.title), w)
 	for _, l := range d.lines {
-		ls = append(ls, trunc(SanitizeString(l), w))
+		ls = append(ls, wrapLines(SanitizeString(l), w)...)
 	}
 	ls = append(ls, "", st.HelpKey.Render("y/enter")+" "+st.HelpDesc.Render("confirm")+"   "+st.HelpKey.Render("n/esc")+" "+st.HelpDesc.Render("cancel"))
 	return st.Dialog.Width(w + 4).Render(strings.Join(ls, "\n"))
@@ -315,9 +316,9 @@ func (d *formDialog) doSubmit() (tea.Cmd, bool) {
 func (d *formDialog) View(width int) string {
 	st := d.com.Styles
 	w := dialogWidth(width)
-	ls := []string{st.DialogTitle.Render(trunc(SanitizeString(d.title), w))}
+	ls := wrapStyled(st.DialogTitle, SanitizeString(d.title), w)
 	for _, l := range d.lines {
-		ls = append(ls, trunc(SanitizeString(l), w))
+		ls = append(ls, wrapLines(SanitizeString(l), w)...)
 	}
 	for i, f := range d.fields {
 		label := f.label

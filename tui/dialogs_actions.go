@@ -322,7 +322,9 @@ func rewindFollowUp(c *Common, req core.RewindRequest) func(error) dialog {
 		}
 		r := req
 		r.Confirmed = true
-		return newConfirm(c, "Rewind of "+req.Group+" needs confirmation", []string{SanitizeString(err.Error()), "Go ahead?"}, rewindCmd(c, r))
+		// core's text is the whole consequence; its sentinel adds nothing
+		why := strings.TrimSuffix(err.Error(), ": "+core.ErrNeedsConfirmation.Error())
+		return newConfirm(c, "Rewind of "+req.Group+" needs confirmation", []string{SanitizeString(why), "Go ahead?"}, rewindCmd(c, r))
 	}
 }
 

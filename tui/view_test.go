@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -157,6 +158,12 @@ func TestGoldenPanes(t *testing.T) {
 				m.pushDialog(newReportDialog(m.com, []errSection{{title: "Errors of redrive from orders.dlq: 1/3 done, 2 failed", numbered: true, items: []string{
 					`redis stream "orders.dlq": redrive 1764125100000-0: origin header missing: the entry was not moved here by mqscope`,
 					"redrive 1764125100001-0: xadd orders: OOM command not allowed when used memory > 'maxmemory'"}}}))
+			}},
+			{"rewind_confirm", func(m *Model) {
+				// nats-server 2.9 cannot reset a consumer: core's text of
+				// what a re-create loses must show in full
+				err := fmt.Errorf(`jetstream: rewinding consumer "workers" on stream "ORDERS" to sequence 1 means deleting and recreating it because nats-server 2.9.10 has no consumer reset (needs ≥ 2.14): its 7 pending (unacked) messages lose their ack state and are delivered again from the new position, every delivery count restarts at 1, redelivery and backoff state and the ack floor (12) are lost, and clients pulling right now get errors until they re-bind: %w`, core.ErrNeedsConfirmation)
+				m.pushDialog(rewindFollowUp(m.com, core.RewindRequest{Topic: "orders", Group: "workers", To: core.StartAll()})(err))
 			}},
 			{"purge_dialog", func(m *Model) {
 				t, _ := m.topics.selected()
