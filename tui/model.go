@@ -226,7 +226,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.gen != m.com.Gen {
 			return m, nil
 		}
-		return m, m.groups.Update(msg)
+		cmd := m.groups.Update(msg)
+		m.pending.groupRefreshed(m.groups.Topic(), m.groups.groups) // fresh idle times for claim
+		return m, cmd
 	case pendingMsg:
 		if msg.gen != m.com.Gen {
 			return m, nil
@@ -285,7 +287,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.drillTopic(msg.topic)
 	case drillGroupMsg:
 		m.showInSlot3(m.pending)
-		return m, m.pending.setGroup(msg.topic, msg.group, msg.consumer, msg.consumers)
+		return m, m.pending.setGroup(msg.topic, msg.group, msg.consumer, msg.info)
 	case browseTopicMsg:
 		m.showInSlot3(m.messages)
 		return m, m.messages.setTopic(msg.topic, msg.dlq)

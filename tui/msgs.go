@@ -110,7 +110,7 @@ type (
 	drillTopicMsg struct{ topic core.TopicInfo }
 	drillGroupMsg struct {
 		topic, group, consumer string
-		consumers              []string
+		info                   core.GroupInfo
 	}
 	inspectMsg struct {
 		rec  core.Record

@@ -74,7 +74,7 @@ func (p *groupsPane) Actions() []action {
 	g, c, _ := p.selected()
 	return []action{
 		send(k.Enter, needRow, func() tea.Msg {
-			d := drillGroupMsg{topic: p.topic, group: g.Name, consumers: consumerNames(g)}
+			d := drillGroupMsg{topic: p.topic, group: g.Name, info: g}
 			if c != nil {
 				d.consumer = c.Name
 			}

@@ -17,7 +17,7 @@ type pendingPane struct {
 	msgList
 	group     string
 	consumer  string
-	consumers []string
+	info      core.GroupInfo // the group's members, as of the last groups refresh
 
 	page    core.PendingPage
 	pg      pager[string] // core.PendingPage cursors
@@ -60,7 +60,10 @@ func (p *pendingPane) has(n need) bool {
 }
 
 func (p *pendingPane) scope() msgScope {
-	return msgScope{kind: scopePending, topic: p.topic, group: p.group, consumers: p.consumers}
+	return msgScope{kind: scopePending, topic: p.topic, group: p.group, info: p.info, ownerOf: func(id string) string {
+		e, _ := p.entryByID(id)
+		return e.Consumer
+	}}
 }
 
 // inspect asks for the entry's message, to open it in the inspector.
@@ -79,15 +82,28 @@ func (p *pendingPane) reset() {
 // clear forgets the group and its rows.
 func (p *pendingPane) clear() {
 	p.forget()
-	p.group, p.consumer, p.consumers = "", "", nil
+	p.group, p.consumer, p.info = "", "", core.GroupInfo{}
 	p.page, p.pg, p.entries = core.PendingPage{}, pager[string]{}, nil
 }
 
 // setGroup shows the pending entries of a group (or of one consumer).
-func (p *pendingPane) setGroup(topic, group, consumer string, consumers []string) tea.Cmd {
+func (p *pendingPane) setGroup(topic, group, consumer string, info core.GroupInfo) tea.Cmd {
 	p.clear()
-	p.topic, p.group, p.consumer, p.consumers = topic, group, consumer, consumers
+	p.topic, p.group, p.consumer, p.info = topic, group, consumer, info
 	return p.refresh()
+}
+
+// groupRefreshed takes the groups pane's fresh list: the shown group's
+// members and their idle times (a claim's default target) stay current.
+func (p *pendingPane) groupRefreshed(topic string, gs []core.GroupInfo) {
+	if topic != p.topic {
+		return
+	}
+	for _, g := range gs {
+		if g.Name == p.group {
+			p.info = g
+		}
+	}
 }
 
 func (p *pendingPane) refresh() tea.Cmd {

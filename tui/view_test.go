@@ -62,7 +62,7 @@ func viewModel(t *testing.T, readOnly bool) *Model {
 			}},
 	})
 	m.pending.topic, m.pending.group = "orders", "shipping"
-	m.pending.consumers = []string{"ship-2", "ship-1"}
+	m.pending.groupRefreshed("orders", m.groups.groups)
 	m.pending.page = core.PendingPage{Total: 42, Next: "x", Entries: []core.PendingEntry{
 		{ID: "1764125100000-0", Consumer: "ship-2", Idle: 14 * time.Minute, Deliveries: 3},
 		{ID: "1764125100001-0", Consumer: "ship-2", Idle: 14 * time.Minute, Deliveries: 1},
