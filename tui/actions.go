@@ -116,10 +116,10 @@ func pressKey(c *Common, to keyed, msg keyMsg) tea.Cmd {
 // tail. The pending, messages and DLQ panes and the inspector (on the one
 // message it shows) share these row actions.
 type msgScope struct {
-	kind      scopeKind
-	topic     string
-	group     string         // scopePending
-	info      core.GroupInfo // scopePending: the group's members (claim targets)
+	kind  scopeKind
+	topic string
+	group string         // scopePending
+	info  core.GroupInfo // scopePending: the group's members (claim targets)
 	// ownerOf is who holds a pending message (scopePending): a claim
 	// never defaults to the owner.
 	ownerOf func(id string) string

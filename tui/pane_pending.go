@@ -15,9 +15,9 @@ import (
 // at a time, with the actions on pending messages.
 type pendingPane struct {
 	msgList
-	group     string
-	consumer  string
-	info      core.GroupInfo // the group's members, as of the last groups refresh
+	group    string
+	consumer string
+	info     core.GroupInfo // the group's members, as of the last groups refresh
 
 	page    core.PendingPage
 	pg      pager[string] // core.PendingPage cursors
