@@ -63,9 +63,15 @@ func jetStreamPendingFlow(t *testing.T, prefix string, n int, timeout time.Durat
 	if err := sub.Unsubscribe(); err != nil {
 		t.Fatal(err)
 	}
+	other := "a" + topic // sorts first: the cursor starts on it
+	publishN(t, cl, other, "x")
 	f := startFlow(t, Options{Contexts: []string{"js"}, Initial: "js", Open: openerFor(cfg), Timeout: timeout})
-	f.waitScreen("connected", "connected", topic)
+	f.waitScreen("connected", "connected", topic, other)
 	f.command("topic " + topic)
+	f.waitModel(":topic moves the Topics cursor", func(m *Model) bool {
+		t, _ := m.topics.selected()
+		return t.Name == topic
+	})
 	f.waitModel("billing listed", func(m *Model) bool {
 		g, _, ok := m.groups.selected()
 		return ok && g.Name == "billing"
@@ -104,8 +110,14 @@ func TestFlowOpenErrors(t *testing.T) {
 			t.Errorf("the context is named %d times: %q", strings.Count(m.status, "context bad"), m.status)
 		}
 	})
+	f.key("2")
 	f.command("ctx core")
 	f.waitStatus("notice shown", "connected to core: "+notice)
+	f.probe(func(m *Model) {
+		if m.focus != paneTopics {
+			t.Errorf("after :ctx focus is on pane %d, want Topics", m.focus)
+		}
+	})
 	f.key("E")
 	f.waitScreen("E shows the notice", "Notice of core", notice)
 }

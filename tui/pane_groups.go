@@ -74,6 +74,9 @@ func (p *groupsPane) Actions() []action {
 	g, c, _ := p.selected()
 	return []action{
 		send(k.Enter, needRow, func() tea.Msg {
+			if isMQScopeTail(g) {
+				return statusMsg{text: "this is the console's own tail consumer: it holds nothing to act on (4 shows the tail)"}
+			}
 			d := drillGroupMsg{topic: p.topic, group: g.Name, info: g}
 			if c != nil {
 				d.consumer = c.Name
