@@ -44,9 +44,9 @@ type tailPane struct {
 	paused bool
 	// pausedAt is the received count when the pause began ("+N new")
 	pausedAt uint64
-	frozen int // with paused: records at or after this absolute index are hidden
-	wrap   bool
-	stamps bool
+	frozen   int // with paused: records at or after this absolute index are hidden
+	wrap     bool
+	stamps   bool
 	// subjW is the widest subject seen (capped), so payloads line up.
 	subjW int
 
