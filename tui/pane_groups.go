@@ -244,16 +244,23 @@ func (p *groupsPane) columns() []column {
 	}
 	// the stuck reason matters more than a long name: names get a third
 	nameW = clampInt(nameW, 8, (p.w-2)/3)
-	return layoutColumns([]column{
+	cols := []column{
 		{title: "NAME", width: nameW},
 		{title: "PEND", width: 6, right: true},
 		{title: "LAG", width: 6, right: true, drop: 2},
 		{title: "OLDEST", width: 6, right: true, drop: 1},
-		{title: "STATUS", min: 24},
-		{title: "REDLV", width: 5, right: true, drop: 3},
-		{title: "DELIVERED", width: 13, drop: 4},
-		{title: "ACKFLOOR", width: 13, drop: 5},
-	}, p.w-2)
+		{title: "STATUS", min: 30}, // the stuck reason: wider than the ids that drop for it
+	}
+	// redeliveries are counted by JetStream only: a column of "?" explains
+	// nothing, so it shows when some group has the figure
+	for _, g := range p.groups {
+		if g.Redelivered >= 0 {
+			cols = append(cols, column{title: "REDLV", width: 5, right: true, drop: 3})
+			break
+		}
+	}
+	cols = append(cols, column{title: "DELIVERED", width: 13, drop: 4}, column{title: "ACKFLOOR", width: 13, drop: 5})
+	return layoutColumns(cols, p.w-2)
 }
 
 func (p *groupsPane) View(focused bool) []string {

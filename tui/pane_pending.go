@@ -158,12 +158,7 @@ func (p *pendingPane) View(focused bool) []string {
 		return ph
 	}
 	st := p.com.Styles
-	lines := p.table(focused, []column{
-		{title: "ID", width: 20},
-		{title: "CONSUMER"},
-		{title: "IDLE", width: 6, right: true},
-		{title: "DLV", width: 4, right: true},
-	}, p.entries, func(idx int) map[string]string {
+	lines := p.table(focused, p.columns(), p.entries, func(idx int) map[string]string {
 		e := p.page.Entries[idx]
 		return map[string]string{
 			"ID":       SanitizeString(e.ID),
@@ -179,6 +174,25 @@ func (p *pendingPane) View(focused bool) []string {
 		lines = append(lines[:p.h-1], st.Dim.Render(trunc("note: "+SanitizeString(p.page.Note), p.w)))
 	}
 	return lines
+}
+
+// columns leaves out what no entry has: JetStream keeps no per-message
+// owner or idle time, so a column of blanks would only look like missing
+// data.
+func (p *pendingPane) columns() []column {
+	var owner, idle bool
+	for _, e := range p.page.Entries {
+		owner = owner || e.Consumer != ""
+		idle = idle || e.Idle > 0
+	}
+	cols := []column{{title: "ID", width: 20}}
+	if owner {
+		cols = append(cols, column{title: "CONSUMER"})
+	}
+	if idle {
+		cols = append(cols, column{title: "IDLE", width: 6, right: true})
+	}
+	return append(cols, column{title: "DLV", width: 4, right: true})
 }
 
 func clock(t time.Time) string {

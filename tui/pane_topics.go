@@ -197,7 +197,9 @@ func (p *topicsPane) columns() []column {
 			nameW = w
 		}
 	}
-	nameW = clampInt(nameW, 8, p.w-2-36)
+	// the name matters most: it takes the room it needs up to what MSGS and
+	// RATE/s leave; BYTES, GRPS, LAST and SUBJECTS drop first
+	nameW = clampInt(nameW, 8, p.w-2-17)
 	return layoutColumns([]column{
 		{title: "NAME", width: nameW},
 		{title: "MSGS", width: 8, right: true},

@@ -388,3 +388,29 @@ func TestGoldenASCII(t *testing.T) {
 		})
 	}
 }
+
+// TestTopicNamesFit: at 120 columns (Topics is 46 wide) a name of 13
+// characters shows whole; the numbers that do not fit drop instead.
+func TestTopicNamesFit(t *testing.T) {
+	m := viewModel(t, false)
+	m.topics.setTopics([]core.TopicInfo{{Name: "ux:orders.dlq", Messages: 3}, {Name: "UX_ORDERS_dlq", Messages: 12345678}})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	view := ansi.Strip(strings.Join(m.topics.View(false), "\n"))
+	for _, name := range []string{"ux:orders.dlq", "UX_ORDERS_dlq", "12345678"} {
+		if !strings.Contains(view, name) {
+			t.Errorf("topics at 120 columns cut %q:\n%s", name, view)
+		}
+	}
+}
+
+// TestPendingHidesUnknownColumns: JetStream knows no owner or idle time
+// per pending message, so those columns are left out, not shown blank.
+func TestPendingHidesUnknownColumns(t *testing.T) {
+	m := viewModel(t, false)
+	m.pending.page = core.PendingPage{Total: 2, Entries: []core.PendingEntry{{ID: "41", Deliveries: 2}, {ID: "42", Deliveries: 1}}}
+	m.pending.rebuild()
+	head := ansi.Strip(m.pending.View(true)[0])
+	if strings.Contains(head, "CONSUMER") || strings.Contains(head, "IDLE") || !strings.Contains(head, "DLV") {
+		t.Errorf("pending header %q: want ID and DLV only", head)
+	}
+}
