@@ -131,6 +131,7 @@ func (m *Model) resetPanes() {
 		p.reset()
 	}
 	m.customTail = false
+	m.stuckFlight, m.stuckAt, m.stuckSkipped = false, time.Time{}, 0
 	m.closeInspector()
 }
 

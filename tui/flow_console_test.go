@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/internal/testbroker"
 )
@@ -120,4 +122,35 @@ func TestFlowOpenErrors(t *testing.T) {
 	})
 	f.key("E")
 	f.waitScreen("E shows the notice", "Notice of core", notice)
+}
+
+// TestFlowStuckTopicMarked: a topic with a stuck group is marked in Topics
+// and the header counts stuck groups, before the operator opens anything.
+func TestFlowStuckTopicMarked(t *testing.T) {
+	t.Parallel()
+	cfg := redisConfig(t, false)
+	cl := newClient(t, cfg)
+	stuck := redisTopic(t, cl, 2)
+	fine := shortName(t, "fine")
+	testbroker.CleanupRedisKeys(t, testbroker.Redis(t), fine+"*")
+	publishN(t, cl, fine, "x") // no group: not scanned
+	time.Sleep(300 * time.Millisecond)
+	open := func(ctx context.Context, name string) (*Target, error) {
+		c := cfg
+		cl, err := core.New(&c, core.WithStuckThresholds(core.StuckThresholds{PendingIdle: 200 * time.Millisecond, ConsumerIdle: time.Hour}))
+		if err != nil {
+			return nil, err
+		}
+		return &Target{Name: name, Client: cl}, nil
+	}
+	f := startFlow(t, Options{Contexts: []string{"redis"}, Initial: "redis", Open: open})
+	s := f.waitScreen("stuck topic marked", "! "+stuck, "stuck group")
+	if strings.Contains(s, "! "+fine) {
+		t.Errorf("a topic without groups is marked stuck:\n%s", s)
+	}
+	// cross-check with the broker: the group's pending entries are old enough
+	xp, err := testbroker.Redis(t).XPendingExt(context.Background(), &redis.XPendingExtArgs{Stream: stuck, Group: "workers", Start: "-", End: "+", Count: 10}).Result()
+	if err != nil || len(xp) != 2 || xp[0].Idle < 200*time.Millisecond {
+		t.Errorf("XPENDING %s workers: %+v %v, want 2 entries idle ≥ 200ms", stuck, xp, err)
+	}
 }

@@ -79,6 +79,11 @@ type Model struct {
 
 	baseTimeout time.Duration // the console's broker-call timeout (a context may set its own)
 
+	// the stuck scan (stuck.go)
+	stuckFlight  bool
+	stuckAt      time.Time
+	stuckSkipped int
+
 	customTail bool // the tail pattern was chosen with :tail
 	w, h       int
 	ticks      int
@@ -221,7 +226,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.gen != m.com.Gen {
 			return m, nil
 		}
-		return m, m.topics.Update(msg)
+		cmd := m.topics.Update(msg)
+		if msg.err == nil {
+			cmd = tea.Batch(cmd, m.maybeScanStuck())
+		}
+		return m, cmd
+	case stuckScanMsg:
+		if msg.gen != m.com.Gen {
+			return m, nil
+		}
+		m.stuckScanned(msg)
+		return m, nil
 	case groupsMsg:
 		if msg.gen != m.com.Gen {
 			return m, nil

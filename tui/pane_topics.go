@@ -25,7 +25,8 @@ type topicsPane struct {
 	req      uint64
 	loaded   bool
 	err      error
-	okAt     time.Time // when the last refresh succeeded
+	okAt     time.Time      // when the last refresh succeeded
+	stuck    map[string]int // topic -> stuck groups (the root's stuck scan)
 }
 
 // RefreshErr is the error of the last refresh.
@@ -193,7 +194,11 @@ func tailPattern(t core.TopicInfo) string {
 func (p *topicsPane) columns() []column {
 	nameW := 4
 	for _, i := range p.shown {
-		if w := len(SanitizeString(p.all[i].Name)); w > nameW {
+		w := len(SanitizeString(p.all[i].Name))
+		if p.stuck[p.all[i].Name] > 0 {
+			w += 2 // "! "
+		}
+		if w > nameW {
 			nameW = w
 		}
 	}
@@ -235,8 +240,12 @@ func (p *topicsPane) View(focused bool) []string {
 		if !t.LastTime.IsZero() {
 			last = core.HumanDuration(now.Sub(t.LastTime))
 		}
+		name := SanitizeString(t.Name)
+		if p.stuck[t.Name] > 0 {
+			name = "! " + name
+		}
 		rows[i] = row(cols, map[string]string{
-			"NAME":     SanitizeString(t.Name),
+			"NAME":     name,
 			"MSGS":     strconv.FormatUint(t.Messages, 10),
 			"RATE/s":   fmtRate(t.Rate),
 			"BYTES":    humanBytes(t.Bytes),
@@ -245,7 +254,12 @@ func (p *topicsPane) View(focused bool) []string {
 			"SUBJECTS": SanitizeString(strings.Join(t.Subjects, ",")),
 		})
 	}
-	lines = append(lines, p.list.renderRows(st, rows, p.w, focused, func(int) *lipglossStyle { return nil })...)
+	lines = append(lines, p.list.renderRows(st, rows, p.w, focused, func(i int) *lipglossStyle {
+		if p.stuck[p.all[p.shown[i]].Name] > 0 {
+			return &st.Stuck
+		}
+		return nil
+	})...)
 	// the selected topic's details on the last line, when there is room
 	if t, ok := p.selected(); ok && p.h >= 6 && len(lines) < p.h {
 		for len(lines) < p.h-1 {

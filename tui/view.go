@@ -154,6 +154,14 @@ func (m *Model) headerLine() string {
 		ctx = "-"
 	}
 	parts = append(parts, "ctx "+st.Header.Render(SanitizeString(ctx)), m.stateText())
+	if n := m.stuckGroups(); n > 0 {
+		// the first thing to look at: Topics marks where (! name)
+		what := plural(n, "stuck group")
+		if m.stuckSkipped > 0 {
+			what += fmt.Sprintf(" (in the first %d topics with groups)", stuckScanCap)
+		}
+		parts = append(parts, st.StateBad.Render(what))
+	}
 	if n := len(m.refreshProblems()); n > 0 {
 		// its own indicator: the status line keeps the last action's outcome
 		what := "refresh failing"
