@@ -144,7 +144,7 @@ func TestFlowStuckTopicMarked(t *testing.T) {
 		return &Target{Name: name, Client: cl}, nil
 	}
 	f := startFlow(t, Options{Contexts: []string{"redis"}, Initial: "redis", Open: open})
-	s := f.waitScreen("stuck topic marked", "! "+stuck, " stuck ")
+	s := f.waitScreen("stuck topic marked", "! "+stuck, " stuck") // the count may include other tests' groups on the shared Redis
 	if strings.Contains(s, "! "+fine) {
 		t.Errorf("a topic without groups is marked stuck:\n%s", s)
 	}
