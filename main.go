@@ -143,7 +143,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return nil, err
 		}
-		return &tui.Target{Name: name, Client: c.Client, Address: c.Address, Close: c.Close,
+		return &tui.Target{Name: name, Client: c.Client, Address: c.Address, Close: c.Close, Notice: c.Notice,
 			Refresh: x.Refresh, Timeout: x.Timeout, TailBuffer: x.TailBuffer}, nil
 	}
 

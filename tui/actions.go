@@ -116,10 +116,13 @@ func pressKey(c *Common, to keyed, msg keyMsg) tea.Cmd {
 // tail. The pending, messages and DLQ panes and the inspector (on the one
 // message it shows) share these row actions.
 type msgScope struct {
-	kind      scopeKind
-	topic     string
-	group     string   // scopePending
-	consumers []string // scopePending: claim targets
+	kind  scopeKind
+	topic string
+	group string         // scopePending
+	info  core.GroupInfo // scopePending: the group's members (claim targets)
+	// ownerOf is who holds a pending message (scopePending): a claim
+	// never defaults to the owner.
+	ownerOf func(id string) string
 }
 
 type scopeKind int
@@ -145,7 +148,7 @@ func messageActions(c *Common, s msgScope, ids func() []string, rec func() core.
 			opens(k.Ack, needSelection, ack(core.OpAck)),
 			opens(k.Nak, needSelection, ack(core.OpNak)),
 			opens(k.Term, needSelection, ack(core.OpTerm)),
-			opens(k.Claim, needSelection, func() dialog { return newClaimDialog(c, s.topic, s.group, ids(), s.consumers) }))
+			opens(k.Claim, needSelection, func() dialog { return newClaimDialog(c, s, ids()) }))
 	}
 	switch s.kind {
 	case scopePending, scopeMessages:

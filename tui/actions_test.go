@@ -73,3 +73,27 @@ func TestCopyUsesOSC52(t *testing.T) {
 		t.Errorf("copy produced %v, want a clipboard message", kinds)
 	}
 }
+
+// TestTailConsumerNotDrilled: the console's own tail consumer is listed
+// (watch only) but enter does not open it as a group to act on.
+func TestTailConsumerNotDrilled(t *testing.T) {
+	m := viewModel(t, false)
+	m.focus = paneGroups
+	tailName := "mqscope-tail-Xq3vKp9cE2_1"
+	m.groups.setGroups(append(m.groups.groups, core.GroupInfo{Topic: "orders", Name: tailName, Kind: core.GroupTail, Redelivered: -1}))
+	if !m.groups.list.selectKey("g\x00" + tailName) {
+		t.Fatal("the tail consumer is not listed")
+	}
+	cmd := m.key(tea.KeyPressMsg{Code: tea.KeyEnter})
+	if cmd == nil {
+		t.Fatal("enter on the tail consumer says nothing")
+	}
+	switch msg := cmd().(type) {
+	case statusMsg:
+		if !strings.Contains(msg.text, "own tail consumer") {
+			t.Errorf("status %q does not say why", msg.text)
+		}
+	default:
+		t.Errorf("enter on the tail consumer sent %T, want a status", msg)
+	}
+}

@@ -34,10 +34,13 @@ func (m *Model) command(line string) tea.Cmd {
 			return nil
 		}
 		m.tail.stop()
+		m.focus = paneTopics // the new context starts where its story does
+		m.closeInspector()
 		m.setStatus("connecting to " + arg + "…")
 		return m.connect(arg)
 	case "topic":
 		if t, ok := m.topics.byName(arg); ok {
+			m.topics.list.selectKey(t.Name) // Topics shows where the operator is
 			return m.drillTopic(t)
 		}
 		if arg == "" {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -67,7 +68,8 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 	if msg.err != nil {
 		m.info = core.ServerInfo{State: core.ConnDown}
 		m.infoErr = msg.err
-		m.setErr(fmt.Errorf("context %s: %w (retrying every %s)", msg.name, msg.err, reconnectEvery))
+		err := contextErr(msg.name, msg.err)
+		m.setErr(fmt.Errorf("%w (retrying every %s)", err, reconnectEvery))
 		gen, name := m.com.Gen, msg.name
 		cmds := []tea.Cmd{tea.Tick(reconnectEvery, func(time.Time) tea.Msg { return reconnectMsg{gen: gen, name: name} })}
 		if old := m.target; old != nil {
@@ -77,6 +79,8 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 			m.resetPanes()
 			cmds = append(cmds, func() tea.Msg { closeTarget(m.com.Logger, old); return nil })
 		}
+		// Topics says why it is empty instead of "loading…" forever
+		m.topics.connectFailed(err)
 		return tea.Batch(cmds...)
 	}
 	old := m.target
@@ -89,7 +93,16 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 	m.infoFlight = false // a poll of the old context may never be answered here
 	m.applyTargetSettings()
 	m.resetPanes()
-	m.setStatus("connected to " + msg.name)
+	// errors of the previous connection say nothing about this one
+	m.lastErr, m.lastErrs, m.lastErrsLabel = "", nil, ""
+	m.notice = msg.target.Notice
+	if m.notice != "" {
+		// what the context did that the operator did not ask for (a
+		// JetStream URL opened as NATS Core); E shows it in full
+		m.setStatus("connected to " + msg.name + ": " + m.notice)
+	} else {
+		m.setStatus("connected to " + msg.name)
+	}
 	cmds := []tea.Cmd{m.topics.refresh(), m.refreshTick()}
 	if old != nil {
 		cmds = append(cmds, func() tea.Msg { closeTarget(m.com.Logger, old); return nil })
@@ -118,7 +131,36 @@ func (m *Model) resetPanes() {
 		p.reset()
 	}
 	m.customTail = false
+	m.stuckFlight, m.stuckAt, m.stuckSkipped = false, time.Time{}, 0
 	m.closeInspector()
+}
+
+// contextErr names the context in a failed open, unless the error does
+// already (config's Connect says "context NAME: …").
+func contextErr(name string, err error) error {
+	if strings.HasPrefix(err.Error(), "context "+name+":") {
+		return err
+	}
+	return fmt.Errorf("context %s: %w", name, err)
+}
+
+// refreshProblems are the background refreshes whose last attempt failed:
+// the header counts them and E lists them. They never take the status line,
+// so an action's outcome stays readable while a broker is down.
+func (m *Model) refreshProblems() []string {
+	if m.target == nil {
+		return nil // the status line says the context is down
+	}
+	var out []string
+	if m.infoErr != nil {
+		out = append(out, "server info: "+m.infoErr.Error())
+	}
+	for _, p := range m.panes {
+		if err := p.RefreshErr(); err != nil {
+			out = append(out, err.Error())
+		}
+	}
+	return out
 }
 
 func (m *Model) refreshAll() tea.Cmd {

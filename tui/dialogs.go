@@ -10,7 +10,6 @@ import (
 	"charm.land/bubbles/v2/textarea"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/ansi"
 )
 
 // dialog sits on the root model's stack and sees keys before anything
@@ -50,9 +49,10 @@ func (d *confirmDialog) Update(msg tea.Msg) (tea.Cmd, bool) {
 func (d *confirmDialog) View(width int) string {
 	st := d.com.Styles
 	w := dialogWidth(width)
-	ls := []string{st.DialogTitle.Render(trunc(SanitizeString(d.title), w))}
+	// a confirmation shows its consequences in full: wrapped, never cut
+	ls := wrapStyled(st.DialogTitle, SanitizeString(d.title), w)
 	for _, l := range d.lines {
-		ls = append(ls, trunc(SanitizeString(l), w))
+		ls = append(ls, wrapLines(SanitizeString(l), w)...)
 	}
 	ls = append(ls, "", st.HelpKey.Render("y/enter")+" "+st.HelpDesc.Render("confirm")+"   "+st.HelpKey.Render("n/esc")+" "+st.HelpDesc.Render("cancel"))
 	return st.Dialog.Width(w + 4).Render(strings.Join(ls, "\n"))
@@ -316,9 +316,9 @@ func (d *formDialog) doSubmit() (tea.Cmd, bool) {
 func (d *formDialog) View(width int) string {
 	st := d.com.Styles
 	w := dialogWidth(width)
-	ls := []string{st.DialogTitle.Render(trunc(SanitizeString(d.title), w))}
+	ls := wrapStyled(st.DialogTitle, SanitizeString(d.title), w)
 	for _, l := range d.lines {
-		ls = append(ls, trunc(SanitizeString(l), w))
+		ls = append(ls, wrapLines(SanitizeString(l), w)...)
 	}
 	for i, f := range d.fields {
 		label := f.label
@@ -390,17 +390,22 @@ func editorCmd(layer int, path string) tea.Cmd {
 	})
 }
 
-// errorsDialog lists the per-item errors of a bulk action (core.Result
-// Errors: the first few the backend kept), wrapped, not cut. Any key
-// closes it.
+// errorsDialog shows errors in sections (E): the per-item errors of a bulk
+// action (core.Result Errors: the first few the backend kept), the last
+// error, the failing refreshes; wrapped, never cut. Any key closes it.
 type errorsDialog struct {
-	com   *Common
-	title string
-	errs  []string
+	com      *Common
+	sections []errSection
 }
 
-func newErrorsDialog(c *Common, label string, errs []string) *errorsDialog {
-	return &errorsDialog{com: c, title: "Errors of " + label, errs: append([]string(nil), errs...)}
+type errSection struct {
+	title    string
+	items    []string
+	numbered bool
+}
+
+func newReportDialog(c *Common, ss []errSection) *errorsDialog {
+	return &errorsDialog{com: c, sections: ss}
 }
 
 func (d *errorsDialog) Update(msg tea.Msg) (tea.Cmd, bool) {
@@ -411,18 +416,35 @@ func (d *errorsDialog) Update(msg tea.Msg) (tea.Cmd, bool) {
 func (d *errorsDialog) View(width int) string {
 	st := d.com.Styles
 	w := dialogWidth(width)
-	ls := []string{st.DialogTitle.Render(trunc(SanitizeString(d.title), w))}
-	for i, e := range d.errs {
-		prefix := fmt.Sprintf("%d. ", i+1)
-		wrapped := strings.Split(ansi.Wrap(SanitizeString(e), w-len(prefix), " "), "\n")
-		for j, l := range wrapped {
-			if j == 0 {
-				ls = append(ls, st.Error.Render(prefix)+l)
-			} else {
-				ls = append(ls, strings.Repeat(" ", len(prefix))+l)
+	var ls []string
+	for si, s := range d.sections {
+		if si > 0 {
+			ls = append(ls, "")
+		}
+		ls = append(ls, wrapStyled(st.DialogTitle, SanitizeString(s.title), w)...)
+		for i, e := range s.items {
+			prefix := "• "
+			if s.numbered {
+				prefix = fmt.Sprintf("%d. ", i+1)
+			}
+			for j, l := range wrapLines(SanitizeString(e), w-len(prefix)) {
+				if j == 0 {
+					ls = append(ls, st.Error.Render(prefix)+l)
+				} else {
+					ls = append(ls, strings.Repeat(" ", len(prefix))+l)
+				}
 			}
 		}
 	}
-	ls = append(ls, "", st.HelpDesc.Render("the backend keeps the first few; details are in the log · any key closes"))
+	ls = append(ls, "", st.HelpDesc.Render(trunc("the backend keeps the first few; details are in the log · any key closes", w)))
 	return st.Dialog.Width(w + 4).Render(strings.Join(ls, "\n"))
+}
+
+// wrapStyled wraps s to width and styles each line.
+func wrapStyled(style lipglossStyle, s string, width int) []string {
+	ls := wrapLines(s, width)
+	for i, l := range ls {
+		ls[i] = style.Render(l)
+	}
+	return ls
 }

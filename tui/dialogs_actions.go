@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -165,11 +166,28 @@ func ackDialog(c *Common, op core.Op, topic, group string, ids []string) dialog 
 		}, nil))
 }
 
-func newClaimDialog(c *Common, topic, group string, ids, consumers []string) dialog {
+// newClaimDialog asks where to claim the selection to. The target
+// defaults to the group's most recently active member that owns none of
+// the selection (core.DefaultClaimTarget: never the owner, whose messages
+// are stuck); min idle defaults to the stuck threshold, so a message its
+// owner is working on right now is not taken away.
+func newClaimDialog(c *Common, s msgScope, ids []string) dialog {
 	ids = append([]string(nil), ids...)
+	topic, group := s.topic, s.group
+	var owners []string
+	for _, id := range ids {
+		if s.ownerOf != nil {
+			if o := s.ownerOf(id); o != "" && !slices.Contains(owners, o) {
+				owners = append(owners, o)
+			}
+		}
+	}
 	lines := []string{idPreview(ids)}
-	if len(consumers) > 0 {
-		lines = append(lines, "consumers: "+SanitizeString(strings.Join(consumers, ", ")))
+	if len(owners) > 0 {
+		lines = append(lines, "held by: "+SanitizeString(strings.Join(owners, ", ")))
+	}
+	if ms := claimMembers(s.info, owners); ms != "" {
+		lines = append(lines, "members: "+ms)
 	}
 	d := newForm(c, fmt.Sprintf("Claim %s of %s / %s to consumer", plural(len(ids), "message"), topic, group), lines,
 		func(d *formDialog) (tea.Cmd, error) {
@@ -189,13 +207,52 @@ func newClaimDialog(c *Common, topic, group string, ids, consumers []string) dia
 				return o.Claim(ctx, core.ActionRequest{Topic: topic, Group: group, Consumer: to, IDs: ids, MinIdle: minIdle, Progress: progress})
 			}, nil), nil
 		})
-	first := ""
-	if len(consumers) > 0 {
-		first = consumers[0]
+	minIdle := ""
+	if c.Op != nil {
+		minIdle = shortDuration(c.Op.StuckThresholds().PendingIdle)
 	}
-	d.addInput(fieldConsumer, "consumer", first, "worker-2")
-	d.addInput(fieldMinIdle, "min idle (e.g. 30s)", "", "0")
+	d.addInput(fieldConsumer, "consumer (default: most recently active, not the owner)", claimTarget(s.info, owners), "worker-2")
+	d.addInput(fieldMinIdle, "min idle (default: the stuck threshold; 0 takes busy ones too)", minIdle, "0")
 	return d
+}
+
+// claimTarget is core.DefaultClaimTarget with every owner of the
+// selection left out (a selection may span consumers).
+func claimTarget(g core.GroupInfo, owners []string) string {
+	others := g
+	others.Consumers = nil
+	for _, cons := range g.Consumers {
+		if !slices.Contains(owners, cons.Name) {
+			others.Consumers = append(others.Consumers, cons)
+		}
+	}
+	return core.DefaultClaimTarget(others, "")
+}
+
+// claimMembers lists the group's members with their idle times.
+func claimMembers(g core.GroupInfo, owners []string) string {
+	var ms []string
+	for _, cons := range g.Consumers {
+		m := SanitizeString(cons.Name) + " idle " + core.HumanDuration(cons.Idle)
+		if slices.Contains(owners, cons.Name) {
+			m += " (owner)"
+		}
+		ms = append(ms, m)
+	}
+	return strings.Join(ms, ", ")
+}
+
+// shortDuration prints d the way time.ParseDuration reads it, without
+// zero tails ("1m", not "1m0s").
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func newMoveDialog(c *Common, topic, group string, ids []string) dialog {
@@ -328,7 +385,9 @@ func rewindFollowUp(c *Common, req core.RewindRequest) func(error) dialog {
 		}
 		r := req
 		r.Confirmed = true
-		return newConfirm(c, "Rewind of "+req.Group+" needs confirmation", []string{SanitizeString(err.Error()), "Go ahead?"}, rewindCmd(c, r))
+		// core's text is the whole consequence; its sentinel adds nothing
+		why := strings.TrimSuffix(err.Error(), ": "+core.ErrNeedsConfirmation.Error())
+		return newConfirm(c, "Rewind of "+req.Group+" needs confirmation", []string{SanitizeString(why), "Go ahead?"}, rewindCmd(c, r))
 	}
 }
 

@@ -14,7 +14,7 @@ func TestFormFieldsByKey(t *testing.T) {
 	c := m.com
 	forms := map[string]dialog{
 		"publish":      newPublishDialog(c, "orders", nil, []byte("x")),
-		"claim":        newClaimDialog(c, "orders", "g", []string{"1-0"}, []string{"w1"}),
+		"claim":        newClaimDialog(c, msgScope{kind: scopePending, topic: "orders", group: "g", info: core.GroupInfo{Name: "g", Consumers: []core.ConsumerInfo{{Name: "w1"}}}}, []string{"1-0"}),
 		"move":         newMoveDialog(c, "orders", "g", []string{"1-0"}),
 		"replay range": newReplayDialog(c, "orders", nil, true),
 		"rewind":       newRewindDialog(c, "orders", "g"),

@@ -8,7 +8,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mqscope/mqscope/core"
-	"github.com/mqscope/mqscope/internal/testbroker"
 )
 
 // TestFlowBulkErrorsViewable: a bulk ack where one message was acked by
@@ -16,28 +15,10 @@ import (
 // shows the per-item errors in full, not only the status line.
 func TestFlowBulkErrorsViewable(t *testing.T) {
 	t.Parallel()
-	srv := testbroker.StartNATS(t)
-	cfg := core.Config{Driver: core.DriverJetStream, NATSURL: srv.URL(), CreateStreams: true}
-	cl := newClient(t, cfg)
+	_, cl, topic, f := jetStreamPendingFlow(t, "bulk", 3, 10*time.Second)
 	op := cl.Operator()
-	topic := shortName(t, "bulk")
-	publishN(t, cl, topic, `{"n":1}`, `{"n":2}`, `{"n":3}`)
-	sub := holdPending(t, cl, topic, "billing", "b1", 3, time.Second)
-	if err := sub.Unsubscribe(); err != nil {
-		t.Fatal(err)
-	}
-
-	f := startFlow(t, Options{Contexts: []string{"js"}, Initial: "js", Open: openerFor(cfg)})
-	f.waitScreen("connected", "connected", topic)
 	f.key("E")
 	f.waitStatus("nothing to show yet", "no action has reported per-item errors")
-	f.command("topic " + topic)
-	f.waitModel("billing listed first", func(m *Model) bool {
-		g, _, ok := m.groups.selected()
-		return ok && g.Name == "billing"
-	})
-	f.key("enter")
-	f.waitModel("3 pending", func(m *Model) bool { return len(m.pending.entries) == 3 })
 	f.tm.Send(tea.KeyPressMsg{Code: 'a', Mod: tea.ModCtrl}) // select all
 	f.waitModel("3 selected", func(m *Model) bool { return len(m.pending.list.marked) == 3 })
 	f.key("a")

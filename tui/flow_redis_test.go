@@ -46,6 +46,15 @@ func TestFlowRedis(t *testing.T) {
 	cl := newClient(t, cfg)
 	op := cl.Operator()
 	topic := redisTopic(t, cl, 4)
+	// two more members: w2 long idle, w3 recently active; w1 (the owner,
+	// still polling) is the most active of all and must not be the default
+	rdb := testbroker.Redis(t)
+	for _, c := range []string{"w2", "w3"} {
+		if err := rdb.XGroupCreateConsumer(context.Background(), topic, "workers", c).Err(); err != nil {
+			t.Fatalf("create consumer %s: %v", c, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 
 	f := startFlow(t, Options{Contexts: []string{"redis"}, Initial: "redis", Open: openerFor(cfg)})
 	f.waitScreen("connected", "connected", "redis_stream")
@@ -74,9 +83,23 @@ func TestFlowRedis(t *testing.T) {
 	f.key("space")
 	f.waitModel("two selected", func(m *Model) bool { return len(m.pending.list.marked) == 2 })
 	f.key("c")
-	f.waitScreen("claim dialog", "Claim 2 messages of "+topic+" / workers to consumer")
+	f.waitScreen("claim dialog", "Claim 2 messages of "+topic+" / workers to consumer", "held by: w1")
+	f.probe(func(m *Model) {
+		d, _ := m.topDialog().(*formDialog)
+		if d == nil {
+			t.Fatal("the claim dialog is not a form")
+		}
+		if got := d.val(fieldConsumer); got != "w3" {
+			t.Errorf("claim target defaults to %q, want w3 (most recently active, not the owner w1)", got)
+		}
+		if got := d.val(fieldMinIdle); got != "1m" {
+			t.Errorf("min idle defaults to %q, want the stuck threshold 1m", got)
+		}
+	})
 	f.tm.Send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}) // clear the prefilled consumer
 	f.typ("w2")
+	f.key("tab")
+	f.tm.Send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}) // these are fresh: no min idle
 	f.key("ctrl+s")
 	f.waitStatus("claim done", "claim to w2: 2/2 done")
 	owners := pendingIDs(t, op, topic, "workers")

@@ -33,6 +33,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case matches(msg, k.Command):
 		return m.startInput(inputCommand, "")
+	case matches(msg, k.LastErrors):
+		// from anywhere (the inspector too): what went wrong, in full
+		m.showErrors()
+		return nil
 	case matches(msg, k.Filter) && m.inspecting() == nil:
 		return m.startInput(inputFilter, m.panes[m.focus].Filter().Raw)
 	}
@@ -63,13 +67,6 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case matches(msg, k.Refresh):
 		m.setStatus("refreshing…")
 		return m.refreshAll()
-	case matches(msg, k.LastErrors):
-		if len(m.lastErrs) == 0 {
-			m.setStatus("no action has reported per-item errors")
-			return nil
-		}
-		m.pushDialog(newErrorsDialog(m.com, m.lastErrsLabel, m.lastErrs))
-		return nil
 	case matches(msg, k.Back):
 		if f := m.panes[m.focus].Filter(); !f.Empty() {
 			m.panes[m.focus].SetFilter(Filter{})
@@ -143,4 +140,28 @@ func (m *Model) closeInput() {
 	m.layers.remove(layerInput)
 	m.mode = inputNone
 	m.input.Blur()
+}
+
+// showErrors opens what E shows: the last error in full (the status line
+// may cut it), the per-item errors of the last action that had any, the
+// refreshes failing now, and the context's notice.
+func (m *Model) showErrors() {
+	var ss []errSection
+	if m.lastErr != "" {
+		ss = append(ss, errSection{title: "Last error", items: []string{m.lastErr}})
+	}
+	if len(m.lastErrs) > 0 {
+		ss = append(ss, errSection{title: "Errors of " + m.lastErrsLabel, items: m.lastErrs, numbered: true})
+	}
+	if ps := m.refreshProblems(); len(ps) > 0 {
+		ss = append(ss, errSection{title: "Refresh failing (the panes show their last data)", items: ps})
+	}
+	if m.notice != "" {
+		ss = append(ss, errSection{title: "Notice of " + m.ctxName, items: []string{m.notice}})
+	}
+	if len(ss) == 0 {
+		m.setStatus("nothing to show: no error, no action has reported per-item errors, every refresh works")
+		return
+	}
+	m.pushDialog(newReportDialog(m.com, ss))
 }

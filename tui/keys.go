@@ -102,13 +102,13 @@ func DefaultKeyMap() KeyMap {
 		TailTopic:      bind([]string{"t"}, "t", "tail topic").op(core.OpTail),
 
 		TailPause:  bind([]string{"space"}, "space", "pause"),
-		TailFollow: bind([]string{"f"}, "f", "follow"),
+		TailFollow: bind([]string{"f"}, "f", "follow (resumes a pause)"),
 		TailWrap:   bind([]string{"w"}, "w", "wrap"),
 		TailTime:   bind([]string{"t"}, "t", "timestamps"),
 		TailClear:  bind([]string{"C"}, "C", "clear"),
 		TailSave:   bind([]string{"s"}, "s", "save .jsonl"),
 
-		LastErrors: bind([]string{"E"}, "E", "errors of last action"),
+		LastErrors: bind([]string{"E"}, "E", "errors: last action, refreshes, notice"),
 
 		NextPage:  bind([]string{"]"}, "]", "next page"),
 		FirstPage: bind([]string{"["}, "[", "first page"),

@@ -74,8 +74,15 @@ type Model struct {
 	// the per-item errors of the last action that had any (E shows them)
 	lastErrs      []string
 	lastErrsLabel string
+	lastErr       string // the last error the status line showed, in full (E)
+	notice        string // the open context's Target.Notice (E)
 
 	baseTimeout time.Duration // the console's broker-call timeout (a context may set its own)
+
+	// the stuck scan (stuck.go)
+	stuckFlight  bool
+	stuckAt      time.Time
+	stuckSkipped int
 
 	customTail bool // the tail pattern was chosen with :tail
 	w, h       int
@@ -169,6 +176,7 @@ func (m *Model) refreshTick() tea.Cmd {
 // a job label, a topic in an error).
 func (m *Model) setErr(err error) {
 	m.setStatusLine(err.Error(), true)
+	m.lastErr = m.status
 	m.com.Logger.Debug("status", "err", err)
 }
 
@@ -218,12 +226,24 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.gen != m.com.Gen {
 			return m, nil
 		}
-		return m, m.topics.Update(msg)
+		cmd := m.topics.Update(msg)
+		if msg.err == nil {
+			cmd = tea.Batch(cmd, m.maybeScanStuck())
+		}
+		return m, cmd
+	case stuckScanMsg:
+		if msg.gen != m.com.Gen {
+			return m, nil
+		}
+		m.stuckScanned(msg)
+		return m, nil
 	case groupsMsg:
 		if msg.gen != m.com.Gen {
 			return m, nil
 		}
-		return m, m.groups.Update(msg)
+		cmd := m.groups.Update(msg)
+		m.pending.groupRefreshed(m.groups.Topic(), m.groups.groups) // fresh idle times for claim
+		return m, cmd
 	case pendingMsg:
 		if msg.gen != m.com.Gen {
 			return m, nil
@@ -282,7 +302,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.drillTopic(msg.topic)
 	case drillGroupMsg:
 		m.showInSlot3(m.pending)
-		return m, m.pending.setGroup(msg.topic, msg.group, msg.consumer, msg.consumers)
+		return m, m.pending.setGroup(msg.topic, msg.group, msg.consumer, msg.info)
 	case browseTopicMsg:
 		m.showInSlot3(m.messages)
 		return m, m.messages.setTopic(msg.topic, msg.dlq)

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 )
@@ -24,7 +25,17 @@ type msgList struct {
 	req      uint64
 	loaded   bool
 	err      error
+	okAt     time.Time // when the last refresh succeeded
 }
+
+// RefreshErr is the error of the last refresh.
+func (l *msgList) RefreshErr() error { return l.err }
+
+// succeeded records a refresh that worked.
+func (l *msgList) succeeded() { l.loaded, l.err, l.okAt = true, nil, l.com.Now() }
+
+// stale is the title's note when the last refresh failed.
+func (l *msgList) stale() string { return staleNote(l.loaded, l.err, l.okAt) }
 
 func (l *msgList) SetSize(w, h int) {
 	l.w, l.h = w, h
@@ -83,7 +94,7 @@ func (l *msgList) titleTail() string {
 	if !l.filter.Empty() {
 		t += " /" + SanitizeString(l.filter.Raw)
 	}
-	return t
+	return t + l.stale()
 }
 
 // placeholder is what shows instead of rows (nil when rows show).

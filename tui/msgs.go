@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"time"
+
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mqscope/mqscope/core"
@@ -18,6 +20,19 @@ type pane interface {
 	refresh() tea.Cmd // polls its data (single-flight); nil when idle
 	reset()           // forgets everything (context switch)
 	Loading() bool    // a first load is on its way (the spinner shows)
+	// RefreshErr is the error of the pane's last refresh (nil when it
+	// succeeded): the header's refresh indicator and E list it, the status
+	// line never shows it (an action's outcome stays there).
+	RefreshErr() error
+}
+
+// staleNote marks the title of a pane whose last refresh failed while it
+// still shows the rows of an earlier one.
+func staleNote(loaded bool, err error, okAt time.Time) string {
+	if !loaded || err == nil {
+		return ""
+	}
+	return " stale since " + clock(okAt)
 }
 
 // Replies of broker calls. gen is the connection generation, req the
@@ -95,7 +110,7 @@ type (
 	drillTopicMsg struct{ topic core.TopicInfo }
 	drillGroupMsg struct {
 		topic, group, consumer string
-		consumers              []string
+		info                   core.GroupInfo
 	}
 	inspectMsg struct {
 		rec  core.Record

@@ -38,6 +38,9 @@ type Target struct {
 	Client  *core.Client
 	Address string // shown in the header
 	Demo    bool   // the header says "demo"
+	// Notice says what opening the context did that the operator did not
+	// ask for (a JetStream URL opened as NATS Core); shown on connect.
+	Notice string
 	// Close releases the client and anything the context started (demo
 	// workloads); nil means Client.Close.
 	Close func() error

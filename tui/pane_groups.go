@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -36,7 +37,11 @@ type groupsPane struct {
 	req      uint64
 	loaded   bool
 	err      error
+	okAt     time.Time // when the last refresh succeeded
 }
+
+// RefreshErr is the error of the last refresh.
+func (p *groupsPane) RefreshErr() error { return p.err }
 
 func newGroupsPane(c *Common) *groupsPane { return &groupsPane{com: c} }
 
@@ -51,7 +56,7 @@ func (p *groupsPane) Title() string {
 	if !p.filter.Empty() {
 		t += " /" + SanitizeString(p.filter.Raw)
 	}
-	return t
+	return t + staleNote(p.loaded, p.err, p.okAt)
 }
 
 func (p *groupsPane) SetSize(w, h int) { p.w, p.h = w, h; p.list.height = h - 1; p.list.clamp() }
@@ -66,7 +71,10 @@ func (p *groupsPane) Actions() []action {
 	g, c, _ := p.selected()
 	return []action{
 		send(k.Enter, needRow, func() tea.Msg {
-			d := drillGroupMsg{topic: p.topic, group: g.Name, consumers: consumerNames(g)}
+			if isMQScopeTail(g) {
+				return statusMsg{text: "this is the console's own tail consumer: it holds nothing to act on (4 shows the tail)"}
+			}
+			d := drillGroupMsg{topic: p.topic, group: g.Name, info: g}
 			if c != nil {
 				d.consumer = c.Name
 			}
@@ -148,8 +156,7 @@ func (p *groupsPane) setGroups(gs []core.GroupInfo) {
 	}
 	sort.SliceStable(gs, func(i, j int) bool { return rank(gs[i]) < rank(gs[j]) })
 	p.groups = gs
-	p.loaded = true
-	p.err = nil
+	p.loaded, p.err, p.okAt = true, nil, p.com.Now()
 	p.rebuild()
 }
 
@@ -206,8 +213,8 @@ func (p *groupsPane) Update(msg tea.Msg) tea.Cmd {
 		}
 		p.inflight = false
 		if msg.err != nil {
-			p.err = msg.err
-			return msgCmd(statusMsg{err: fmt.Errorf("groups of %s: %w", p.topic, msg.err)})
+			p.err = fmt.Errorf("groups of %s: %w", p.topic, msg.err)
+			return nil // the pane and the refresh indicator say so
 		}
 		p.setGroups(msg.groups)
 	case keyMsg:
@@ -234,16 +241,23 @@ func (p *groupsPane) columns() []column {
 	}
 	// the stuck reason matters more than a long name: names get a third
 	nameW = clampInt(nameW, 8, (p.w-2)/3)
-	return layoutColumns([]column{
+	cols := []column{
 		{title: "NAME", width: nameW},
 		{title: "PEND", width: 6, right: true},
 		{title: "LAG", width: 6, right: true, drop: 2},
 		{title: "OLDEST", width: 6, right: true, drop: 1},
-		{title: "STATUS", min: 24},
-		{title: "REDLV", width: 5, right: true, drop: 3},
-		{title: "DELIVERED", width: 13, drop: 4},
-		{title: "ACKFLOOR", width: 13, drop: 5},
-	}, p.w-2)
+		{title: "STATUS", min: 30}, // the stuck reason: wider than the ids that drop for it
+	}
+	// redeliveries are counted by JetStream only: a column of "?" explains
+	// nothing, so it shows when some group has the figure
+	for _, g := range p.groups {
+		if g.Redelivered >= 0 {
+			cols = append(cols, column{title: "REDLV", width: 5, right: true, drop: 3})
+			break
+		}
+	}
+	cols = append(cols, column{title: "DELIVERED", width: 13, drop: 4}, column{title: "ACKFLOOR", width: 13, drop: 5})
+	return layoutColumns(cols, p.w-2)
 }
 
 func (p *groupsPane) View(focused bool) []string {

@@ -109,14 +109,14 @@ func (p *messagesPane) Update(msg tea.Msg) tea.Cmd {
 		if !p.answered(msg.req) {
 			return nil
 		}
-		p.loaded = true
 		if msg.err != nil {
-			p.err = msg.err
-			p.recs = nil
-			p.rebuild()
-			return msgCmd(statusMsg{err: fmt.Errorf("browse %s: %w", p.topic, msg.err)})
+			// the pane says so (in place of rows, or "stale since" over
+			// the last ones) and the refresh indicator lists it
+			p.err = fmt.Errorf("browse %s: %w", p.topic, msg.err)
+			return nil
 		}
-		p.recs, p.err = msg.page.Records, nil
+		p.recs = msg.page.Records
+		p.succeeded()
 		p.pg.next = core.Position{} // nowhere to continue from
 		if msg.page.More {
 			p.pg.next = msg.page.Next

@@ -15,9 +15,9 @@ import (
 // at a time, with the actions on pending messages.
 type pendingPane struct {
 	msgList
-	group     string
-	consumer  string
-	consumers []string
+	group    string
+	consumer string
+	info     core.GroupInfo // the group's members, as of the last groups refresh
 
 	page    core.PendingPage
 	pg      pager[string] // core.PendingPage cursors
@@ -60,7 +60,10 @@ func (p *pendingPane) has(n need) bool {
 }
 
 func (p *pendingPane) scope() msgScope {
-	return msgScope{kind: scopePending, topic: p.topic, group: p.group, consumers: p.consumers}
+	return msgScope{kind: scopePending, topic: p.topic, group: p.group, info: p.info, ownerOf: func(id string) string {
+		e, _ := p.entryByID(id)
+		return e.Consumer
+	}}
 }
 
 // inspect asks for the entry's message, to open it in the inspector.
@@ -79,15 +82,28 @@ func (p *pendingPane) reset() {
 // clear forgets the group and its rows.
 func (p *pendingPane) clear() {
 	p.forget()
-	p.group, p.consumer, p.consumers = "", "", nil
+	p.group, p.consumer, p.info = "", "", core.GroupInfo{}
 	p.page, p.pg, p.entries = core.PendingPage{}, pager[string]{}, nil
 }
 
 // setGroup shows the pending entries of a group (or of one consumer).
-func (p *pendingPane) setGroup(topic, group, consumer string, consumers []string) tea.Cmd {
+func (p *pendingPane) setGroup(topic, group, consumer string, info core.GroupInfo) tea.Cmd {
 	p.clear()
-	p.topic, p.group, p.consumer, p.consumers = topic, group, consumer, consumers
+	p.topic, p.group, p.consumer, p.info = topic, group, consumer, info
 	return p.refresh()
+}
+
+// groupRefreshed takes the groups pane's fresh list: the shown group's
+// members and their idle times (a claim's default target) stay current.
+func (p *pendingPane) groupRefreshed(topic string, gs []core.GroupInfo) {
+	if topic != p.topic {
+		return
+	}
+	for _, g := range gs {
+		if g.Name == p.group {
+			p.info = g
+		}
+	}
 }
 
 func (p *pendingPane) refresh() tea.Cmd {
@@ -116,10 +132,11 @@ func (p *pendingPane) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		if msg.err != nil {
-			p.err = msg.err
-			return msgCmd(statusMsg{err: fmt.Errorf("pending of %s/%s: %w", p.topic, p.group, msg.err)})
+			p.err = fmt.Errorf("pending of %s/%s: %w", p.topic, p.group, msg.err)
+			return nil // the pane and the refresh indicator say so
 		}
-		p.page, p.loaded, p.err = msg.page, true, nil
+		p.page = msg.page
+		p.succeeded()
 		p.rebuild()
 	case keyMsg:
 		p.list.handleNav(p.com.Keys, msg)
@@ -141,12 +158,7 @@ func (p *pendingPane) View(focused bool) []string {
 		return ph
 	}
 	st := p.com.Styles
-	lines := p.table(focused, []column{
-		{title: "ID", width: 20},
-		{title: "CONSUMER"},
-		{title: "IDLE", width: 6, right: true},
-		{title: "DLV", width: 4, right: true},
-	}, p.entries, func(idx int) map[string]string {
+	lines := p.table(focused, p.columns(), p.entries, func(idx int) map[string]string {
 		e := p.page.Entries[idx]
 		return map[string]string{
 			"ID":       SanitizeString(e.ID),
@@ -162,6 +174,25 @@ func (p *pendingPane) View(focused bool) []string {
 		lines = append(lines[:p.h-1], st.Dim.Render(trunc("note: "+SanitizeString(p.page.Note), p.w)))
 	}
 	return lines
+}
+
+// columns leaves out what no entry has: JetStream keeps no per-message
+// owner or idle time, so a column of blanks would only look like missing
+// data.
+func (p *pendingPane) columns() []column {
+	var owner, idle bool
+	for _, e := range p.page.Entries {
+		owner = owner || e.Consumer != ""
+		idle = idle || e.Idle > 0
+	}
+	cols := []column{{title: "ID", width: 20}}
+	if owner {
+		cols = append(cols, column{title: "CONSUMER"})
+	}
+	if idle {
+		cols = append(cols, column{title: "IDLE", width: 6, right: true})
+	}
+	return append(cols, column{title: "DLV", width: 4, right: true})
 }
 
 func clock(t time.Time) string {

@@ -42,9 +42,11 @@ type tailPane struct {
 	cursor int // absolute index of the selected record (-1: follow the end)
 	follow bool
 	paused bool
-	frozen int // with paused: records at or after this absolute index are hidden
-	wrap   bool
-	stamps bool
+	// pausedAt is the received count when the pause began ("+N new")
+	pausedAt uint64
+	frozen   int // with paused: records at or after this absolute index are hidden
+	wrap     bool
+	stamps   bool
 	// subjW is the widest subject seen (capped), so payloads line up.
 	subjW int
 
@@ -70,12 +72,12 @@ func (p *tailPane) Title() string {
 	}
 	state := []string{}
 	if p.paused {
-		state = append(state, "PAUSED")
+		state = append(state, fmt.Sprintf("PAUSED +%d new", p.received-p.pausedAt))
 	} else if p.follow {
 		state = append(state, "follow")
 	}
 	if p.tail != nil {
-		state = append(state, fmt.Sprintf("%s msg/s", fmtRate(p.rate)))
+		state = append(state, fmt.Sprintf("%s msg/s", fmtRate(p.rate)), fmt.Sprintf("%d received", p.received))
 	}
 	if p.dropped > 0 {
 		state = append(state, fmt.Sprintf("dropped %d", p.dropped))
@@ -110,11 +112,19 @@ func (p *tailPane) Actions() []action {
 		act(k.TailPause, needNothing, func() tea.Cmd {
 			p.paused = !p.paused
 			if p.paused {
-				p.frozen = p.base + len(p.recs)
+				p.frozen, p.pausedAt = p.base+len(p.recs), p.received
 			}
 			return nil
 		}),
-		act(k.TailFollow, needNothing, func() tea.Cmd { p.setFollow(!p.follow); return nil }),
+		act(k.TailFollow, needNothing, func() tea.Cmd {
+			if p.paused { // follow means: show me what is arriving now
+				p.paused = false
+				p.setFollow(true)
+				return nil
+			}
+			p.setFollow(!p.follow)
+			return nil
+		}),
 		act(k.TailWrap, needNothing, func() tea.Cmd { p.wrap = !p.wrap; return nil }),
 		act(k.TailTime, needNothing, func() tea.Cmd { p.stamps = !p.stamps; return nil }),
 		act(k.TailClear, needNothing, func() tea.Cmd { p.clear(); return nil }),
@@ -156,6 +166,10 @@ func (p *tailPane) SetBuffer(n int) { p.cap = n }
 
 // Loading: a tail is being started.
 func (p *tailPane) Loading() bool { return p.starting }
+
+// RefreshErr: a tail is not polled (a failed start is said on the status
+// line: the operator asked for it).
+func (p *tailPane) RefreshErr() error { return nil }
 
 // refresh: a tail is pushed, not polled.
 func (p *tailPane) refresh() tea.Cmd { return nil }

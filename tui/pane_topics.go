@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -24,7 +25,12 @@ type topicsPane struct {
 	req      uint64
 	loaded   bool
 	err      error
+	okAt     time.Time      // when the last refresh succeeded
+	stuck    map[string]int // topic -> stuck groups (the root's stuck scan)
 }
+
+// RefreshErr is the error of the last refresh.
+func (p *topicsPane) RefreshErr() error { return p.err }
 
 func newTopicsPane(c *Common) *topicsPane { return &topicsPane{com: c} }
 
@@ -36,7 +42,7 @@ func (p *topicsPane) Title() string {
 	if !p.filter.Empty() {
 		t += " /" + SanitizeString(p.filter.Raw)
 	}
-	return t
+	return t + staleNote(p.loaded, p.err, p.okAt)
 }
 
 func (p *topicsPane) SetSize(w, h int) {
@@ -79,6 +85,13 @@ func (p *topicsPane) reset() {
 	*p = topicsPane{com: p.com, w: p.w, h: p.h, list: listState{height: p.list.height}, filter: p.filter, req: p.req + 1}
 }
 
+// connectFailed shows why there are no topics: the context did not open.
+func (p *topicsPane) connectFailed(err error) {
+	if !p.loaded {
+		p.err = err
+	}
+}
+
 func (p *topicsPane) refresh() tea.Cmd {
 	if p.inflight || p.com.Op == nil {
 		return nil
@@ -94,8 +107,7 @@ func (p *topicsPane) refresh() tea.Cmd {
 
 func (p *topicsPane) setTopics(ts []core.TopicInfo) {
 	p.all = ts
-	p.loaded = true
-	p.err = nil
+	p.loaded, p.err, p.okAt = true, nil, p.com.Now()
 	p.rebuild()
 }
 
@@ -142,8 +154,8 @@ func (p *topicsPane) Update(msg tea.Msg) tea.Cmd {
 		}
 		p.inflight = false
 		if msg.err != nil {
-			p.err = msg.err
-			return msgCmd(statusMsg{err: fmt.Errorf("topics: %w", msg.err)})
+			p.err = fmt.Errorf("topics: %w", msg.err)
+			return nil // the pane and the refresh indicator say so
 		}
 		p.setTopics(msg.topics)
 	case keyMsg:
@@ -163,11 +175,17 @@ func tailPattern(t core.TopicInfo) string { return t.TailPattern }
 func (p *topicsPane) columns() []column {
 	nameW := 4
 	for _, i := range p.shown {
-		if w := len(SanitizeString(p.all[i].Name)); w > nameW {
+		w := len(SanitizeString(p.all[i].Name))
+		if p.stuck[p.all[i].Name] > 0 {
+			w += 2 // "! "
+		}
+		if w > nameW {
 			nameW = w
 		}
 	}
-	nameW = clampInt(nameW, 8, p.w-2-36)
+	// the name matters most: it takes the room it needs up to what MSGS and
+	// RATE/s leave; BYTES, GRPS, LAST and SUBJECTS drop first
+	nameW = clampInt(nameW, 8, p.w-2-17)
 	return layoutColumns([]column{
 		{title: "NAME", width: nameW},
 		{title: "MSGS", width: 8, right: true},
@@ -203,8 +221,12 @@ func (p *topicsPane) View(focused bool) []string {
 		if !t.LastTime.IsZero() {
 			last = core.HumanDuration(now.Sub(t.LastTime))
 		}
+		name := SanitizeString(t.Name)
+		if p.stuck[t.Name] > 0 {
+			name = "! " + name
+		}
 		rows[i] = row(cols, map[string]string{
-			"NAME":     SanitizeString(t.Name),
+			"NAME":     name,
 			"MSGS":     strconv.FormatUint(t.Messages, 10),
 			"RATE/s":   fmtRate(t.Rate),
 			"BYTES":    humanBytes(t.Bytes),
@@ -213,7 +235,12 @@ func (p *topicsPane) View(focused bool) []string {
 			"SUBJECTS": SanitizeString(strings.Join(t.Subjects, ",")),
 		})
 	}
-	lines = append(lines, p.list.renderRows(st, rows, p.w, focused, func(int) *lipglossStyle { return nil })...)
+	lines = append(lines, p.list.renderRows(st, rows, p.w, focused, func(i int) *lipglossStyle {
+		if p.stuck[p.all[p.shown[i]].Name] > 0 {
+			return &st.Stuck
+		}
+		return nil
+	})...)
 	// the selected topic's details on the last line, when there is room
 	if t, ok := p.selected(); ok && p.h >= 6 && len(lines) < p.h {
 		for len(lines) < p.h-1 {

@@ -227,6 +227,18 @@ func (l *listState) clamp() {
 	}
 }
 
+// selectKey moves the cursor to the row with key k, if it is shown.
+func (l *listState) selectKey(k string) bool {
+	for i, key := range l.keys {
+		if key == k {
+			l.cursor = i
+			l.clamp()
+			return true
+		}
+	}
+	return false
+}
+
 func (l *listState) move(d int) { l.cursor += d; l.clamp() }
 func (l *listState) top()       { l.cursor = 0; l.clamp() }
 func (l *listState) bottom()    { l.cursor = len(l.keys) - 1; l.clamp() }

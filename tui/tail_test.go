@@ -79,12 +79,18 @@ func TestTailPauseScrollFilter(t *testing.T) {
 	if got := visibleIDs(p); got[len(got)-1] != "9" {
 		t.Errorf("paused view moved on to %v", got)
 	}
-	if !strings.Contains(p.Title(), "PAUSED") {
-		t.Errorf("title %q does not say paused", p.Title())
+	if !strings.Contains(p.Title(), "PAUSED +5 new") || !strings.Contains(p.Title(), "15 received") {
+		t.Errorf("title %q does not say paused, 5 new, 15 received", p.Title())
 	}
 	pressKey(p.com, p, tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}) // resume
 	if got := visibleIDs(p); got[len(got)-1] != "14" {
 		t.Errorf("resumed view ends at %v", got)
+	}
+	// f while paused resumes following (not: toggles follow off, paused)
+	pressKey(p.com, p, tea.KeyPressMsg{Code: tea.KeySpace, Text: " "})
+	pressKey(p.com, p, tea.KeyPressMsg{Code: 'f', Text: "f"})
+	if p.paused || !p.follow {
+		t.Errorf("f while paused: paused %v follow %v, want following", p.paused, p.follow)
 	}
 	// scroll back: up three from the end leaves follow
 	for i := 0; i < 3; i++ {

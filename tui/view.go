@@ -160,30 +160,64 @@ func (m *Model) headerLine() string {
 	if backend == "" && m.com.Op != nil {
 		backend = string(m.com.Op.Driver())
 	}
-	if backend != "" {
-		ver := m.info.Version
-		if ver == "" {
-			ver = m.com.Caps.ServerVersion
-		}
-		parts = append(parts, SanitizeString(strings.TrimSpace(backend+" "+ver)))
+	ver := m.info.Version
+	if ver == "" {
+		ver = m.com.Caps.ServerVersion
 	}
-	if addr := m.serverAddress(); addr != "" {
-		parts = append(parts, st.Dim.Render(SanitizeString(addr)))
-	}
-	line := strings.Join(parts, st.Sep)
-	var badges []string
+	addr := m.serverAddress()
+	// the problem badges are never cut: they sit right with demo and
+	// READ-ONLY; on a narrow screen the address is cut, then the version goes
+	badges := m.problemBadges()
 	if m.target != nil && m.target.Demo {
 		badges = append(badges, st.Badge.Render(" demo "))
 	}
 	if m.com.ReadOnly {
 		badges = append(badges, st.BadgeRO.Render(" READ-ONLY "))
 	}
-	if len(badges) > 0 {
-		b := strings.Join(badges, " ")
-		room := m.w - ansi.StringWidth(b) - 1
+	b := strings.Join(badges, " ")
+	room := m.w
+	if b != "" {
+		room -= ansi.StringWidth(b) + 1
+	}
+	// the address may be cut (it comes last); the backend stays whole
+	if backend != "" {
+		named := append(parts, SanitizeString(strings.TrimSpace(backend+" "+ver)))
+		if ver != "" && ansi.StringWidth(strings.Join(named, st.Sep)) > room {
+			named = append(parts, SanitizeString(backend))
+		}
+		parts = named
+	}
+	if addr != "" {
+		parts = append(parts, st.Dim.Render(SanitizeString(addr)))
+	}
+	line := strings.Join(parts, st.Sep)
+	if b != "" {
 		line = fit(line, room) + " " + b
 	}
 	return line
+}
+
+// problemBadges are the header's indicators of where to look: stuck groups
+// across the context (Topics marks where, "! name") and refreshes failing
+// (their own indicator: the status line keeps the last action's outcome).
+func (m *Model) problemBadges() []string {
+	st := m.com.Styles
+	var out []string
+	if n := m.stuckGroups(); n > 0 {
+		what := fmt.Sprintf("%d stuck", n)
+		if m.stuckSkipped > 0 {
+			what = "≥" + what // only the first stuckScanCap topics with groups were scanned
+		}
+		out = append(out, st.StateBad.Render(what))
+	}
+	if n := len(m.refreshProblems()); n > 0 {
+		what := "refresh failing"
+		if n > 1 {
+			what = fmt.Sprintf("%d refreshes failing", n)
+		}
+		out = append(out, st.StateBad.Render("! "+what+" (E)"))
+	}
+	return out
 }
 
 func (m *Model) stateText() string {

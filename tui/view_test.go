@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -61,7 +62,7 @@ func viewModel(t *testing.T, readOnly bool) *Model {
 			}},
 	})
 	m.pending.topic, m.pending.group = "orders", "shipping"
-	m.pending.consumers = []string{"ship-2", "ship-1"}
+	m.pending.groupRefreshed("orders", m.groups.groups)
 	m.pending.page = core.PendingPage{Total: 42, Next: "x", Entries: []core.PendingEntry{
 		{ID: "1764125100000-0", Consumer: "ship-2", Idle: 14 * time.Minute, Deliveries: 3},
 		{ID: "1764125100001-0", Consumer: "ship-2", Idle: 14 * time.Minute, Deliveries: 1},
@@ -153,9 +154,15 @@ func TestGoldenPanes(t *testing.T) {
 				m.groups.setGroups(gs)
 			}},
 			{"errors_dialog", func(m *Model) {
-				m.pushDialog(newErrorsDialog(m.com, "redrive from orders.dlq: 1/3 done, 2 failed", []string{
+				m.pushDialog(newReportDialog(m.com, []errSection{{title: "Errors of redrive from orders.dlq: 1/3 done, 2 failed", numbered: true, items: []string{
 					`redis stream "orders.dlq": redrive 1764125100000-0: origin header missing: the entry was not moved here by mqscope`,
-					"redrive 1764125100001-0: xadd orders: OOM command not allowed when used memory > 'maxmemory'"}))
+					"redrive 1764125100001-0: xadd orders: OOM command not allowed when used memory > 'maxmemory'"}}}))
+			}},
+			{"rewind_confirm", func(m *Model) {
+				// nats-server 2.9 cannot reset a consumer: core's text of
+				// what a re-create loses must show in full
+				err := fmt.Errorf(`jetstream: rewinding consumer "workers" on stream "ORDERS" to sequence 1 means deleting and recreating it because nats-server 2.9.10 has no consumer reset (needs ≥ 2.14): its 7 pending (unacked) messages lose their ack state and are delivered again from the new position, every delivery count restarts at 1, redelivery and backoff state and the ack floor (12) are lost, and clients pulling right now get errors until they re-bind: %w`, core.ErrNeedsConfirmation)
+				m.pushDialog(rewindFollowUp(m.com, core.RewindRequest{Topic: "orders", Group: "workers", To: core.StartAll()})(err))
 			}},
 			{"purge_dialog", func(m *Model) {
 				t, _ := m.topics.selected()
@@ -378,5 +385,31 @@ func TestGoldenASCII(t *testing.T) {
 			}
 			golden.RequireEqual(t, out)
 		})
+	}
+}
+
+// TestTopicNamesFit: at 120 columns (Topics is 46 wide) a name of 13
+// characters shows whole; the numbers that do not fit drop instead.
+func TestTopicNamesFit(t *testing.T) {
+	m := viewModel(t, false)
+	m.topics.setTopics([]core.TopicInfo{{Name: "ux:orders.dlq", Messages: 3}, {Name: "UX_ORDERS_dlq", Messages: 12345678}})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	view := ansi.Strip(strings.Join(m.topics.View(false), "\n"))
+	for _, name := range []string{"ux:orders.dlq", "UX_ORDERS_dlq", "12345678"} {
+		if !strings.Contains(view, name) {
+			t.Errorf("topics at 120 columns cut %q:\n%s", name, view)
+		}
+	}
+}
+
+// TestPendingHidesUnknownColumns: JetStream knows no owner or idle time
+// per pending message, so those columns are left out, not shown blank.
+func TestPendingHidesUnknownColumns(t *testing.T) {
+	m := viewModel(t, false)
+	m.pending.page = core.PendingPage{Total: 2, Entries: []core.PendingEntry{{ID: "41", Deliveries: 2}, {ID: "42", Deliveries: 1}}}
+	m.pending.rebuild()
+	head := ansi.Strip(m.pending.View(true)[0])
+	if strings.Contains(head, "CONSUMER") || strings.Contains(head, "IDLE") || !strings.Contains(head, "DLV") {
+		t.Errorf("pending header %q: want ID and DLV only", head)
 	}
 }
