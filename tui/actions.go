@@ -156,6 +156,9 @@ func messageActions(c *Common, s msgScope, ids func() []string, rec func() core.
 	case scopeDLQ:
 		as = append(as, opens(k.Redrive, needSelection, func() dialog { return redriveDialog(c, s.topic, ids()) }))
 	}
+	if s.kind == scopeMessages || s.kind == scopeDLQ {
+		as = append(as, opens(k.DeleteMessages, needSelection, func() dialog { return deleteMessagesDialog(c, s.topic, ids()) }))
+	}
 	if s.kind != scopeTail {
 		as = append(as, opens(k.Replay, needSelection, func() dialog { return newReplayDialog(c, s.topic, ids(), false) }))
 	}

@@ -309,6 +309,19 @@ func redriveDialog(c *Common, dlq string, ids []string) dialog {
 		}, nil))
 }
 
+// deleteMessagesDialog deletes the chosen stored messages for good.
+func deleteMessagesDialog(c *Common, topic string, ids []string) dialog {
+	ids = append([]string(nil), ids...)
+	lines := []string{idPreview(ids), "They are deleted from the broker for good; no copy is kept (move to DLQ keeps one)."}
+	if _, why := c.Caps.Can(core.OpDeleteMessages); why != "" {
+		lines = append(lines, "Here: "+why)
+	}
+	return newConfirm(c, fmt.Sprintf("Delete %s from %s?", plural(len(ids), "stored message"), topic), lines,
+		runAction(c, "delete from "+topic, len(ids), func(ctx context.Context, o *core.Operator, progress func(int, int)) (core.Result, error) {
+			return o.DeleteMessages(ctx, core.DeleteRequest{Topic: topic, IDs: ids, Progress: progress})
+		}, nil))
+}
+
 func newReplayDialog(c *Common, topic string, ids []string, rangeMode bool) dialog {
 	ids = append([]string(nil), ids...)
 	title := fmt.Sprintf("Replay %s of %s", plural(len(ids), "message"), topic)

@@ -50,6 +50,7 @@ type KeyMap struct {
 
 	Publish, EditResend, Ack, Nak, Term, Claim, Replay, ReplayRange, Rewind Binding
 	MoveDLQ, Redrive, DeleteGroup, DeleteConsumer, Browse, DLQ, TailTopic   Binding
+	DeleteMessages                                                          Binding
 	Purge                                                                   Binding
 
 	TailPause, TailFollow, TailWrap, TailTime, TailClear, TailSave Binding
@@ -97,6 +98,7 @@ func DefaultKeyMap() KeyMap {
 		DeleteGroup:    bind([]string{"X"}, "X", "delete group").op(core.OpDeleteGroup),
 		DeleteConsumer: bind([]string{"x"}, "x", "delete consumer").op(core.OpDeleteConsumer),
 		Purge:          bind([]string{"P"}, "P", "purge topic").op(core.OpPurge),
+		DeleteMessages: bind([]string{"D"}, "D", "delete messages").op(core.OpDeleteMessages),
 		Browse:         bind([]string{"b"}, "b", "browse").op(core.OpBrowse),
 		DLQ:            bind([]string{"L"}, "L", "browse DLQ").op(core.OpBrowse),
 		TailTopic:      bind([]string{"t"}, "t", "tail topic").op(core.OpTail),
