@@ -229,6 +229,12 @@ type PendingEntry struct {
 	Consumer   string
 	Idle       time.Duration
 	Deliveries int
+	// Stored is when the message was stored, set where the backend reads
+	// the message to list it (JetStream, which keeps no per-message owner
+	// or idle time); then Subject and Size (payload bytes) are set too.
+	Stored  time.Time
+	Subject string
+	Size    int
 }
 
 // PendingPage is one page of a pending list.

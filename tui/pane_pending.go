@@ -165,6 +165,9 @@ func (p *pendingPane) View(focused bool) []string {
 			"CONSUMER": SanitizeString(e.Consumer),
 			"IDLE":     durOrDash(e.Idle),
 			"DLV":      intOrDash(e.Deliveries),
+			"SUBJECT":  SanitizeString(e.Subject),
+			"AGE":      ageOf(p.com.Now(), e.Stored),
+			"SIZE":     humanBytes(uint64(max(e.Size, 0))),
 		}
 	}, "nothing pending")
 	for len(lines) < p.h-1 {
@@ -180,10 +183,12 @@ func (p *pendingPane) View(focused bool) []string {
 // owner or idle time, so a column of blanks would only look like missing
 // data.
 func (p *pendingPane) columns() []column {
-	var owner, idle bool
+	var owner, idle, stored, dlv bool
 	for _, e := range p.page.Entries {
 		owner = owner || e.Consumer != ""
 		idle = idle || e.Idle > 0
+		stored = stored || !e.Stored.IsZero()
+		dlv = dlv || e.Deliveries > 0
 	}
 	cols := []column{{title: "ID", width: 20}}
 	if owner {
@@ -192,7 +197,14 @@ func (p *pendingPane) columns() []column {
 	if idle {
 		cols = append(cols, column{title: "IDLE", width: 6, right: true})
 	}
-	return append(cols, column{title: "DLV", width: 4, right: true})
+	if stored {
+		// What the backend read of the message itself (JetStream).
+		cols = append(cols, column{title: "SUBJECT"}, column{title: "AGE", width: 6, right: true}, column{title: "SIZE", width: 7, right: true})
+	}
+	if dlv || len(p.page.Entries) == 0 {
+		cols = append(cols, column{title: "DLV", width: 4, right: true})
+	}
+	return cols
 }
 
 func clock(t time.Time) string {
@@ -200,6 +212,14 @@ func clock(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format("15:04:05")
+}
+
+// ageOf is how long ago t was ("-" when unknown).
+func ageOf(now, t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return durOrDash(now.Sub(t))
 }
 
 func durOrDash(d time.Duration) string {

@@ -413,3 +413,34 @@ func TestPendingHidesUnknownColumns(t *testing.T) {
 		t.Errorf("pending header %q: want ID and DLV only", head)
 	}
 }
+
+// TestPendingShowsWhatTheMessageSays: where the backend read the messages
+// (JetStream), Pending shows their subject, age and size instead of blank
+// owner and idle columns, and no DLV column when no count is known.
+func TestPendingShowsWhatTheMessageSays(t *testing.T) {
+	m := viewModel(t, false)
+	now := m.com.Now()
+	m.pending.page = core.PendingPage{Total: 2, Entries: []core.PendingEntry{
+		{ID: "41", Stored: now.Add(-3 * time.Minute), Subject: "orders.paid", Size: 2048},
+		{ID: "42", Stored: now.Add(-90 * time.Second), Subject: "orders.new\x1b[31m", Size: 10},
+	}}
+	m.pending.rebuild()
+	view := ansi.Strip(strings.Join(m.pending.View(true), "\n"))
+	head := strings.SplitN(view, "\n", 2)[0]
+	for _, want := range []string{"SUBJECT", "AGE", "SIZE"} {
+		if !strings.Contains(head, want) {
+			t.Errorf("pending header %q lacks %s", head, want)
+		}
+	}
+	if strings.Contains(head, "DLV") || strings.Contains(head, "CONSUMER") {
+		t.Errorf("pending header %q shows a column nothing fills", head)
+	}
+	for _, want := range []string{"orders.paid", "3m", "2.0K", "1m", "10B"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("pending view lacks %q:\n%s", want, view)
+		}
+	}
+	if raw := strings.Join(m.pending.View(true), "\n"); strings.Contains(raw, "orders.new\x1b") {
+		t.Error("a subject's escape sequence reached the view")
+	}
+}

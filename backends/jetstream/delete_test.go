@@ -45,3 +45,48 @@ func TestDeleteMessagesStaysOnTheTopic(t *testing.T) {
 		t.Errorf("seq 3 was touched: %v %v", m, err)
 	}
 }
+
+// TestPendingEntriesSayWhatWasStored: JetStream's pending list, which
+// knows no owner or idle time, carries each message's subject, stored time
+// and size, equal to the raw stream's.
+func TestPendingEntriesSayWhatWasStored(t *testing.T) {
+	t.Parallel()
+	n := testbroker.StartNATS(t)
+	_, js := rawJS(t, n)
+	c := newClient(t, n, core.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	stream, base := testbroker.Name(t, "S"), testbroker.Name(t, "s")
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: stream, Subjects: []string{base + ".>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, subj := range []string{base + ".a", base + ".b"} {
+		if _, err := js.Publish(ctx, subj, make([]byte, 10*(i+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cons, err := st.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: "g", AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := cons.Fetch(2, jetstream.FetchMaxWait(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range b.Messages() {
+	}
+	page, err := c.Operator().Pending(ctx, core.PendingQuery{Topic: base + ".>", Group: "g"})
+	if err != nil || len(page.Entries) != 2 {
+		t.Fatalf("pending: %+v %v", page, err)
+	}
+	for i, e := range page.Entries {
+		raw, err := st.GetMsg(ctx, uint64(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Subject != raw.Subject || !e.Stored.Equal(raw.Time) || e.Size != len(raw.Data) {
+			t.Errorf("entry %d: subject %q stored %v size %d; raw %q %v %d", i, e.Subject, e.Stored, e.Size, raw.Subject, raw.Time, len(raw.Data))
+		}
+	}
+}

@@ -486,7 +486,7 @@ func (o *operator) Pending(ctx context.Context, q core.PendingQuery) (core.Pendi
 		if q.MinIdle > 0 && time.Since(m.Time) < q.MinIdle {
 			continue
 		}
-		page.Entries = append(page.Entries, core.PendingEntry{ID: strconv.FormatUint(m.Sequence, 10)})
+		page.Entries = append(page.Entries, core.PendingEntry{ID: strconv.FormatUint(m.Sequence, 10), Stored: m.Time, Subject: m.Subject, Size: len(m.Data)})
 	}
 	if len(page.Entries) == limit && seq <= upTo {
 		page.Next = strconv.FormatUint(seq, 10)
