@@ -309,14 +309,22 @@ func (p *groupsPane) View(focused bool) []string {
 			continue
 		}
 		c := g.Consumers[r.consumer]
-		status := "idle " + core.HumanDuration(c.Idle)
+		// "seen" is the member's last read (any read, even an empty one,
+		// resets it); OLDEST is how long its own oldest pending entry has
+		// waited, which is what says whether it is stuck.
+		status := "seen " + core.HumanDuration(c.Idle) + " ago"
 		if len(c.Stuck) > 0 {
 			status = "STUCK: " + strings.Join(c.Stuck, "; ")
 			stuck[i] = true
 		}
+		oldest := ""
+		if c.Pending > 0 && c.OldestPendingIdle > 0 {
+			oldest = lowerBound(c.OldestPendingLowerBound) + durOrDash(c.OldestPendingIdle)
+		}
 		rows[i] = row(cols, map[string]string{
 			"NAME":   p.com.Styles.Tree + SanitizeString(c.Name),
 			"PEND":   strconv.FormatInt(c.Pending, 10),
+			"OLDEST": oldest,
 			"STATUS": SanitizeString(status),
 		})
 	}

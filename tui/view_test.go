@@ -57,7 +57,7 @@ func viewModel(t *testing.T, readOnly bool) *Model {
 		{Topic: "orders", Name: "shipping", Pending: 42, Lag: 1200, Redelivered: -1, OldestPendingIdle: 14 * time.Minute,
 			LastDelivered: "1764125100000-0", Stuck: []string{"oldest pending idle 14m", "consumer ship-2 holds 40 pending, idle 14m"},
 			Consumers: []core.ConsumerInfo{
-				{Name: "ship-2", Pending: 40, Idle: 14 * time.Minute, Stuck: []string{"holds 40 pending, idle 14m"}},
+				{Name: "ship-2", Pending: 40, Idle: 14 * time.Minute, OldestPendingIdle: 14 * time.Minute, Stuck: []string{"holds 40 pending, idle 14m"}},
 				{Name: "ship-1", Pending: 2, Idle: 2 * time.Second},
 			}},
 	})
