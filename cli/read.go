@@ -123,7 +123,10 @@ topic, subject, id, seq, time, headers, data (text, or base64 with "encoding": "
 		&cobra.Command{
 			Use: "caps", GroupID: "read", Args: cobra.NoArgs,
 			Short: "List what the context's backend can do, with reasons, and the command for each",
-			RunE:  runE(a.caps),
+			Long: `List every operation with whether the context's backend (at the connected server's version)
+supports it, why or why not, and the command that performs it. In read-only mode the mutating
+operations read "read-only mode".`,
+			RunE: runE(a.caps),
 		},
 	)
 }
