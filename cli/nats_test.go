@@ -244,3 +244,82 @@ func mustRead(t *testing.T, f string) []byte {
 	}
 	return b
 }
+
+// blockingWriter holds the first write until released: a reader that
+// falls behind.
+type blockingWriter struct {
+	release chan struct{}
+	buf     bytes.Buffer
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	<-w.release
+	return w.buf.Write(p)
+}
+
+func TestTailSaysWhatItLost(t *testing.T) {
+	srv := testbroker.StartNATS(t)
+	nc := srv.Connect(t)
+	subject := testbroker.Name(t, "lossy")
+	e := newEnv(t, "--nats", srv.URL(), "--context", "nats-core")
+	w := &blockingWriter{release: make(chan struct{})}
+	var errb bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	subs := srv.Server().NumSubscriptions()
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Run(ctx, append(e.base, "tail", subject, "--buffer", "16", "-o", "jsonl"), cli.Options{
+			Stdin: strings.NewReader(""), Stdout: w, Stderr: &errb, Terminal: func() bool { return false }})
+	}()
+	for srv.Server().NumSubscriptions() <= subs {
+		time.Sleep(5 * time.Millisecond)
+	}
+	const sent = 2000
+	for i := 0; i < sent; i++ {
+		if err := nc.Publish(subject, []byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // let the server deliver all of them into the tail
+	close(w.release)
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	if code := <-done; code != cli.ExitPartial {
+		t.Errorf("exit %d, want %d (lost messages); stderr %q", code, cli.ExitPartial, errb.String())
+	}
+	var lost int
+	for _, l := range strings.Split(errb.String(), "\n") {
+		var n int
+		if i := strings.Index(l, "lost "); i >= 0 && strings.Contains(l, "did not keep up") {
+			if _, err := fmt.Sscanf(l[i:], "lost %d messages", &n); err == nil {
+				lost += n
+			}
+		}
+	}
+	got := strings.Count(w.buf.String(), "\n")
+	if lost == 0 || got+lost != sent {
+		t.Errorf("printed %d and reported %d lost, sent %d; stderr %q", got, lost, sent, errb.String())
+	}
+}
+
+func TestCompletionFromTheBroker(t *testing.T) {
+	e, _, stream, _ := redisFixture(t, 1, 0)
+	if out := e.ok("__complete", "groups", ""); !strings.Contains(out, stream) {
+		t.Errorf("topic completion lacks %s:\n%s", stream, out)
+	}
+	if out := e.ok("__complete", "pending", stream, ""); !strings.HasPrefix(out, "g\n") {
+		t.Errorf("group completion: %q", out)
+	}
+	if out := e.ok("__complete", "--context", ""); !strings.Contains(out, "redis") {
+		t.Errorf("context completion: %q", out)
+	}
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		if out := e.ok("completion", sh); !strings.Contains(out, "mqscope") {
+			t.Errorf("completion %s: %q", sh, out[:min(len(out), 200)])
+		}
+	}
+}

@@ -552,7 +552,7 @@ func lostErr(err error, lost uint64) error {
 		return err
 	}
 	if lost > 0 {
-		return &exitError{ExitPartial, fmt.Errorf("tail lost %d messages", lost)}
+		return &exitError{ExitPartial, fmt.Errorf("tail: %d messages lost in all", lost)}
 	}
 	return nil
 }
