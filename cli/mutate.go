@@ -132,11 +132,13 @@ func (a *app) prompt(q string) (bool, error) {
 // stdin, separated by whitespace.
 func (a *app) ids(args []string) ([]string, error) {
 	var out []string
+	stdin := false
 	for _, s := range args {
 		if s != "-" {
 			out = append(out, s)
 			continue
 		}
+		stdin = true
 		sc := bufio.NewScanner(a.o.Stdin)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		sc.Split(bufio.ScanWords)
@@ -146,6 +148,11 @@ func (a *app) ids(args []string) ([]string, error) {
 		if err := sc.Err(); err != nil {
 			return nil, fmt.Errorf("read ids from stdin: %w", err)
 		}
+	}
+	if len(out) == 0 && stdin {
+		// An empty selection in a pipeline (nothing pending that long) is
+		// not a failure of the runbook.
+		return nil, &exitError{ExitOK, errors.New("no message ids on stdin: nothing to do")}
 	}
 	if len(out) == 0 {
 		return nil, usageErr("no message ids given (as arguments, or - to read them from stdin)")

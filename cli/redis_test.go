@@ -176,6 +176,8 @@ func TestRedisMutatingCommands(t *testing.T) {
 	e.stdin = ids[1] + "\n" + ids[2] + "\n"
 	res := decode[cli.ResultRow](t, e.ok("ack", stream, "g", "-", "--yes", "-o", "json"))
 	e.stdin = ""
+	// Nothing on stdin: nothing to do, not a failure.
+	e.want(cli.ExitOK, "nothing to do", "ack", stream, "g", "-", "--yes")
 	if res.Done != 2 || res.Requested != 2 || res.Op != "ack" {
 		t.Errorf("ack from stdin: %+v", res)
 	}
