@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -260,5 +261,73 @@ func TestRedisReadOnlyContext(t *testing.T) {
 	e.want(cli.ExitRefused, "read-only", "pub", stream, "x")
 	if len(xpending(t, rdb, stream)) != 2 {
 		t.Errorf("read-only context acked")
+	}
+}
+
+func TestRedisPubNakTermRewindReplayFollow(t *testing.T) {
+	e, rdb, stream, ids := redisFixture(t, 3, 3)
+	ctx := context.Background()
+
+	// pub: an argument with headers (table), stdin (JSON).
+	if out := e.ok("pub", stream, `{"n":"x"}`, "-H", "trace=abc", "-H", "trace=def", "--msg-id", "m-1"); !strings.Contains(out, "published 9 bytes to "+stream) {
+		t.Errorf("pub table: %q", out)
+	}
+	e.stdin = "from\x00stdin"
+	if r := decode[cli.PubRow](t, e.ok("pub", stream, "-", "-o", "json")); r.Published != 1 || r.Topic != stream {
+		t.Errorf("pub JSON: %+v", r)
+	}
+	e.stdin = ""
+	got, _ := rdb.XRevRangeN(ctx, stream, "+", "-", 2).Result() // raw
+	if len(got) != 2 || got[0].Values["data"] != "from\x00stdin" || got[1].Values["data"] != `{"n":"x"}` ||
+		!strings.Contains(fmt.Sprint(got[1].Values["headers"]), `"trace":["abc","def"]`) || !strings.Contains(fmt.Sprint(got[1].Values["headers"]), "m-1") {
+		t.Errorf("published entries: %+v", got)
+	}
+	e.want(cli.ExitUsage, "key=value", "pub", stream, "x", "-H", "novalue")
+
+	// nak: the entry stays pending (Redis: XCLAIM with a long idle).
+	if r := decode[cli.ResultRow](t, e.ok("nak", stream, "g", ids[0], "--yes", "--json")); r.Done != 1 {
+		t.Errorf("nak: %+v", r)
+	}
+	if _, ok := xpending(t, rdb, stream)[ids[0]]; !ok {
+		t.Errorf("nak removed %s from the pending list", ids[0])
+	}
+	// term: on Redis an ack.
+	if out := e.ok("term", stream, "g", ids[1], "--yes"); !strings.Contains(out, "term "+stream+" group g: 1 of 1 done") {
+		t.Errorf("term table: %q", out)
+	}
+	if _, ok := xpending(t, rdb, stream)[ids[1]]; ok {
+		t.Errorf("term left %s pending", ids[1])
+	}
+
+	// rewind to the first id: the group's next read starts there.
+	e.ok("rewind", stream, "g", "--to", ids[0], "--yes")
+	next, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "c9", Streams: []string{stream, ">"}, Count: 1}).Result()
+	if err != nil || len(next) != 1 || len(next[0].Messages) != 1 || next[0].Messages[0].ID != ids[0] {
+		t.Errorf("after rewind the group reads %+v (%v), want %s", next, err, ids[0])
+	}
+	e.want(cli.ExitUsage, "--to ID|SEQ|TIME is required", "rewind", stream, "g")
+
+	// replay a range into another topic.
+	r := decode[cli.ResultRow](t, e.ok("replay", stream, "--from", ids[0], "--to", ids[1], "--target", stream+".copy", "--yes", "-o", "json"))
+	if r.Done != 2 {
+		t.Errorf("replay range: %+v", r)
+	}
+	if n, _ := rdb.XLen(ctx, stream+".copy").Result(); n != 2 {
+		t.Errorf("replay target has %d entries", n)
+	}
+
+	// browse --follow: prints what is stored, then what comes.
+	done := make(chan result, 1)
+	fctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	go func() { done <- e.runCtx(fctx, "browse", stream+".copy", "--follow", "--limit", "3", "-o", "jsonl") }()
+	time.Sleep(300 * time.Millisecond)
+	if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: stream + ".copy", Values: []any{"data", "late"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	res := <-done
+	envs := lines[core.Envelope](t, res.stdout)
+	if res.code != 0 || len(envs) != 3 || envs[2].Data != "late" {
+		t.Errorf("browse --follow: exit %d, %+v, stderr %q", res.code, envs, res.stderr)
 	}
 }
