@@ -29,25 +29,25 @@ TIMEFORMAT='%R %U %S'
 # secs CMD... — wall, user and system seconds of CMD.
 secs() { { time "$@" >/dev/null 2>"$tmp/err"; } 2>&1 | tail -1; }
 
-# firehose NAME CMD... — start the subscriber, publish N, wait for it.
+# firehose NAME CMD... — start the subscriber (which stops at N messages, or
+# SIGTERM after $WAIT s when it lost some), publish N, wait for it.
+WAIT=${WAIT:-60}
 firehose() {
   local name=$1; shift
   { time "$@" ; } 2>"$tmp/$name.time" >"$tmp/$name.count" &
   local sub=$!
   sleep 1
   "$NATS" bench pub fire --msgs "$N" --size 128B --no-progress >"$tmp/$name.pub" 2>&1
-  ( sleep 30; kill -INT "$sub" 2>/dev/null ) & local guard=$!
   wait "$sub" || true
-  kill "$guard" 2>/dev/null || true
   local t; t=$(tail -1 "$tmp/$name.time")
   echo "$name $(cat "$tmp/$name.count") $t $(grep -o '[0-9,]* msgs/sec' "$tmp/$name.pub" | head -1)"
 }
 
 echo "# N=$N messages of 128 B; $(nproc) cores; nats-server $(nats-server --version | awk '{print $NF}'), natscli $("$NATS" --version), $(redis-cli -u "$REDIS_URL" INFO server | grep redis_version | tr -d '\r')"
 echo "# firehose: name received wall user sys publisher-rate"
-firehose nats-sub   bash -c "\"$NATS\" sub '>' --raw --count $N 2>/dev/null | wc -l"
-firehose mqscope    bash -c "$MQ --nats $URL --context nats-core tail '>' --count $N -o jsonl 2>$tmp/lost | wc -l; cat $tmp/lost >&2"
-grep -h lost "$tmp"/lost 2>/dev/null || true
+firehose nats-sub   bash -c "timeout -s TERM $WAIT \"$NATS\" sub '>' --raw --count $N 2>/dev/null | wc -l"
+firehose mqscope    bash -c "timeout -s TERM $WAIT $MQ --nats $URL --context nats-core tail '>' --count $N -o jsonl 2>$tmp/lost | wc -l"
+grep -h lost "$tmp"/lost 2>/dev/null | sed "s/^/# /" || true
 
 echo "# browse: name wall user sys"
 "$NATS" bench js pub async browse.x --stream browse --create --storage file --msgs "$N" --size 128B --no-progress >/dev/null 2>&1
