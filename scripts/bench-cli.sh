@@ -47,7 +47,7 @@ echo "# N=$N messages of 128 B; $(nproc) cores; nats-server $(nats-server --vers
 echo "# firehose: name received wall user sys publisher-rate"
 firehose nats-sub   bash -c "timeout -s TERM $WAIT \"$NATS\" sub '>' --raw --count $N 2>/dev/null | wc -l"
 firehose mqscope    bash -c "timeout -s TERM $WAIT $MQ --nats $URL --context nats-core tail '>' --count $N -o jsonl 2>$tmp/lost | wc -l"
-grep -h lost "$tmp"/lost 2>/dev/null | sed "s/^/# /" || true
+echo "# mqscope said on stderr: $(grep -h "lost" "$tmp/lost" | tail -1)"
 
 echo "# browse: name wall user sys"
 "$NATS" bench js pub async browse.x --stream browse --create --storage file --msgs "$N" --size 128B --no-progress >/dev/null 2>&1
