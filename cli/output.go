@@ -146,12 +146,8 @@ func (s *streamWriter) header() {
 
 func (s *streamWriter) write(rec core.Record) error {
 	if s.json {
-		b, err := json.Marshal(core.EnvelopeOf(rec))
-		if err != nil {
-			return err
-		}
-		b = append(b, '\n')
-		_, err = s.w.Write(b)
+		s.buf = append(core.EnvelopeOf(rec).AppendJSON(s.buf[:0]), '\n')
+		_, err := s.w.Write(s.buf)
 		return err
 	}
 	size := rec.Size

@@ -63,3 +63,47 @@ func TestEnvelopeRejectsBadEncoding(t *testing.T) {
 		}
 	}
 }
+
+func TestEnvelopeAppendJSONIsEncodingJSON(t *testing.T) {
+	when := time.Date(2026, 11, 30, 10, 0, 0, 120000000, time.FixedZone("x", 3600))
+	envs := []core.Envelope{
+		{Topic: "t", Data: "", Size: 0},
+		core.EnvelopeOf(core.Record{Topic: "o\"r<d>e&rs", Subject: "s\u2028x\u2029", ID: "1-0", Seq: 9, Time: when,
+			Header: core.Header{"b": {"\x00\x1f\x7f", "é"}, "a": {}, "z\\": nil}, Data: []byte("\x1b[2J\b\f\n\r\t\"\\<>&\u2028日本"), Size: 40}),
+		core.EnvelopeOf(core.Record{Topic: "bin", Data: []byte{0xff, 0, 1}, Size: 99}),
+		{Topic: "bad\xffutf8", Data: "x\xc3", Deliveries: 3, Size: 2},
+	}
+	for i := 0; i < 256; i++ {
+		envs = append(envs, core.Envelope{Topic: string(rune(i)) + string([]byte{byte(i)}), Data: string([]byte{byte(i), 'a', byte(255 - i)})})
+	}
+	for _, e := range envs {
+		want, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.AppendJSON(nil); !bytes.Equal(got, want) {
+			t.Errorf("AppendJSON\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+// BenchmarkEnvelopeJSON: AppendJSON against encoding/json on a 128-byte
+// firehose message (what `mqscope tail -o jsonl` writes per message).
+func BenchmarkEnvelopeJSON(b *testing.B) {
+	rec := core.Record{Topic: "fire", ID: "k3JqPm2Vb8x1Lw9Zt0Yh4c", Time: time.Now(), Data: bytes.Repeat([]byte("x"), 128), Size: 128}
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(core.EnvelopeOf(rec)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("append-json", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			buf = core.EnvelopeOf(rec).AppendJSON(buf[:0])
+		}
+	})
+}
