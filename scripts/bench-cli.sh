@@ -44,10 +44,14 @@ firehose() {
 }
 
 echo "# N=$N messages of 128 B; $(nproc) cores; nats-server $(nats-server --version | awk '{print $NF}'), natscli $("$NATS" --version), $(redis-cli -u "$REDIS_URL" INFO server | grep redis_version | tr -d '\r')"
+PARTS=${PARTS:-firehose browse} # a subset: PARTS=firehose
+if [[ $PARTS == *firehose* ]]; then
 echo "# firehose: name received wall user sys publisher-rate"
 firehose nats-sub   bash -c "timeout -s TERM $WAIT \"$NATS\" sub '>' --raw --count $N 2>/dev/null | wc -l"
 firehose mqscope    bash -c "timeout -s TERM $WAIT $MQ --nats $URL --context nats-core tail '>' --count $N -o jsonl 2>$tmp/lost | wc -l"
 echo "# mqscope said on stderr: $(grep -h "lost" "$tmp/lost" | tail -1)"
+fi
+[[ $PARTS == *browse* ]] || exit 0
 
 echo "# browse: name wall user sys"
 "$NATS" bench js pub async browse.x --stream browse --create --storage file --msgs "$N" --size 128B --no-progress >/dev/null 2>&1
