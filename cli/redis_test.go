@@ -331,3 +331,24 @@ func TestRedisPubNakTermRewindReplayFollow(t *testing.T) {
 		t.Errorf("browse --follow: exit %d, %+v, stderr %q", res.code, envs, res.stderr)
 	}
 }
+
+func TestRedisTailTableAndContextsTable(t *testing.T) {
+	e, _, stream, ids := redisFixture(t, 2, 0)
+	out := e.ok("tail", stream, "--from", "all", "--count", "2")
+	rows := strings.Split(strings.TrimSpace(out), "\n")
+	if len(rows) != 3 || !strings.HasPrefix(rows[0], "TIME") || !strings.Contains(rows[1], ids[0]) || !strings.Contains(rows[2], `{"n":1}`) {
+		t.Errorf("tail table:\n%s", out)
+	}
+	if row := tableRow(t, e.ok("contexts"), "redis"); row[1] != string(core.DriverRedisStream) || row[4] != "*" {
+		t.Errorf("contexts table row %v", row)
+	}
+	// A payload with terminal escapes is escaped in a table, kept in JSON.
+	e.ok("pub", stream, "\x1b]0;pwned\x07")
+	out = e.ok("browse", stream, "--reverse", "--limit", "1")
+	if strings.ContainsAny(out, "\x1b\x07") || !strings.Contains(out, `\x1b]0;pwned\a`) {
+		t.Errorf("browse table did not escape control characters: %q", out)
+	}
+	if envs := lines[core.Envelope](t, e.ok("browse", stream, "--reverse", "--limit", "1", "-o", "jsonl")); envs[0].Data != "\x1b]0;pwned\x07" {
+		t.Errorf("browse JSON changed the payload: %q", envs[0].Data)
+	}
+}
