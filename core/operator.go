@@ -286,6 +286,7 @@ func (o *Operator) Tail(ctx context.Context, q TailQuery) (*Tail, error) {
 	}
 	tctx, cancel := context.WithCancel(ctx)
 	t := newTail(q.Buffer, cancel)
+	q.Lost = func(n uint64) { t.dropped.Add(n) }
 	if err := o.b.Tail(tctx, q, t.push); err != nil {
 		cancel()
 		return nil, err

@@ -282,6 +282,11 @@ type TailQuery struct {
 	Pattern string   // topic, or NATS wildcard subject
 	From    Position // PosNew (default), PosLast, PosTime, PosSeq, PosID
 	Buffer  int      // ring buffer size (default 10000)
+	// Lost is set by Operator.Tail: a backend calls it with the number of
+	// messages it lost before they reached the sink (a client pending
+	// limit, a slow-consumer cut), so that Tail.Dropped counts every loss,
+	// not only the ring buffer's.
+	Lost func(n uint64)
 }
 
 // MessageRef names messages in a group for acting on them.

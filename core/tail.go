@@ -73,7 +73,8 @@ func (t *Tail) Drain(max int) []Record {
 // Len is how many messages wait to be drained.
 func (t *Tail) Len() int { t.mu.Lock(); defer t.mu.Unlock(); return t.n }
 
-// Dropped counts messages lost because the reader fell behind.
+// Dropped counts messages lost because the reader fell behind, and those
+// the backend lost before they reached the buffer (TailQuery.Lost).
 func (t *Tail) Dropped() uint64 { return t.dropped.Load() }
 
 // Received counts every message the tail saw.

@@ -594,6 +594,37 @@ func TestTailWildcardAndDropCounting(t *testing.T) {
 	eventually(t, "the tail's interest to go", func() bool { return nc.NumSubscriptions() == 0 })
 }
 
+// Messages nats.go drops at a tail's pending limit (a starved delivery
+// goroutine) count in Tail.Dropped, so a command-line tail can say what it
+// lost: received + dropped = published.
+func TestTailCountsClientDrops(t *testing.T) {
+	restore := natscore.SetTailPendingLimitsForTest(1, 1<<20) // a 10k burst overflows a 1-message limit
+	defer restore()
+	nc := testbroker.StartNATS(t).Connect(t)
+	c := newClient(t, nc)
+	ctx := context.Background()
+	subject := testbroker.Name(t, "drops")
+	tl, err := c.Operator().Tail(ctx, core.TailQuery{Pattern: subject, Buffer: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 10000
+	for i := 0; i < n; i++ {
+		if err := nc.Publish(subject, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "every message received or counted lost", func() bool { return tl.Received()+tl.Dropped() >= n })
+	tl.Stop()
+	eventually(t, "the tail's interest to go", func() bool { return nc.NumSubscriptions() == 0 })
+	if tl.Dropped() == 0 || tl.Received()+tl.Dropped() != n {
+		t.Fatalf("received %d, dropped %d of %d published", tl.Received(), tl.Dropped(), n)
+	}
+}
+
 func TestSamplingTopics(t *testing.T) {
 	t.Parallel()
 	nc := testbroker.StartNATS(t).Connect(t)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -159,8 +160,14 @@ func (o *operator) Tail(ctx context.Context, q core.TailQuery, sink func(core.Re
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("nats core: tail %q: %w", q.Pattern, err)
 	}
-	t := &tail{b: (*Backend)(o), pattern: q.Pattern}
+	t := &tail{b: (*Backend)(o), pattern: q.Pattern, lost: q.Lost}
+	var seen uint64
 	ns, err := o.nc.Subscribe(q.Pattern, func(m *nats.Msg) {
+		// Drops happen while this handler is behind, so it notices them
+		// within the next few messages (stop reports the last ones).
+		if seen++; seen%1024 == 0 {
+			t.reportLost()
+		}
 		sink(core.Record{
 			Topic:  m.Subject,
 			ID:     msgID(m),
@@ -171,10 +178,13 @@ func (o *operator) Tail(ctx context.Context, q core.TailQuery, sink func(core.Re
 		})
 	})
 	if err == nil {
+		t.lostMu.Lock()
 		t.ns = ns
+		t.lostMu.Unlock()
 		// The sink never blocks (a ring buffer), so these limits only bound
 		// a burst; past them nats.go drops rather than stalling the reader.
-		err = ns.SetPendingLimits(tailPendingMsgs, tailPendingBytes)
+		lim := tailPendingLimits.Load()
+		err = ns.SetPendingLimits(lim[0], lim[1])
 		if err == nil {
 			err = flush(ctx, o.nc)
 		}
@@ -194,6 +204,22 @@ func (o *operator) Tail(ctx context.Context, q core.TailQuery, sink func(core.Re
 	o.tails[t] = struct{}{}
 	t.stopCtx = context.AfterFunc(ctx, t.stop)
 	o.mu.Unlock()
+	if q.Lost != nil {
+		// Drops show while the handler is behind; this says so when it
+		// handles too few messages to notice.
+		go func() {
+			tick := time.NewTicker(250 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					t.reportLost()
+				}
+			}
+		}()
+	}
 	return nil
 }
 
@@ -201,6 +227,12 @@ const (
 	tailPendingMsgs  = 64 * 1024
 	tailPendingBytes = 64 << 20
 )
+
+// tailPendingLimits are the tail subscriptions' pending limits (tests lower
+// them).
+var tailPendingLimits atomic.Pointer[[2]int]
+
+func init() { tailPendingLimits.Store(&[2]int{tailPendingMsgs, tailPendingBytes}) }
 
 func msgID(m *nats.Msg) string {
 	if v := m.Header.Get(core.HeaderMsgID); v != "" {
@@ -215,6 +247,32 @@ type tail struct {
 	ns      *nats.Subscription
 	stopCtx func() bool
 	once    sync.Once
+	// lost (TailQuery.Lost) hears of messages nats.go dropped at the
+	// pending limit; reported counts how many it was told of.
+	lost     func(uint64)
+	lostMu   sync.Mutex
+	reported uint64
+}
+
+// reportLost tells the tail's owner of new drops at the client's pending
+// limit.
+func (t *tail) reportLost() uint64 {
+	t.lostMu.Lock()
+	defer t.lostMu.Unlock()
+	if t.ns == nil { // the first messages arrive before Subscribe returns
+		return 0
+	}
+	n, err := t.ns.Dropped()
+	if err != nil || n < 0 {
+		return t.reported
+	}
+	if d := uint64(n); d > t.reported {
+		if t.lost != nil {
+			t.lost(d - t.reported)
+		}
+		t.reported = d
+	}
+	return t.reported
 }
 
 func (t *tail) stop() {
@@ -225,7 +283,7 @@ func (t *tail) stop() {
 		if stopCtx != nil {
 			stopCtx()
 		}
-		if n, err := t.ns.Dropped(); err == nil && n > 0 {
+		if n := t.reportLost(); n > 0 {
 			t.b.logger.Warn("nats core: tail dropped messages at the client's pending limit", "pattern", t.pattern, "dropped", n)
 		}
 		_ = t.ns.Unsubscribe()
