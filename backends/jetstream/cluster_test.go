@@ -101,6 +101,8 @@ func TestClusterServerLoss(t *testing.T) {
 	lost := time.Now()
 	publish(30, 60)
 	t.Logf("30 publishes after the loss took %v", time.Since(lost).Round(time.Millisecond))
+	eventually(t, 45*time.Second, func() string { return fmt.Sprintf("tail saw %d of 60 after the loss", received()) }, func() bool { return received() >= 60 })
+	t.Logf("tail caught up %v after the loss", time.Since(lost).Round(time.Millisecond))
 	eventually(t, 45*time.Second, func() string {
 		return fmt.Sprintf("tail saw %d of 60 after the loss; subscriber %d distinct", received(), got.distinct())
 	}, func() bool { return received() >= 60 && got.distinct() >= 60 })

@@ -92,7 +92,11 @@ func (o *operator) Tail(ctx context.Context, q core.TailQuery, sink func(core.Re
 			rec.Time = md.Timestamp
 		}
 		sink(rec)
-	}, jetstream.PullMaxMessages(500))
+	}, jetstream.PullMaxMessages(500),
+		// A missed heartbeat makes the ordered consumer re-create itself on a
+		// live server: with the default (half the 30 s pull expiry) a tail
+		// stalled 11-30 s after the stream leader's server stopped.
+		jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return fmt.Errorf("jetstream: tail %q: consume from stream %q: %w", q.Pattern, t.streamName(), err)
 	}
