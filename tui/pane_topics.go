@@ -103,7 +103,7 @@ func (p *topicsPane) rebuild() {
 	p.shown = p.shown[:0]
 	keys := make([]string, 0, len(p.all))
 	for i, t := range p.all {
-		if !p.filter.MatchText(t.Name + " " + strings.Join(t.Subjects, " ")) {
+		if !p.filter.MatchAny(append([]string{t.Name}, t.Subjects...)...) {
 			continue
 		}
 		p.shown = append(p.shown, i)
@@ -272,18 +272,26 @@ func fmtRate(r float64) string {
 }
 
 func humanBytes(b uint64) string {
-	switch {
-	case b == 0:
+	if b == 0 {
 		return "-"
-	case b < 1024:
-		return strconv.FormatUint(b, 10) + "B"
-	case b < 1024*1024:
-		return strconv.FormatFloat(float64(b)/1024, 'f', 1, 64) + "K"
-	case b < 1024*1024*1024:
-		return strconv.FormatFloat(float64(b)/1024/1024, 'f', 1, 64) + "M"
-	default:
-		return strconv.FormatFloat(float64(b)/1024/1024/1024, 'f', 1, 64) + "G"
 	}
+	return humanSize(b)
+}
+
+// humanSize is a size in at most 6 cells: 512B, 10.0K, 1.0M, 2.5G
+// (1023.9K would be 7: it shows as 1.0M).
+func humanSize(b uint64) string {
+	if b < 1000 {
+		return strconv.FormatUint(b, 10) + "B"
+	}
+	v := float64(b) / 1024
+	for _, unit := range []string{"K", "M", "G", "T"} {
+		if v < 999.95 || unit == "T" {
+			return strconv.FormatFloat(v, 'f', 1, 64) + unit
+		}
+		v /= 1024
+	}
+	return ""
 }
 
 func clampInt(v, lo, hi int) int {
