@@ -65,7 +65,12 @@ func newPublishDialog(c *Common, topic string, h core.Header, payload []byte) di
 		if f.raw != nil && f.value() == "" {
 			data = f.raw
 		}
-		return publishCmd(c, topic, data, hs), nil
+		return publishCmd(c, topic, data, hs, func(err error) dialog {
+			// a failed publish brings this very dialog back, with what was
+			// typed and why it failed
+			d.err = "publish failed: " + err.Error()
+			return d
+		}), nil
 	})
 	// text inputs show their value as is: anything a terminal could act on
 	// is escaped first (and then sent as shown), and the operator is told.
@@ -83,20 +88,25 @@ func newPublishDialog(c *Common, topic string, h core.Header, payload []byte) di
 	return d
 }
 
-func publishCmd(c *Common, topic string, data []byte, hs core.Header) tea.Cmd {
+// publishCmd publishes; on an error other than ErrNoStream, failed
+// decides what opens (the publish dialog again).
+func publishCmd(c *Common, topic string, data []byte, hs core.Header, failed func(error) dialog) tea.Cmd {
 	return runAction(c, "publish to "+topic, 1, func(ctx context.Context, op *core.Operator, _ func(int, int)) (core.Result, error) {
 		if err := op.Publish(ctx, topic, data, hs); err != nil {
 			return core.Result{Requested: 1, Failed: 1}, err
 		}
 		return core.Result{Requested: 1, Done: 1}, nil
-	}, publishFollowUp(c, topic, data, hs))
+	}, publishFollowUp(c, topic, data, hs, failed))
 }
 
 // publishFollowUp offers to create a stream when none stores the topic
 // (JetStream without CreateStreams), then publishes again.
-func publishFollowUp(c *Common, topic string, data []byte, hs core.Header) func(error) dialog {
+func publishFollowUp(c *Common, topic string, data []byte, hs core.Header, failed func(error) dialog) func(error) dialog {
 	return func(err error) dialog {
 		if !errors.Is(err, core.ErrNoStream) {
+			if failed != nil {
+				return failed(err)
+			}
 			return nil
 		}
 		return newConfirm(c, "No stream stores "+SanitizeString(topic), []string{
