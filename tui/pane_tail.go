@@ -34,13 +34,13 @@ type tailPane struct {
 	err      error
 	starting bool
 
-	cap     int
-	recs    []core.Record // bounded to cap
+	cap  int
+	recs []core.Record // bounded to cap
 	// previews[i] is recs[i]'s payload preview, made once on arrival: a
 	// frame never reads a whole payload again
 	previews []string
-	base    int           // absolute index of recs[0]
-	matches []int         // absolute indices of records passing the filter
+	base     int   // absolute index of recs[0]
+	matches  []int // absolute indices of records passing the filter
 
 	cursor int // absolute index of the selected record (-1: follow the end)
 	follow bool
