@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/mqscope/mqscope/internal/testbroker"
 )
 
@@ -60,5 +62,95 @@ func TestFlowPublishFailureKeepsDialog(t *testing.T) {
 	}
 	if got := msgs[0].Values["data"]; got != `{"typed":"by hand"}` {
 		t.Fatalf("XRANGE %s: data %q, want the payload typed before the failure", good, got)
+	}
+}
+
+// TestFlowRewindShowsEffect: an untouched rewind field is refused (it used
+// to rewind to "new", skipping every unread message); a position shows
+// what the rewind does — messages delivered again or skipped, counted
+// from the group's position — before anything changes. On real Redis,
+// the group's position is read back with XINFO GROUPS.
+func TestFlowRewindShowsEffect(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := redisConfig(t, false)
+	rdb := testbroker.Redis(t)
+	topic := shortName(t, "rw")
+	testbroker.CleanupRedisKeys(t, rdb, topic+"*")
+	var ids []string
+	for i := 0; i < 10; i++ {
+		id, err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: topic, Values: []any{"data", itoa(i)}}).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rdb.XGroupCreate(ctx, topic, "workers", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	// the group has had 6 of the 10: last delivered ids[5], lag 4
+	if err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "workers", Consumer: "w1", Streams: []string{topic, ">"}, Count: 6}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	lastDelivered := func() string {
+		t.Helper()
+		gs, err := rdb.XInfoGroups(ctx, topic).Result()
+		if err != nil || len(gs) != 1 {
+			t.Fatalf("XINFO GROUPS %s: %v %v", topic, gs, err)
+		}
+		return gs[0].LastDeliveredID
+	}
+
+	f := startFlow(t, Options{Contexts: []string{"r"}, Initial: "r", Open: openerFor(cfg)})
+	f.waitScreen("connected", "connected")
+	f.command("topic " + topic)
+	f.waitScreen("groups", "workers", "└ w1")
+	open := func() {
+		f.key("w")
+		f.waitScreen("rewind dialog", "Rewind group workers of "+topic)
+	}
+	confirm := func(pos string, want ...string) {
+		t.Helper()
+		f.typ(pos)
+		f.key("enter")
+		f.waitScreen("rewind to "+pos+" explained", append([]string{"Rewind group workers of " + topic + " to "}, want...)...)
+	}
+
+	// untouched: refused, nothing changes
+	open()
+	f.key("enter")
+	f.waitScreen("empty refused", "a position is required")
+	if got := lastDelivered(); got != ids[5] {
+		t.Fatalf("an empty rewind moved the group to %s", got)
+	}
+
+	// new: the 4 unread messages would be skipped; cancel
+	f.typ("new")
+	f.key("enter")
+	f.waitScreen("new explained", "4 messages not yet delivered will be SKIPPED")
+	f.key("n")
+	f.waitStatus("cancelled", "cancelled")
+	if got := lastDelivered(); got != ids[5] {
+		t.Fatalf("a cancelled rewind moved the group to %s", got)
+	}
+
+	// id of the 5th: 6 messages from it on, 4 unread: 2 delivered again
+	open()
+	confirm("id:"+ids[4], "2 messages it already had will be DELIVERED AGAIN", "message "+ids[4])
+	f.key("esc")
+	f.waitStatus("cancelled", "cancelled")
+
+	// the 9th: 2 from it on, 4 unread: 2 skipped
+	open()
+	confirm("id:"+ids[8], "2 messages not yet delivered will be SKIPPED")
+	f.key("esc")
+
+	// all: 10 from the start, 6 delivered again; confirmed, it happens
+	open()
+	confirm("all", "6 messages it already had will be DELIVERED AGAIN", "last delivered "+ids[5]+", 4 messages not yet delivered")
+	f.key("y")
+	f.waitStatus("rewound", "rewind workers to all")
+	if got := lastDelivered(); got != "0-0" {
+		t.Fatalf("after rewind to all: last delivered %s, want 0-0", got)
 	}
 }
