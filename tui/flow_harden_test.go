@@ -6,19 +6,27 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/internal/testbroker"
 )
+
+// rawRedis is a test's Redis config, a raw client for setup and checks,
+// and a unique name whose keys (name*) are deleted afterwards.
+func rawRedis(t *testing.T, prefix string) (core.Config, *redis.Client, string) {
+	t.Helper()
+	rdb := testbroker.Redis(t)
+	name := shortName(t, prefix)
+	testbroker.CleanupRedisKeys(t, rdb, name+"*")
+	return redisConfig(t, false), rdb, name
+}
 
 // TestFlowPublishFailureKeepsDialog: a publish Redis refuses (the key
 // holds a string, XADD answers WRONGTYPE) brings the same dialog back with
 // the typed payload and the error; fixing the topic then publishes it.
 func TestFlowPublishFailureKeepsDialog(t *testing.T) {
 	t.Parallel()
-	cfg := redisConfig(t, false)
-	rdb := testbroker.Redis(t)
-	bad := shortName(t, "str")
+	cfg, rdb, bad := rawRedis(t, "str")
 	good := bad + "-ok"
-	testbroker.CleanupRedisKeys(t, rdb, bad+"*")
 	if err := rdb.Set(context.Background(), bad, "not a stream", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -73,10 +81,7 @@ func TestFlowPublishFailureKeepsDialog(t *testing.T) {
 func TestFlowRewindShowsEffect(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := redisConfig(t, false)
-	rdb := testbroker.Redis(t)
-	topic := shortName(t, "rw")
-	testbroker.CleanupRedisKeys(t, rdb, topic+"*")
+	cfg, rdb, topic := rawRedis(t, "rw")
 	var ids []string
 	for i := 0; i < 10; i++ {
 		id, err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: topic, Values: []any{"data", itoa(i)}}).Result()

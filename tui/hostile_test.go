@@ -13,8 +13,6 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/mqscope/mqscope/internal/testbroker"
 )
 
 // hostile are the pieces of name and payload a terminal would act on,
@@ -183,10 +181,7 @@ func TestScanTerminalOutput(t *testing.T) {
 func TestFlowHostileNames(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := redisConfig(t, false)
-	rdb := testbroker.Redis(t)
-	uniq := shortName(t, "hx")
-	testbroker.CleanupRedisKeys(t, rdb, uniq+"*")
+	cfg, rdb, uniq := rawRedis(t, "hx")
 	evil := allHostile()
 	main := uniq + "-a" + evil
 	group := "g" + evil
