@@ -116,11 +116,21 @@ func (o *Operator) rateLocked(t TopicInfo, now time.Time) float64 {
 	return r
 }
 
+// Topic is one topic, with its publish rate computed from the previous
+// Topics or Topic call (a console refreshing only its visible rows keeps
+// their rates current).
 func (o *Operator) Topic(ctx context.Context, name string) (TopicInfo, error) {
 	if err := o.c.checkOpen(); err != nil {
 		return TopicInfo{}, err
 	}
-	return o.b.Topic(ctx, name)
+	t, err := o.b.Topic(ctx, name)
+	if err != nil {
+		return t, err
+	}
+	o.mu.Lock()
+	t.Rate = o.rateLocked(t, time.Now())
+	o.mu.Unlock()
+	return t, nil
 }
 
 // Groups lists a topic's groups with stuck reasons filled in; stuck groups

@@ -2,7 +2,9 @@ package tui
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -157,5 +159,65 @@ func TestFlowRewindShowsEffect(t *testing.T) {
 	f.waitStatus("rewound", "rewind workers to all")
 	if got := lastDelivered(); got != "0-0" {
 		t.Fatalf("after rewind to all: last delivered %s, want 0-0", got)
+	}
+}
+
+// TestTopicsBackOff: over topicsPerTick topics the full list is read less
+// often (and never more often than 10× what it took); between full reads
+// only the visible rows are read again, on real Redis, and their counts
+// move.
+func TestTopicsBackOff(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		took time.Duration
+		want time.Duration
+	}{
+		{10, 0, 2 * time.Second}, {1000, 0, 2 * time.Second}, {5000, 0, 10 * time.Second},
+		{50000, 0, time.Minute}, {10, 3 * time.Second, 30 * time.Second}, {10, time.Hour, time.Minute},
+	} {
+		p := &topicsPane{all: make([]core.TopicInfo, c.n), took: c.took}
+		if got := p.interval(2 * time.Second); got != c.want {
+			t.Errorf("%d topics, last read %s: every %s, want %s", c.n, c.took, got, c.want)
+		}
+	}
+
+	ctx := context.Background()
+	cfg, rdb, topic := rawRedis(t, "bo")
+	rdb.XAdd(ctx, &redis.XAddArgs{Stream: topic, Values: []any{"data", "1"}})
+	cl := newClient(t, cfg)
+	c := newCommon(Options{})
+	c.Op = cl.Operator()
+	now := time.Now()
+	c.Now = func() time.Time { return now }
+	p := newTopicsPane(c)
+	p.SetSize(100, 20)
+	// the real topic first, then 2000 more (4 s between full reads at 2 s)
+	all := []core.TopicInfo{{Name: topic, Messages: 1}}
+	for i := 0; i < 2000; i++ {
+		all = append(all, core.TopicInfo{Name: topic + "~" + itoa(i)})
+	}
+	p.setTopics(all)
+	p.fullAt = now
+
+	rdb.XAdd(ctx, &redis.XAddArgs{Stream: topic, Values: []any{"data", "2"}})
+	now = now.Add(3 * time.Second)
+	cmd := p.periodic(now, 2*time.Second)
+	if cmd == nil || p.inflight || !p.visFlight {
+		t.Fatalf("3 s after a full read of 2001 topics: inflight %v visible %v, want the visible rows only", p.inflight, p.visFlight)
+	}
+	msg, ok := cmd().(topicsVisibleMsg)
+	if !ok || len(msg.topics) != 1 || msg.topics[0].Name != topic {
+		t.Fatalf("visible refresh read %+v, want the one real visible topic", msg)
+	}
+	p.Update(msg)
+	if got := p.all[0].Messages; got != 2 {
+		t.Fatalf("visible row has %d messages after its refresh, want 2 (XLEN)", got)
+	}
+	if !strings.Contains(p.Title(), "list every 4s") {
+		t.Errorf("title %q does not say the list is backed off", p.Title())
+	}
+	now = now.Add(2 * time.Second)
+	if p.periodic(now, 2*time.Second) == nil || !p.inflight {
+		t.Fatal("5 s after the last full read of 2001 topics: no full read")
 	}
 }

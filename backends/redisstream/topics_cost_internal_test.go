@@ -142,39 +142,47 @@ func infoStats(tb testing.TB, rdb *redis.Client) (out, ops int64) {
 }
 
 // BenchmarkTopicsCost is what one Topics refresh costs Redis, read from
-// INFO stats on a private redis-server: 1000 streams of one small entry
-// and 10 with 1 MB entries at both ends, listed with XINFO STREAM (every
-// first and last entry travels) and with the server-side summary.
+// INFO stats on a private redis-server, listed with XINFO STREAM (every
+// first and last entry travels) and with the server-side summary: 1000
+// streams of one small entry plus 10 with 1 MB entries at both ends, and
+// 50 000 streams of one small entry.
 func BenchmarkTopicsCost(b *testing.B) {
-	ctx := context.Background()
-	_, rdb := privateRedis(b)
-	pipe := rdb.Pipeline()
-	for i := 0; i < 1000; i++ {
-		pipe.XAdd(ctx, &redis.XAddArgs{Stream: "s:" + strconv.Itoa(i), Values: []any{"data", strings.Repeat("p", 100)}})
-	}
-	big := strings.Repeat("x", 1<<20)
-	for i := 0; i < 10; i++ {
-		for _, v := range []string{big, "mid", big} {
-			pipe.XAdd(ctx, &redis.XAddArgs{Stream: "big:" + strconv.Itoa(i), Values: []any{"data", v}})
-		}
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		b.Fatal(err)
-	}
-	be := newBackend(b, rdb)
-	for _, mode := range []string{"xinfo-stream", "summary-script"} {
-		b.Run(mode, func(b *testing.B) {
-			be.noTopicScript.Store(mode == "xinfo-stream")
-			sortedTopics(b, be) // loads the script
-			out0, ops0 := infoStats(b, rdb)
-			for b.Loop() {
-				if ts := sortedTopics(b, be); len(ts) != 1010 {
-					b.Fatalf("%d topics", len(ts))
+	for _, c := range []struct {
+		name       string
+		small, big int
+	}{{"1010-streams-10-big", 1000, 10}, {"50000-streams", 50000, 0}} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			_, rdb := privateRedis(b)
+			pipe := rdb.Pipeline()
+			for i := 0; i < c.small; i++ {
+				pipe.XAdd(ctx, &redis.XAddArgs{Stream: "s:" + strconv.Itoa(i), Values: []any{"data", strings.Repeat("p", 100)}})
+			}
+			big := strings.Repeat("x", 1<<20)
+			for i := 0; i < c.big; i++ {
+				for _, v := range []string{big, "mid", big} {
+					pipe.XAdd(ctx, &redis.XAddArgs{Stream: "big:" + strconv.Itoa(i), Values: []any{"data", v}})
 				}
 			}
-			out1, ops1 := infoStats(b, rdb)
-			b.ReportMetric(float64(out1-out0)/float64(b.N), "net-out-B/refresh")
-			b.ReportMetric(float64(ops1-ops0-1)/float64(b.N), "redis-ops/refresh")
+			if _, err := pipe.Exec(ctx); err != nil {
+				b.Fatal(err)
+			}
+			be := newBackend(b, rdb)
+			for _, mode := range []string{"xinfo-stream", "summary-script"} {
+				b.Run(mode, func(b *testing.B) {
+					be.noTopicScript.Store(mode == "xinfo-stream")
+					sortedTopics(b, be) // loads the script
+					out0, ops0 := infoStats(b, rdb)
+					for b.Loop() {
+						if ts := sortedTopics(b, be); len(ts) != c.small+c.big {
+							b.Fatalf("%d topics", len(ts))
+						}
+					}
+					out1, ops1 := infoStats(b, rdb)
+					b.ReportMetric(float64(out1-out0)/float64(b.N), "net-out-B/refresh")
+					b.ReportMetric(float64(ops1-ops0-1)/float64(b.N), "redis-ops/refresh")
+				})
+			}
 		})
 	}
 }
