@@ -121,13 +121,22 @@ func (o *Operator) rateLocked(t TopicInfo, now time.Time) float64 {
 	return r
 }
 
+// Topic is one topic, with its publish rate computed from the previous
+// Topics or Topic call (a console refreshing only its visible rows keeps
+// their rates current).
 func (o *Operator) Topic(ctx context.Context, name string) (TopicInfo, error) {
 	if err := o.c.checkOpen(); err != nil {
 		return TopicInfo{}, err
 	}
 	t, err := o.b.Topic(ctx, name)
+	if err != nil {
+		return t, err
+	}
 	defaultSubjects(&t)
-	return t, err
+	o.mu.Lock()
+	t.Rate = o.rateLocked(t, time.Now())
+	o.mu.Unlock()
+	return t, nil
 }
 
 // defaultSubjects fills what a backend left empty: where the topic's name is

@@ -163,9 +163,23 @@ func (m *Model) refreshProblems() []string {
 	return out
 }
 
-func (m *Model) refreshAll() tea.Cmd {
+func (m *Model) refreshAll() tea.Cmd { return m.refreshPanes(false) }
+
+// backoffPane is a pane whose periodic refresh may be lighter than a full
+// one (the topics pane over many topics).
+type backoffPane interface {
+	periodic(now time.Time, every time.Duration) tea.Cmd
+}
+
+// refreshPanes asks every pane for fresh data; periodic (the refresh
+// tick, not the operator or an action) lets a backoffPane do less.
+func (m *Model) refreshPanes(periodic bool) tea.Cmd {
 	var cmds []tea.Cmd
 	for _, p := range m.panes {
+		if b, ok := p.(backoffPane); ok && periodic {
+			cmds = append(cmds, b.periodic(m.com.Now(), m.refreshEvery()))
+			continue
+		}
 		cmds = append(cmds, p.refresh())
 	}
 	if m.com.Op != nil && !m.infoFlight {

@@ -99,11 +99,19 @@ type formField struct {
 	// raw holds a payload that cannot be edited safely in the text area
 	// (control bytes, invalid UTF-8); it is sent as is unless replaced.
 	raw []byte
+	// rawInput is a prefilled value with characters a terminal would act
+	// on (a DLQ name with an escape or a bidi override in it): the input
+	// shows escapedInput instead, and while that is untouched the field's
+	// value is rawInput, the name the dialog was opened for.
+	rawInput, escapedInput string
 }
 
 func (f *formField) value() string {
 	if f.area != nil {
 		return f.area.Value()
+	}
+	if f.escapedInput != "" && f.input.Value() == f.escapedInput {
+		return f.rawInput
 	}
 	return f.input.Value()
 }
@@ -127,10 +135,15 @@ func (d *formDialog) addInput(key fieldKey, label, value, placeholder string) *f
 	ti := textinput.New()
 	ti.Prompt = ""
 	ti.Placeholder = placeholder
+	f := &formField{key: key, label: label}
+	if !editableText([]byte(value)) || strings.ContainsAny(value, "\n\t") {
+		f.rawInput, f.escapedInput = value, SanitizeString(value)
+		value = f.escapedInput
+	}
 	ti.SetValue(value)
 	ti.CharLimit = 0
 	ti.SetWidth(48)
-	f := &formField{key: key, label: label, input: ti}
+	f.input = ti
 	d.fields = append(d.fields, f)
 	if len(d.fields) == 1 {
 		f.input.Focus()
@@ -322,6 +335,9 @@ func (d *formDialog) View(width int) string {
 	}
 	for i, f := range d.fields {
 		label := f.label
+		if f.escapedInput != "" {
+			label += " (shown escaped; used as is unless edited)"
+		}
 		if i == d.focus {
 			label = st.HelpKey.Render("▸ " + label)
 		} else {

@@ -66,7 +66,12 @@ func newPublishDialog(c *Common, topic string, h core.Header, payload []byte) di
 		if f.raw != nil && f.value() == "" {
 			data = f.raw
 		}
-		return publishCmd(c, topic, data, hs), nil
+		return publishCmd(c, topic, data, hs, func(err error) dialog {
+			// a failed publish brings this very dialog back, with what was
+			// typed and why it failed
+			d.err = "publish failed: " + err.Error()
+			return d
+		}), nil
 	})
 	// text inputs show their value as is: anything a terminal could act on
 	// is escaped first (and then sent as shown), and the operator is told.
@@ -84,17 +89,22 @@ func newPublishDialog(c *Common, topic string, h core.Header, payload []byte) di
 	return d
 }
 
-func publishCmd(c *Common, topic string, data []byte, hs core.Header) tea.Cmd {
+// publishCmd publishes; on an error other than ErrNoStream, failed
+// decides what opens (the publish dialog again).
+func publishCmd(c *Common, topic string, data []byte, hs core.Header, failed func(error) dialog) tea.Cmd {
 	return runAction(c, "publish to "+topic, 1, func(ctx context.Context, op *core.Operator, _ func(int, int)) (core.Result, error) {
 		return published(op.Publish(ctx, topic, data, hs))
-	}, publishFollowUp(c, topic, data, hs))
+	}, publishFollowUp(c, topic, data, hs, failed))
 }
 
 // publishFollowUp offers to create a stream when none stores the topic
 // (JetStream without CreateStreams), then publishes again.
-func publishFollowUp(c *Common, topic string, data []byte, hs core.Header) func(error) dialog {
+func publishFollowUp(c *Common, topic string, data []byte, hs core.Header, failed func(error) dialog) func(error) dialog {
 	return func(err error) dialog {
 		if !errors.Is(err, core.ErrNoStream) {
+			if failed != nil {
+				return failed(err)
+			}
 			return nil
 		}
 		return newConfirm(c, "No stream stores "+SanitizeString(topic), []string{
@@ -371,16 +381,124 @@ func newReplayDialog(c *Common, topic string, ids []string, rangeMode bool) dial
 	return d
 }
 
+// rewindPositions is the rewind dialog's hint; the field has no
+// placeholder: an untouched field is not a position (it used to show
+// -15m and rewind to "new").
+const rewindPositions = "to: all, new, id:ID, seq:N, time:RFC3339, -15m (a bare id or sequence works too)"
+
 func newRewindDialog(c *Common, topic, group string) dialog {
-	return newForm(c, fmt.Sprintf("Rewind group %s of %s", group, topic),
-		[]string{"to: all, id:ID, seq:N, time:RFC3339, -15m (a bare id or sequence works too)"},
+	return newForm(c, fmt.Sprintf("Rewind group %s of %s", group, topic), []string{rewindPositions},
 		func(d *formDialog) (tea.Cmd, error) {
-			to, err := core.ParsePosition(d.val(fieldTo), c.Now())
+			s := d.val(fieldTo)
+			if s == "" {
+				return nil, errors.New("a position is required (all, new, -15m, id:ID, …): nothing rewound")
+			}
+			to, err := core.ParsePosition(s, c.Now())
 			if err != nil {
 				return nil, err
 			}
-			return rewindCmd(c, core.RewindRequest{Topic: topic, Group: group, To: to}), nil
-		}).addInput(fieldTo, "to", "", "-15m")
+			return rewindPreview(c, core.RewindRequest{Topic: topic, Group: group, To: to}), nil
+		}).addInput(fieldTo, "to", "", "")
+}
+
+// rewindCountCap bounds how many messages the rewind preview counts (it
+// pages through them): beyond it the dialog says "at least".
+const rewindCountCap = 5000
+
+// rewindEffect is what a rewind would do to a group: how many messages
+// from the target to the end of the topic, against how many the group has
+// not had yet (its lag).
+type rewindEffect struct {
+	group      core.GroupInfo
+	firstID    string // the first message at the target ("" = none: the end)
+	fromTarget int
+	atLeast    bool // counting stopped at rewindCountCap
+}
+
+// measureRewind reads the group's position and counts the messages from
+// the target on (a command's work: broker I/O).
+func measureRewind(ctx context.Context, op *core.Operator, req core.RewindRequest) (rewindEffect, error) {
+	var e rewindEffect
+	gs, err := op.Groups(ctx, req.Topic)
+	if err != nil {
+		return e, fmt.Errorf("rewind preview: groups of %s: %w", req.Topic, err)
+	}
+	found := false
+	for _, g := range gs {
+		if g.Name == req.Group {
+			e.group, found = g, true
+		}
+	}
+	if !found {
+		return e, fmt.Errorf("rewind preview: group %s of %s: %w", req.Group, req.Topic, core.ErrNotFound)
+	}
+	if req.To.Kind == core.PosNew {
+		return e, nil
+	}
+	from := req.To
+	for e.fromTarget < rewindCountCap {
+		pg, err := op.Browse(ctx, core.BrowseQuery{Topic: req.Topic, From: from, Limit: min(1000, rewindCountCap-e.fromTarget)})
+		if err != nil {
+			return e, fmt.Errorf("rewind preview: count %s from %s: %w", req.Topic, req.To, err)
+		}
+		if e.fromTarget == 0 && len(pg.Records) > 0 {
+			e.firstID = pg.Records[0].ID
+		}
+		e.fromTarget += len(pg.Records)
+		if !pg.More || len(pg.Records) == 0 {
+			return e, nil
+		}
+		from = pg.Next
+	}
+	e.atLeast = true
+	return e, nil
+}
+
+// lines says what the rewind does, in the group's terms.
+func (e rewindEffect) lines(req core.RewindRequest) []string {
+	g := e.group
+	pos := "last delivered " + orStr(g.LastDelivered, "(none)")
+	if g.Lag >= 0 {
+		pos += fmt.Sprintf(", %s not yet delivered", plural(int(g.Lag), "message"))
+	}
+	next := "only messages published from now on"
+	if e.firstID != "" {
+		next = "message " + e.firstID + " and what follows"
+	}
+	out := []string{"group now: " + pos, "rewound to " + req.To.String() + ", it gets " + next}
+	n := strconv.Itoa(e.fromTarget)
+	if e.atLeast {
+		n = fmt.Sprintf("at least %d", e.fromTarget)
+	}
+	switch diff := int64(e.fromTarget) - g.Lag; {
+	case g.Lag < 0:
+		out = append(out, n+" messages from the target on go to the group; how many it had already is unknown")
+	case diff > 0:
+		more := ""
+		if e.atLeast {
+			more = "at least "
+		}
+		out = append(out, fmt.Sprintf("%s%s it already had will be DELIVERED AGAIN", more, plural(int(diff), "message")))
+	case diff < 0 && e.atLeast:
+		out = append(out, fmt.Sprintf("up to %s not yet delivered will be SKIPPED (counting stopped at %d)", plural(int(-diff), "message"), rewindCountCap))
+	case diff < 0:
+		out = append(out, fmt.Sprintf("%s not yet delivered will be SKIPPED: the group never gets them", plural(int(-diff), "message")))
+	default:
+		out = append(out, "no message is delivered again or skipped")
+	}
+	return out
+}
+
+// rewindPreview measures the rewind and asks for confirmation, showing
+// what it would do.
+func rewindPreview(c *Common, req core.RewindRequest) tea.Cmd {
+	return c.call(func(ctx context.Context, op *core.Operator) tea.Msg {
+		e, err := measureRewind(ctx, op, req)
+		if err != nil {
+			return statusMsg{err: err}
+		}
+		return pushDialogMsg{d: newConfirm(c, fmt.Sprintf("Rewind group %s of %s to %s?", req.Group, req.Topic, req.To), e.lines(req), rewindCmd(c, req))}
+	})
 }
 
 func rewindCmd(c *Common, req core.RewindRequest) tea.Cmd {

@@ -78,6 +78,21 @@ func (f Filter) MatchText(s string) bool {
 	return strings.Contains(strings.ToLower(s), f.sub)
 }
 
+// MatchAny matches when any one of the row's fields does: anchors (`^`,
+// `$`) apply to each field on its own, not to a joined text with
+// separators in it.
+func (f Filter) MatchAny(fields ...string) bool {
+	if f.Empty() {
+		return true
+	}
+	for _, s := range fields {
+		if f.MatchText(s) {
+			return true
+		}
+	}
+	return false
+}
+
 // MatchRecord matches a message: text filters look at the payload, id and
 // subject; a field filter at the JSON payload.
 func (f Filter) MatchRecord(r core.Record) bool {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/mqscope/mqscope/core"
@@ -42,5 +43,51 @@ func TestFilter(t *testing.T) {
 	f, _ := ParseFilter("ord")
 	if !f.MatchText("Orders") || f.MatchText("payments") {
 		t.Error("substring row match is wrong")
+	}
+}
+
+// TestTopicsFilterAnchors: `re:…$` and `re:^…` apply to the topic's name
+// and to each subject, not to a joined text with a trailing separator.
+func TestTopicsFilterAnchors(t *testing.T) {
+	p := newTopicsPane(newCommon(Options{}))
+	p.SetSize(80, 20)
+	p.setTopics([]core.TopicInfo{
+		{Name: "orders"},
+		{Name: "orders-dlq"},
+		{Name: "ORDERS", Subjects: []string{"orders.created", "orders.paid"}},
+	})
+	for expr, want := range map[string][]string{
+		"re:orders$":      {"orders"},
+		"re:^orders-dlq$": {"orders-dlq"},
+		"re:\\.paid$":     {"ORDERS"},
+		"orders":          {"orders", "orders-dlq", "ORDERS"},
+	} {
+		f, err := ParseFilter(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.SetFilter(f)
+		var got []string
+		for _, i := range p.shown {
+			got = append(got, p.all[i].Name)
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("filter %q shows %q, want %q", expr, got, want)
+		}
+	}
+}
+
+func TestHumanSize(t *testing.T) {
+	for n, want := range map[uint64]string{
+		0: "0B", 999: "999B", 1000: "1.0K", 10 << 10: "10.0K", 1 << 20: "1.0M",
+		1048575: "1.0M", 10 * 1 << 20: "10.0M", 10263 * 1024: "10.0M", 5 << 30: "5.0G",
+	} {
+		got := humanSize(n)
+		if got != want {
+			t.Errorf("humanSize(%d) = %q, want %q", n, got, want)
+		}
+		if len(got) > 6 {
+			t.Errorf("humanSize(%d) = %q is wider than the SIZE column", n, got)
+		}
 	}
 }

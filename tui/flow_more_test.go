@@ -80,6 +80,8 @@ func TestFlowRewindReplayResend(t *testing.T) {
 	f.waitScreen("rewind dialog", "Rewind group workers of "+topic)
 	f.typ("all")
 	f.key("enter")
+	f.waitScreen("rewind confirmation", "Rewind group workers of "+topic+" to all?")
+	f.key("y")
 	f.waitStatus("rewind done", "rewind workers to all")
 	gs, err := op.Groups(context.Background(), topic)
 	if err != nil || len(gs) != 1 || gs[0].LastDelivered != "0-0" {

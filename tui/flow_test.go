@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -28,7 +29,11 @@ type flow struct {
 	pub *core.Client // optional: the test's own client
 }
 
-func startFlow(t *testing.T, o Options) *flow {
+func startFlow(t *testing.T, o Options) *flow { t.Helper(); return startFlowTo(t, o, io.Discard) }
+
+// startFlowTo is startFlow keeping every byte the program writes to the
+// terminal in out (written from another goroutine: out syncs itself).
+func startFlowTo(t *testing.T, o Options, out io.Writer) *flow {
 	t.Helper()
 	if o.Timeout == 0 {
 		o.Timeout = 10 * time.Second
@@ -51,9 +56,12 @@ func startFlow(t *testing.T, o Options) *flow {
 	go func() {
 		buf := make([]byte, 64<<10)
 		for ctx.Err() == nil {
-			if n, _ := tm.Output().Read(buf); n == 0 {
+			n, _ := tm.Output().Read(buf)
+			if n == 0 {
 				time.Sleep(20 * time.Millisecond)
+				continue
 			}
+			_, _ = out.Write(buf[:n])
 		}
 	}()
 	return f

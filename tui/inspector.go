@@ -24,7 +24,14 @@ type inspector struct {
 	w, h   int
 	offset int
 	lines  []string
+	// body is a large payload, paged: only the lines on screen are
+	// formatted (nil: the payload is in lines)
+	body *pagedPayload
 }
+
+// lazyPayload is the size from which the inspector pages the payload
+// instead of formatting all of it when it opens.
+const lazyPayload = 256 << 10
 
 func newInspector(c *Common, r core.Record, m inspectMeta) *inspector {
 	in := &inspector{com: c, rec: r, meta: m}
@@ -32,11 +39,25 @@ func newInspector(c *Common, r core.Record, m inspectMeta) *inspector {
 	return in
 }
 
+// total is how many lines the inspector has.
+func (in *inspector) total() int {
+	if in.body != nil {
+		return len(in.lines) + in.body.count()
+	}
+	return len(in.lines)
+}
+
 func (in *inspector) Title() string {
 	return "Message " + SanitizeString(in.rec.ID) + in.com.Styles.Dot + SanitizeString(orStr(in.rec.Subject, in.rec.Topic))
 }
 
-func (in *inspector) SetSize(w, h int) { in.w, in.h = w, h; in.clamp() }
+func (in *inspector) SetSize(w, h int) {
+	in.w, in.h = w, h
+	if in.body != nil {
+		in.body.setWidth(w)
+	}
+	in.clamp()
+}
 
 // Actions are the inspector's own (copy) and every row action of the pane
 // the message came from, on this one message.
@@ -121,7 +142,13 @@ func (in *inspector) build() []string {
 	if size == 0 {
 		size = len(r.Data)
 	}
-	kind := payloadKind(r.Data)
+	var kind string
+	if len(r.Data) > lazyPayload {
+		in.body = newPagedPayload(r.Data, in.w)
+		kind = in.body.kind()
+	} else {
+		kind = payloadKind(r.Data)
+	}
 	kv("size", fmt.Sprintf("%d bytes (%s)", size, kind))
 	if size > len(r.Data) {
 		kv("", fmt.Sprintf("showing the first %d bytes", len(r.Data)))
@@ -146,6 +173,9 @@ func (in *inspector) build() []string {
 		}
 	}
 	ls = append(ls, "", st.ColHeader.Render("PAYLOAD"))
+	if in.body != nil {
+		return ls
+	}
 	switch kind {
 	case "empty":
 		ls = append(ls, st.Dim.Render("(empty)"))
@@ -164,7 +194,7 @@ func (in *inspector) build() []string {
 }
 
 func (in *inspector) clamp() {
-	max := len(in.lines) - in.h
+	max := in.total() - in.h
 	if in.offset > max {
 		in.offset = max
 	}
@@ -191,20 +221,21 @@ func (in *inspector) Update(msg tea.Msg) tea.Cmd {
 	case matches(m, k.Top):
 		in.offset = 0
 	case matches(m, k.Bottom):
-		in.offset = len(in.lines)
+		in.offset = in.total()
 	}
 	in.clamp()
 	return nil
 }
 
 func (in *inspector) View() []string {
-	end := in.offset + in.h
-	if end > len(in.lines) {
-		end = len(in.lines)
-	}
+	end := min(in.offset+in.h, in.total())
 	out := make([]string, 0, in.h)
-	for _, l := range in.lines[in.offset:end] {
-		out = append(out, trunc(l, in.w))
+	for i := in.offset; i < end; i++ {
+		if i < len(in.lines) {
+			out = append(out, trunc(in.lines[i], in.w))
+		} else {
+			out = append(out, trunc(in.body.line(i-len(in.lines)), in.w))
+		}
 	}
 	return out
 }

@@ -164,11 +164,15 @@ func (m *Model) tickCmd() tea.Cmd {
 
 func (m *Model) refreshTick() tea.Cmd {
 	gen := m.com.Gen
-	every := m.o.Refresh
+	return tea.Tick(m.refreshEvery(), func(time.Time) tea.Msg { return refreshMsg{gen: gen} })
+}
+
+// refreshEvery is the polling interval: the context's, else the option.
+func (m *Model) refreshEvery() time.Duration {
 	if m.target != nil && m.target.Refresh > 0 {
-		every = m.target.Refresh
+		return m.target.Refresh
 	}
-	return tea.Tick(every, func(time.Time) tea.Msg { return refreshMsg{gen: gen} })
+	return m.o.Refresh
 }
 
 // setErr, setStatus and setStatusLine are the only ways into the status
@@ -200,7 +204,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.gen != m.com.Gen {
 			return m, nil // a refresh loop of an old context ends here
 		}
-		return m, tea.Batch(m.refreshAll(), m.refreshTick())
+		return m, tea.Batch(m.refreshPanes(true), m.refreshTick())
 	case refreshNowMsg:
 		return m, m.refreshAll()
 	case connectedMsg:
@@ -237,6 +241,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.stuckScanned(msg)
 		return m, nil
+	case topicsVisibleMsg:
+		if msg.gen != m.com.Gen {
+			return m, nil
+		}
+		return m, m.topics.Update(msg)
 	case groupsMsg:
 		if msg.gen != m.com.Gen {
 			return m, nil

@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -159,7 +158,7 @@ func (p *messagesPane) View(focused bool) []string {
 		return map[string]string{
 			"ID":      SanitizeString(r.ID),
 			"TIME":    clock(r.Time),
-			"SIZE":    strconv.Itoa(size),
+			"SIZE":    humanSize(uint64(size)),
 			"PAYLOAD": payloadPreview(r.Data),
 		}
 	}, empty)

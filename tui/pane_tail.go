@@ -34,10 +34,13 @@ type tailPane struct {
 	err      error
 	starting bool
 
-	cap     int
-	recs    []core.Record // bounded to cap
-	base    int           // absolute index of recs[0]
-	matches []int         // absolute indices of records passing the filter
+	cap  int
+	recs []core.Record // bounded to cap
+	// previews[i] is recs[i]'s payload preview, made once on arrival: a
+	// frame never reads a whole payload again
+	previews []string
+	base     int   // absolute index of recs[0]
+	matches  []int // absolute indices of records passing the filter
 
 	cursor int // absolute index of the selected record (-1: follow the end)
 	follow bool
@@ -183,7 +186,7 @@ func (p *tailPane) reset() {
 }
 
 func (p *tailPane) clear() {
-	p.recs, p.matches = nil, nil
+	p.recs, p.previews, p.matches = nil, nil, nil
 	p.base = 0
 	p.cursor = -1
 	p.follow, p.paused = true, false
@@ -256,6 +259,7 @@ func (p *tailPane) appendRecords(rs []core.Record) {
 		p.received++
 		abs := p.base + len(p.recs)
 		p.recs = append(p.recs, r)
+		p.previews = append(p.previews, payloadPreview(r.Data))
 		if w := ansi.StringWidth(SanitizeString(recordSubject(r))); w > p.subjW {
 			p.subjW = min(w, maxSubjectWidth)
 		}
@@ -266,6 +270,7 @@ func (p *tailPane) appendRecords(rs []core.Record) {
 	if over := len(p.recs) - p.cap; over > 0 {
 		// keep the slice from growing: copy down when it doubled
 		p.recs = p.recs[over:]
+		p.previews = p.previews[over:]
 		p.base += over
 		i := 0
 		for i < len(p.matches) && p.matches[i] < p.base {
@@ -274,6 +279,7 @@ func (p *tailPane) appendRecords(rs []core.Record) {
 		p.matches = p.matches[i:]
 		if cap(p.recs) > 2*p.cap {
 			p.recs = append([]core.Record(nil), p.recs...)
+			p.previews = append([]string(nil), p.previews...)
 			p.matches = append([]int(nil), p.matches...)
 		}
 		if p.cursor >= 0 && p.cursor < p.base {
@@ -389,7 +395,9 @@ func (p *tailPane) snapshot() []core.Record {
 	return out
 }
 
-func (p *tailPane) line(r core.Record) string {
+// line is record abs (an absolute index) as the tail shows it.
+func (p *tailPane) line(abs int) string {
+	r := p.recs[abs-p.base]
 	var sb strings.Builder
 	if p.stamps {
 		sb.WriteString(stamp(r.Time))
@@ -405,7 +413,7 @@ func (p *tailPane) line(r core.Record) string {
 		sb.WriteString(SanitizeString(r.ID))
 	}
 	sb.WriteString("  ")
-	sb.WriteString(payloadPreview(r.Data))
+	sb.WriteString(p.previews[abs-p.base])
 	return sb.String()
 }
 
@@ -453,7 +461,7 @@ func (p *tailPane) View(focused bool) []string {
 		sel   bool
 	}
 	render := func(i int) block {
-		s := p.line(p.recs[vis[i]-p.base])
+		s := p.line(vis[i])
 		var ls []string
 		if p.wrap {
 			ls = strings.Split(ansi.Hardwrap(s, p.w, true), "\n")
@@ -540,19 +548,42 @@ func saveJSONL(path string, recs []core.Record) tea.Cmd {
 	}
 }
 
+// previewBytes is how much of a payload a one-line preview looks at: more
+// than any terminal line shows (wrapped, it is a screenful), and a bound on
+// what a frame costs whatever the payload's size.
+const previewBytes = 4096
+
 // payloadPreview is a payload on one line: sanitised text, or for binary
-// the size and the first bytes in hex.
+// the size and the first bytes in hex. Only the first previewBytes are
+// read; a longer payload ends in "… (SIZE)".
 func payloadPreview(b []byte) string {
-	if payloadKind(b) != "binary" {
-		return Sanitize(b, false)
+	head := b
+	if len(head) > previewBytes {
+		head = head[:previewBytes]
 	}
-	n := len(b)
-	if n > 32 {
-		n = 32
+	more := ""
+	if len(head) < len(b) {
+		more = " … (" + humanSize(uint64(len(b))) + ")"
 	}
+	if len(b) == 0 || !looksBinary(head, len(head) < len(b)) {
+		return Sanitize(head, false) + more
+	}
+	n := min(len(b), 32)
 	s := fmt.Sprintf("<%d bytes binary> % x", len(b), b[:n])
 	if n < len(b) {
 		s += " …"
 	}
 	return s
+}
+
+// looksBinary is payloadKind's "binary" for a prefix: cut says the prefix
+// may end inside a UTF-8 sequence.
+func looksBinary(head []byte, cut bool) bool {
+	if cut {
+		// drop a rune cut in half at the end (at most 3 bytes)
+		for i := 0; i < utf8.UTFMax-1 && len(head) > 0 && !utf8.Valid(head); i++ {
+			head = head[:len(head)-1]
+		}
+	}
+	return !utf8.Valid(head) || printableRatio(head) <= 0.9
 }

@@ -27,6 +27,79 @@ type topicsPane struct {
 	err      error
 	okAt     time.Time      // when the last refresh succeeded
 	stuck    map[string]int // topic -> stuck groups (the root's stuck scan)
+
+	// the full list backs off as it grows (see interval); between full
+	// refreshes only the visible rows are read again
+	sentAt, fullAt time.Time
+	took           time.Duration // of the last full refresh
+	every          time.Duration // the base interval, as of the last tick
+	visFlight      bool
+}
+
+// Back-off of the full topic list: up to topicsPerTick topics it is read
+// every tick; beyond, the interval grows with the count, and is at least
+// topicsCostShare times what the last full read took, at most
+// maxTopicsEvery.
+const (
+	topicsPerTick   = 1000
+	topicsCostShare = 10
+	maxTopicsEvery  = time.Minute
+)
+
+// interval is how long the full list waits between reads, for base.
+func (p *topicsPane) interval(base time.Duration) time.Duration {
+	d := base
+	if n := len(p.all); n > topicsPerTick {
+		d = base * time.Duration(n) / topicsPerTick
+	}
+	d = max(d, topicsCostShare*p.took)
+	return max(base, min(d, maxTopicsEvery))
+}
+
+// periodic is the refresh tick: the full list when it is due, else the
+// visible rows only.
+func (p *topicsPane) periodic(now time.Time, every time.Duration) tea.Cmd {
+	p.every = every
+	if !p.loaded || now.Sub(p.fullAt) >= p.interval(every) {
+		return p.refresh()
+	}
+	return p.refreshVisible()
+}
+
+// refreshVisible reads the visible rows' topics again, one call each.
+func (p *topicsPane) refreshVisible() tea.Cmd {
+	if p.inflight || p.visFlight || p.com.Op == nil {
+		return nil
+	}
+	var names []string
+	for i, idx := range p.shown {
+		if p.list.visible(i) {
+			names = append(names, p.all[idx].Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	p.visFlight = true
+	req, gen := p.req, p.com.Gen
+	return p.com.call(func(ctx context.Context, op *core.Operator) tea.Msg {
+		var ts []core.TopicInfo
+		for _, n := range names {
+			t, err := op.Topic(ctx, n)
+			if err != nil {
+				continue // gone, or the backend cannot say: the row keeps its figures
+			}
+			ts = append(ts, t)
+		}
+		return topicsVisibleMsg{gen: gen, req: req, topics: ts}
+	})
+}
+
+// topicsVisibleMsg: the visible rows read again (req: the full list they
+// belong to; a newer full list drops them).
+type topicsVisibleMsg struct {
+	gen, req uint64
+	topics   []core.TopicInfo
 }
 
 // RefreshErr is the error of the last refresh.
@@ -38,6 +111,9 @@ func (p *topicsPane) Title() string {
 	t := "1 Topics"
 	if p.loaded {
 		t += fmt.Sprintf(" (%d)", len(p.shown))
+	}
+	if d := p.interval(p.every); p.every > 0 && d > p.every {
+		t += " list every " + d.Round(time.Second).String() // backed off: many topics
 	}
 	if !p.filter.Empty() {
 		t += " /" + SanitizeString(p.filter.Raw)
@@ -98,6 +174,7 @@ func (p *topicsPane) refresh() tea.Cmd {
 	}
 	p.inflight = true
 	p.req++
+	p.sentAt = p.com.Now()
 	req, gen := p.req, p.com.Gen
 	return p.com.call(func(ctx context.Context, op *core.Operator) tea.Msg {
 		ts, err := op.Topics(ctx)
@@ -115,7 +192,7 @@ func (p *topicsPane) rebuild() {
 	p.shown = p.shown[:0]
 	keys := make([]string, 0, len(p.all))
 	for i, t := range p.all {
-		if !p.filter.MatchText(t.Name + " " + strings.Join(t.Subjects, " ")) {
+		if !p.filter.MatchAny(append([]string{t.Name}, t.Subjects...)...) {
 			continue
 		}
 		p.shown = append(p.shown, i)
@@ -157,7 +234,24 @@ func (p *topicsPane) Update(msg tea.Msg) tea.Cmd {
 			p.err = fmt.Errorf("topics: %w", msg.err)
 			return nil // the pane and the refresh indicator say so
 		}
+		p.fullAt = p.com.Now()
+		p.took = p.fullAt.Sub(p.sentAt)
 		p.setTopics(msg.topics)
+	case topicsVisibleMsg:
+		p.visFlight = false
+		if msg.req != p.req || p.inflight {
+			return nil // a newer full list is here or on its way
+		}
+		byName := make(map[string]core.TopicInfo, len(msg.topics))
+		for _, t := range msg.topics {
+			byName[t.Name] = t
+		}
+		for i, t := range p.all {
+			if u, ok := byName[t.Name]; ok {
+				u.Subjects = t.Subjects // what the list matched the filter on
+				p.all[i] = u
+			}
+		}
 	case keyMsg:
 		p.list.handleNav(p.com.Keys, msg)
 	}
@@ -280,18 +374,26 @@ func fmtRate(r float64) string {
 }
 
 func humanBytes(b uint64) string {
-	switch {
-	case b == 0:
+	if b == 0 {
 		return "-"
-	case b < 1024:
-		return strconv.FormatUint(b, 10) + "B"
-	case b < 1024*1024:
-		return strconv.FormatFloat(float64(b)/1024, 'f', 1, 64) + "K"
-	case b < 1024*1024*1024:
-		return strconv.FormatFloat(float64(b)/1024/1024, 'f', 1, 64) + "M"
-	default:
-		return strconv.FormatFloat(float64(b)/1024/1024/1024, 'f', 1, 64) + "G"
 	}
+	return humanSize(b)
+}
+
+// humanSize is a size in at most 6 cells: 512B, 10.0K, 1.0M, 2.5G
+// (1023.9K would be 7: it shows as 1.0M).
+func humanSize(b uint64) string {
+	if b < 1000 {
+		return strconv.FormatUint(b, 10) + "B"
+	}
+	v := float64(b) / 1024
+	for _, unit := range []string{"K", "M", "G", "T"} {
+		if v < 999.95 || unit == "T" {
+			return strconv.FormatFloat(v, 'f', 1, 64) + unit
+		}
+		v /= 1024
+	}
+	return ""
 }
 
 func clampInt(v, lo, hi int) int {

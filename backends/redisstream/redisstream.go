@@ -48,6 +48,10 @@ type Backend struct {
 	// subscription never waits longer than this for a blocked read.
 	blockFor time.Duration
 
+	// noTopicScript: Topics reads XINFO STREAM, not topicSummaryScript
+	// (the server refused it); topicScriptLoaded: SCRIPT LOAD succeeded
+	noTopicScript, topicScriptLoaded atomic.Bool
+
 	mu        sync.Mutex
 	closed    bool
 	consumers map[string]int // topic\x00group\x00consumer -> users
