@@ -91,3 +91,29 @@ func TestHumanSize(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupsFilterAnchors: re:…$ anchors on a group's or consumer's name in
+// Groups, as in Topics.
+func TestGroupsFilterAnchors(t *testing.T) {
+	m := viewModel(t, false)
+	m.groups.setGroups([]core.GroupInfo{
+		{Topic: "orders", Name: "billing", Consumers: []core.ConsumerInfo{{Name: "billing-1"}}},
+		{Topic: "orders", Name: "billing-retry", Consumers: []core.ConsumerInfo{{Name: "w"}}},
+	})
+	for expr, want := range map[string]string{"re:billing$": "billing", "re:^w$": "billing-retry", "re:-1$": "billing"} {
+		f, err := ParseFilter(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.groups.SetFilter(f)
+		var got []string
+		for _, r := range m.groups.rows {
+			if r.consumer < 0 {
+				got = append(got, m.groups.groups[r.g].Name)
+			}
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("filter %q shows groups %q, want %q", expr, got, want)
+		}
+	}
+}

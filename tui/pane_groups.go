@@ -164,11 +164,12 @@ func (p *groupsPane) rebuild() {
 	p.rows = p.rows[:0]
 	var keys []string
 	for gi, g := range p.groups {
-		text := g.Name + " " + strings.Join(g.Stuck, " ")
+		// Each name and reason on its own, so that re:…$ anchors on a name.
+		fields := append([]string{g.Name}, g.Stuck...)
 		for _, c := range g.Consumers {
-			text += " " + c.Name
+			fields = append(fields, c.Name)
 		}
-		if !p.filter.MatchText(text) {
+		if !p.filter.MatchAny(fields...) {
 			continue
 		}
 		p.rows = append(p.rows, groupRow{g: gi, consumer: -1})

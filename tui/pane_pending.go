@@ -121,7 +121,7 @@ func (p *pendingPane) refresh() tea.Cmd {
 func (p *pendingPane) rebuild() {
 	p.pg.next = p.page.Next
 	p.entries = filterRows(&p.msgList, p.page.Entries,
-		func(e core.PendingEntry) bool { return p.filter.MatchText(e.ID + " " + e.Consumer) },
+		func(e core.PendingEntry) bool { return p.filter.MatchAny(e.ID, e.Consumer, e.Subject) },
 		func(e core.PendingEntry) string { return e.ID })
 }
 
