@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -440,12 +439,7 @@ func (a *app) get(cmd *cobra.Command, args []string) error {
 		}
 		fmt.Fprintf(w, "Time:     %s\n", timeCell(rec.Time))
 		fmt.Fprintf(w, "Size:     %d\n", max(rec.Size, len(rec.Data)))
-		keys := make([]string, 0, len(rec.Header))
-		for k := range rec.Header {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range rec.Header.Keys() {
 			for _, v := range rec.Header[k] {
 				fmt.Fprintf(w, "Header:   %s: %s\n", cell(k), cell(v))
 			}

@@ -8,6 +8,8 @@ package core
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -83,6 +85,11 @@ func (h Header) Clone() Header {
 		c[k] = append([]string(nil), v...)
 	}
 	return c
+}
+
+// Keys lists the header's keys sorted, for showing them in a stable order.
+func (h Header) Keys() []string {
+	return slices.Sorted(maps.Keys(h))
 }
 
 // Headers that mqscope writes on dead-lettered and replayed messages.

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -161,12 +160,7 @@ func (in *inspector) build() []string {
 	kv("idle", in.meta.Idle)
 	if len(r.Header) > 0 {
 		ls = append(ls, "", st.ColHeader.Render("HEADERS"))
-		keys := make([]string, 0, len(r.Header))
-		for k := range r.Header {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range r.Header.Keys() {
 			for _, v := range r.Header[k] {
 				ls = append(ls, "  "+st.JSONKey.Render(SanitizeString(k))+": "+SanitizeString(v))
 			}

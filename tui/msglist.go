@@ -21,6 +21,13 @@ type msgList struct {
 	filter Filter
 	topic  string
 
+	refreshState
+}
+
+// refreshState is what a polling pane knows of its refreshes: one in
+// flight (single-flight), the request number a reply must match, whether
+// anything loaded, and the last error with when it last worked.
+type refreshState struct {
 	inflight bool
 	req      uint64
 	loaded   bool
@@ -29,7 +36,7 @@ type msgList struct {
 }
 
 // RefreshErr is the error of the last refresh.
-func (l *msgList) RefreshErr() error { return l.err }
+func (r *refreshState) RefreshErr() error { return r.err }
 
 // succeeded records a refresh that worked.
 func (l *msgList) succeeded() { l.loaded, l.err, l.okAt = true, nil, l.com.Now() }
@@ -56,7 +63,7 @@ func (l *msgList) selectedIDs() []string { return l.list.selection() }
 // forget drops the rows and load state, keeping size and filter; a reply
 // still on its way is stale from now on.
 func (l *msgList) forget() {
-	*l = msgList{com: l.com, w: l.w, h: l.h, list: listState{height: l.list.height}, filter: l.filter, topic: l.topic, req: l.req + 1}
+	*l = msgList{com: l.com, w: l.w, h: l.h, list: listState{height: l.list.height}, filter: l.filter, topic: l.topic, refreshState: refreshState{req: l.req + 1}}
 }
 
 // begin starts a request unless one is in flight or there is nothing to ask.

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -33,15 +32,8 @@ type groupsPane struct {
 	groups []core.GroupInfo
 	rows   []groupRow
 
-	inflight bool
-	req      uint64
-	loaded   bool
-	err      error
-	okAt     time.Time // when the last refresh succeeded
+	refreshState
 }
-
-// RefreshErr is the error of the last refresh.
-func (p *groupsPane) RefreshErr() error { return p.err }
 
 func newGroupsPane(c *Common) *groupsPane { return &groupsPane{com: c} }
 
@@ -124,7 +116,7 @@ func (p *groupsPane) Topic() string { return p.topic }
 func (p *groupsPane) Loading() bool { return p.inflight && !p.loaded }
 
 func (p *groupsPane) reset() {
-	*p = groupsPane{com: p.com, w: p.w, h: p.h, list: listState{height: p.list.height}, filter: p.filter, req: p.req + 1}
+	*p = groupsPane{com: p.com, w: p.w, h: p.h, list: listState{height: p.list.height}, filter: p.filter, refreshState: refreshState{req: p.req + 1}}
 }
 
 func (p *groupsPane) refresh() tea.Cmd {

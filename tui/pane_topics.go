@@ -21,12 +21,8 @@ type topicsPane struct {
 	all   []core.TopicInfo
 	shown []int
 
-	inflight bool
-	req      uint64
-	loaded   bool
-	err      error
-	okAt     time.Time      // when the last refresh succeeded
-	stuck    map[string]int // topic -> stuck groups (the root's stuck scan)
+	refreshState
+	stuck map[string]int // topic -> stuck groups (the root's stuck scan)
 
 	// the full list backs off as it grows (see interval); between full
 	// refreshes only the visible rows are read again
@@ -102,9 +98,6 @@ type topicsVisibleMsg struct {
 	topics   []core.TopicInfo
 }
 
-// RefreshErr is the error of the last refresh.
-func (p *topicsPane) RefreshErr() error { return p.err }
-
 func newTopicsPane(c *Common) *topicsPane { return &topicsPane{com: c} }
 
 func (p *topicsPane) Title() string {
@@ -158,7 +151,7 @@ func (p *topicsPane) Loading() bool { return p.inflight && !p.loaded }
 
 // reset forgets everything (context switch).
 func (p *topicsPane) reset() {
-	*p = topicsPane{com: p.com, w: p.w, h: p.h, list: listState{height: p.list.height}, filter: p.filter, req: p.req + 1}
+	*p = topicsPane{com: p.com, w: p.w, h: p.h, list: listState{height: p.list.height}, filter: p.filter, refreshState: refreshState{req: p.req + 1}}
 }
 
 // connectFailed shows why there are no topics: the context did not open.
