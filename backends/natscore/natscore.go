@@ -345,7 +345,7 @@ const (
 	turnAcked = 1 << iota
 	turnNaked
 	turnDone
-	turnBits = 2 // bits under the turn number; turnDone shares them
+	turnBits = 3 // bits under the turn number
 )
 
 func (s *subscription) Topic() string { return s.spec.Topic }
