@@ -62,27 +62,16 @@ func (s *SubscribeSpec) Deliver(ctx context.Context, d Delivery) {
 // (with Tracked.Delivery pointing back at it), saving a wrapper allocation
 // per message on the hot path.
 func (s *SubscribeSpec) DeliverTracked(ctx context.Context, m *Tracked) {
-	d := m.Delivery
-	met := s.met
-	var start time.Time
-	if met != nil { // the clock is not free: read it only to record
-		met.receivedAt(d.Timestamp())
-		start = time.Now()
-	}
-	err := s.runHandler(m)
-	if met != nil {
-		met.handled(time.Since(start), err)
-	}
-
+	err := s.handle(m)
 	if err == nil {
 		if !s.ManualAck && !m.settled() {
 			if aerr := m.Ack(); aerr != nil {
-				s.logger.Warn("mq: ack failed", "id", d.ID(), "err", aerr)
+				s.logger.Warn("mq: ack failed", "id", m.ID(), "err", aerr)
 				return
 			}
 		}
 		if m.acked() {
-			met.ackedOne()
+			s.met.ackedOne()
 		}
 		return
 	}
@@ -91,6 +80,60 @@ func (s *SubscribeSpec) DeliverTracked(ctx context.Context, m *Tracked) {
 		// what it did explicitly.
 		return
 	}
+	s.failed(ctx, m.Delivery, err)
+}
+
+// Untracked is what DeliverUntracked needs of the backend's subscription
+// for the message in flight (the backend keeps one message's settle state,
+// not one per message).
+type Untracked interface {
+	// Finish ends the handler's turn: from now on an Ack or Nak of the
+	// message does nothing. It says whether the handler acked or naked it.
+	Finish() (acked, naked bool)
+	// Full is the message as a Delivery for retry or dead-letter; called
+	// only after a failure the handler did not settle itself.
+	Full() Delivery
+}
+
+// DeliverUntracked is DeliverTracked for a backend whose Ack is a no-op
+// (NATS Core) and whose Message costs nothing to build: m carries no settle
+// tracking and u keeps it for the message in flight, so a successful
+// delivery allocates nothing. Not for ManualAck subscriptions (a message
+// kept past the handler must still settle there). Like Deliver, it never
+// panics.
+func (s *SubscribeSpec) DeliverUntracked(ctx context.Context, m Message, u Untracked) {
+	err := s.handle(m)
+	acked, naked := u.Finish()
+	if err == nil {
+		if !naked { // auto-acked, or acked by the handler
+			s.met.ackedOne()
+		}
+		return
+	}
+	if acked || naked {
+		return // the handler settled it and still failed: respect that
+	}
+	s.failed(ctx, u.Full(), err)
+}
+
+// handle runs the handler under recover, with metrics when registered.
+func (s *SubscribeSpec) handle(m Message) error {
+	met := s.met
+	if met == nil {
+		return s.runHandler(m)
+	}
+	// The clock is not free: read it only to record.
+	met.receivedAt(m.Timestamp())
+	start := time.Now()
+	err := s.runHandler(m)
+	met.handled(time.Since(start), err)
+	return err
+}
+
+// failed settles a delivery whose handler failed without settling it: nak
+// with the retry delay, or after the last attempt dead-letter or give up.
+func (s *SubscribeSpec) failed(ctx context.Context, d Delivery, err error) {
+	met := s.met
 	n := d.Deliveries()
 	s.logger.Debug("mq: handler failed", "id", d.ID(), "delivery", n, "err", err)
 	if max := s.Retry.MaxAttempts; max > 0 && n >= max {

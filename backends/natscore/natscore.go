@@ -327,20 +327,90 @@ type subscription struct {
 	dropMu      sync.Mutex
 	dropsLogged int
 
+	// The message in flight on the untracked path (see onMsg): cur is it,
+	// turn is its turn number<<2 | how it was settled (turnAcked,
+	// turnNaked; turnDone once the handler returned). Written only by the
+	// reader goroutine, cur before turn.
+	cur  atomic.Pointer[nats.Msg]
+	turn atomic.Uint64
+	// tracked sends every later message down the allocating path: set once
+	// a handler asked a bare message for its local ID, which then lives in
+	// the delivery instead of the ids table.
+	tracked atomic.Bool
+
 	once sync.Once
 }
 
+const (
+	turnAcked = 1 << iota
+	turnNaked
+	turnDone
+	turnBits = 3 // bits under the turn number
+)
+
 func (s *subscription) Topic() string { return s.spec.Topic }
 
+// onMsg hands a message to the handler. Without ManualAck (an Ack is a
+// no-op on NATS Core and the message is settled when the handler returns)
+// and until a handler asks for a local ID, the handler gets a bareMsg, which
+// allocates nothing: the settle state of the one message in flight lives
+// here (cur, turn). Otherwise it gets a delivery with core's settle tracking.
 func (s *subscription) onMsg(m *nats.Msg) {
 	s.mu.Lock()
 	if !s.closed.Load() {
-		if s.readerG.Load() == 0 {
-			s.readerG.Store(goid()) // once
+		if s.readerG.Load() == 0 { // once
+			s.readerG.Store(goid())
+			subs.Store(m.Sub, s)
 		}
-		s.spec.DeliverTracked(s.ctx, &newDelivery(m, s, 1).t)
+		if s.spec.ManualAck || s.tracked.Load() {
+			s.spec.DeliverTracked(s.ctx, &newDelivery(m, s, 1).t)
+		} else {
+			s.cur.Store(m)
+			s.turn.Store((s.turn.Load()>>turnBits + 1) << turnBits)
+			s.spec.DeliverUntracked(s.ctx, bareMsg{m}, s)
+		}
 	}
 	s.mu.Unlock()
+}
+
+// Finish implements core.Untracked: it closes the turn of the message in
+// flight, so a later Ack or Nak of it does nothing, and says how the
+// handler settled it.
+func (s *subscription) Finish() (acked, naked bool) {
+	for {
+		t := s.turn.Load()
+		if s.turn.CompareAndSwap(t, t|turnDone) {
+			return t&turnAcked != 0, t&turnNaked != 0
+		}
+	}
+}
+
+// Full implements core.Untracked: the message in flight as a first
+// delivery, with the ID a handler may already have seen.
+func (s *subscription) Full() core.Delivery { return bareDelivery(s.cur.Load(), s) }
+
+// bareDelivery is bare message m as a first delivery, keeping the local ID
+// a handler may have been given.
+func bareDelivery(m *nats.Msg, s *subscription) *delivery {
+	d := newDelivery(m, s, 1)
+	if id, ok := localIDs.get(m); ok {
+		d.id.Store(&id)
+	}
+	return d
+}
+
+// settleBare records an Ack or Nak (bit) of bare message m: only while m is
+// the message in flight and not yet settled, so it reports whether it did.
+func (s *subscription) settleBare(m *nats.Msg, bit uint64) bool {
+	for {
+		t := s.turn.Load() // before cur: a new turn's cur is already stored
+		if s.cur.Load() != m || t&(turnAcked|turnNaked|turnDone) != 0 {
+			return false
+		}
+		if s.turn.CompareAndSwap(t, t|bit) {
+			return true
+		}
+	}
 }
 
 // Unsubscribe removes the interest, waits for the handler in flight and
@@ -386,6 +456,7 @@ func (s *subscription) Unsubscribe() error {
 			s.logger.Warn("nats core: subscription stopped with local retries pending; those messages are dropped", "abandoned", abandoned)
 		}
 
+		subs.Delete(s.ns)
 		s.b.mu.Lock()
 		delete(s.b.subs, s)
 		s.b.dropped += drops
@@ -499,3 +570,49 @@ func (d *delivery) NakWithDelay(delay time.Duration) error { return d.s.retry(d,
 
 // Term drops the message: nothing would redeliver it anyway.
 func (d *delivery) Term() error { return nil }
+
+// bareMsg is a NATS Core message given to a handler without an allocation
+// of its own (one pointer fits an interface value). Its subscription keeps
+// the settle state while it is in flight; once the handler has returned it
+// is settled, so Ack and Nak do nothing. It may be kept after the handler
+// returns: it holds only the *nats.Msg, never reused.
+type bareMsg struct{ m *nats.Msg }
+
+var _ core.Message = bareMsg{}
+
+// ID is the Nats-Msg-Id header when the publisher set one, else a
+// process-local unique id, kept for as long as the message lives.
+func (b bareMsg) ID() string {
+	if id := b.m.Header.Get(core.HeaderMsgID); id != "" {
+		return id
+	}
+	if s := subOf(b.m); s != nil {
+		s.tracked.Store(true) // this handler wants IDs: allocate them with deliveries
+	}
+	return localIDs.of(b.m)
+}
+
+func (b bareMsg) Topic() string        { return b.m.Subject }
+func (b bareMsg) Data() []byte         { return b.m.Data }
+func (b bareMsg) Header() core.Header  { return core.Header(b.m.Header) }
+func (b bareMsg) Timestamp() time.Time { return time.Time{} } // NATS Core does not say
+func (b bareMsg) Deliveries() int      { return 1 }
+
+// Ack is a no-op (NATS Core has no acknowledgements) that the dispatcher
+// sees: a handler that acks and then fails is not retried.
+func (b bareMsg) Ack() error {
+	if s := subOf(b.m); s != nil {
+		s.settleBare(b.m, turnAcked)
+	}
+	return nil
+}
+
+// Nak retries locally at once, if the message is still in flight and not
+// yet settled.
+func (b bareMsg) Nak() error {
+	s := subOf(b.m)
+	if s == nil || !s.settleBare(b.m, turnNaked) {
+		return nil
+	}
+	return s.retry(bareDelivery(b.m, s), 0)
+}

@@ -786,3 +786,88 @@ func TestSlowHandlerDropsAreCountedNotCut(t *testing.T) {
 	_ = pub.Publish(ctx, topic, []byte("after"))
 	eventually(t, "delivery to go on after the drops", func() bool { return got.Load() > before })
 }
+
+// TestBareMessageSettleState: without ManualAck the handler gets a message
+// with no settle tracking of its own (the allocation-free path); the
+// subscription keeps it for the message in flight. An Ack then a failure is
+// not retried, a Nak then a failure is retried once (not twice), a Nak of a
+// message kept past its handler does nothing, and a local ID is the same on
+// every call, after the handler returned and on the retry.
+func TestBareMessageSettleState(t *testing.T) {
+	t.Parallel()
+	nc := testbroker.StartNATS(t).Connect(t)
+	c := newClient(t, nc)
+	ctx := context.Background()
+	topic := testbroker.Name(t, "bare")
+	var (
+		mu    sync.Mutex
+		seen  = map[string]int{}
+		ids   = map[string][]string{}
+		kept  core.Message
+		fail  = errors.New("handler failed")
+		askID atomic.Bool
+	)
+	if _, err := c.Subscribe(ctx, topic, func(m core.Message) error {
+		p := string(m.Data())
+		mu.Lock()
+		seen[p]++
+		if askID.Load() {
+			ids[p] = append(ids[p], m.ID(), m.ID())
+		}
+		if p == "keep" {
+			kept = m
+		}
+		mu.Unlock()
+		switch p {
+		case "ack-then-fail":
+			_ = m.Ack()
+			return fail
+		case "nak-then-fail", "id":
+			if m.Deliveries() == 1 {
+				_ = m.Nak()
+				return fail
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(p string) int { mu.Lock(); defer mu.Unlock(); return seen[p] }
+	for _, p := range []string{"ack-then-fail", "nak-then-fail", "keep"} {
+		if err := c.Publish(ctx, topic, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "the nak'd message's retry", func() bool { return count("nak-then-fail") >= 2 && count("keep") == 1 })
+	mu.Lock()
+	k := kept
+	mu.Unlock()
+	if err := k.Nak(); err != nil {
+		t.Fatalf("Nak of a message kept past its handler: %v", err)
+	}
+	askID.Store(true)
+	if err := c.Publish(ctx, topic, []byte("id")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the id message's retry", func() bool { return count("id") >= 2 })
+	time.Sleep(200 * time.Millisecond) // room for a wrong extra delivery to show
+	for p, want := range map[string]int{"ack-then-fail": 1, "nak-then-fail": 2, "keep": 1, "id": 2} {
+		if got := count(p); got != want {
+			t.Errorf("%q delivered %d times, want %d", p, got, want)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	got := ids["id"]
+	if len(got) != 4 || got[0] == "" {
+		t.Fatalf("ids of the id message: %q, want 4 (two calls per delivery)", got)
+	}
+	for _, id := range got[1:] {
+		if id != got[0] {
+			t.Errorf("ID changed: %q", got)
+		}
+	}
+	if k.ID() == "" || k.ID() != k.ID() {
+		t.Errorf("ID of a kept message not stable: %q / %q", k.ID(), k.ID())
+	}
+}
