@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -95,5 +97,32 @@ func TestTailConsumerNotDrilled(t *testing.T) {
 		}
 	default:
 		t.Errorf("enter on the tail consumer sent %T, want a status", msg)
+	}
+}
+
+// TestCopyAsJSON: J in the inspector copies the message as the envelope
+// `mqscope pub --from` replays, byte for byte (binary and hostile payloads
+// included), through OSC 52.
+func TestCopyAsJSON(t *testing.T) {
+	m := viewModel(t, false)
+	rec := core.Record{Topic: "orders", Subject: "orders.paid", ID: "42-0", Data: []byte("\xff\x00\x1b]52;c;evil\x07"), Header: core.Header{"K": {"v"}}}
+	m.openInspector(rec, inspectMeta{})
+	_, cmd := m.Update(tea.KeyPressMsg{Code: 'J', Text: "J"})
+	if cmd == nil {
+		t.Fatal("no command from copy as JSON")
+	}
+	var copied string
+	for _, c := range cmd().(tea.BatchMsg) {
+		if msg := c(); fmt.Sprintf("%T", msg) == "tea.setClipboardMsg" {
+			copied = fmt.Sprintf("%s", msg)
+		}
+	}
+	var e core.Envelope
+	if err := json.Unmarshal([]byte(copied), &e); err != nil {
+		t.Fatalf("copied %q: %v", copied, err)
+	}
+	back, err := e.Record()
+	if err != nil || !bytes.Equal(back.Data, rec.Data) || back.Subject != rec.Subject || back.Header.Get("K") != "v" {
+		t.Errorf("copied envelope gives %+v (%v), want %+v", back, err, rec)
 	}
 }

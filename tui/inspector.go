@@ -74,6 +74,12 @@ func (in *inspector) Actions() []action {
 		act(k.CopyID, needNothing, func() tea.Cmd {
 			return tea.Batch(tea.SetClipboard(r.ID), msgCmd(statusMsg{text: "copied id " + r.ID}))
 		}),
+		act(k.CopyJSON, needNothing, func() tea.Cmd {
+			// The envelope `mqscope pub --from` replays, byte for byte.
+			env := core.EnvelopeOf(r).AppendJSON(nil)
+			return tea.Batch(tea.SetClipboard(string(env)),
+				msgCmd(statusMsg{text: fmt.Sprintf("copied the message as JSON (%d bytes) to the clipboard", len(env))}))
+		}),
 	}
 	s := in.meta.Scope
 	if s.topic == "" {

@@ -54,7 +54,7 @@ type KeyMap struct {
 	Purge                                                                   Binding
 
 	TailPause, TailFollow, TailWrap, TailTime, TailClear, TailSave Binding
-	CopyPayload, CopyID                                            Binding
+	CopyPayload, CopyID, CopyJSON                                  Binding
 	NextPage, FirstPage                                            Binding
 	LastErrors                                                     Binding
 }
@@ -117,6 +117,7 @@ func DefaultKeyMap() KeyMap {
 
 		CopyPayload: bind([]string{"y"}, "y", "copy payload"),
 		CopyID:      bind([]string{"Y"}, "Y", "copy id"),
+		CopyJSON:    bind([]string{"J"}, "J", "copy as JSON"),
 	}
 }
 

@@ -1,9 +1,9 @@
 package tui
 
 import (
+	"bufio"
 	"context"
-	"encoding/base64"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -508,40 +508,25 @@ func defaultSavePath(pattern string, now time.Time) string {
 	return fmt.Sprintf("mqscope-tail-%s-%s.jsonl", safe, now.UTC().Format("20060102-150405"))
 }
 
-// jsonRecord is one line of a saved tail.
-type jsonRecord struct {
-	Topic   string      `json:"topic"`
-	Subject string      `json:"subject,omitempty"`
-	ID      string      `json:"id"`
-	Seq     uint64      `json:"seq,omitempty"`
-	Time    time.Time   `json:"time,omitempty"`
-	Header  core.Header `json:"headers,omitempty"`
-	Data    string      `json:"data,omitempty"`
-	DataB64 string      `json:"data_base64,omitempty"`
-}
-
-// saveJSONL writes records as JSON lines; UTF-8 payloads as text, others
-// as base64 (a command's work, never Update's).
+// saveJSONL writes records as JSON lines, one core.Envelope each (the shape
+// `mqscope tail -o jsonl` writes and `mqscope pub --from` replays; a
+// command's work, never Update's).
 func saveJSONL(path string, recs []core.Record) tea.Cmd {
 	return func() tea.Msg {
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err != nil {
 			return savedMsg{path: path, err: fmt.Errorf("save tail: %w", err)}
 		}
-		enc := json.NewEncoder(f)
+		w := bufio.NewWriter(f)
+		var line []byte
 		for _, r := range recs {
-			j := jsonRecord{Topic: r.Topic, Subject: r.Subject, ID: r.ID, Seq: r.Seq, Time: r.Time, Header: r.Header}
-			if utf8.Valid(r.Data) {
-				j.Data = string(r.Data)
-			} else {
-				j.DataB64 = base64.StdEncoding.EncodeToString(r.Data)
-			}
-			if err := enc.Encode(j); err != nil {
+			line = append(core.EnvelopeOf(r).AppendJSON(line[:0]), '\n')
+			if _, err := w.Write(line); err != nil {
 				f.Close()
 				return savedMsg{path: path, err: fmt.Errorf("save tail to %s: %w", path, err)}
 			}
 		}
-		if err := f.Close(); err != nil {
+		if err := errors.Join(w.Flush(), f.Close()); err != nil {
 			return savedMsg{path: path, err: fmt.Errorf("save tail to %s: %w", path, err)}
 		}
 		return savedMsg{path: path, n: len(recs)}

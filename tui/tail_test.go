@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -142,16 +143,21 @@ func TestTailSaveJSONL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fh.Close()
-	var got []jsonRecord
+	// Each line is a core.Envelope that gives the record back byte for byte.
+	var got []core.Record
 	sc := bufio.NewScanner(fh)
 	for sc.Scan() {
-		var j jsonRecord
-		if err := json.Unmarshal(sc.Bytes(), &j); err != nil {
+		var e core.Envelope
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatalf("line %q: %v", sc.Text(), err)
 		}
-		got = append(got, j)
+		r, err := e.Record()
+		if err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		got = append(got, r)
 	}
-	if len(got) != 4 || got[0].Data != `{"i":0}` || got[3].DataB64 != "/wAb" || got[3].Header.Get("K") != "v" {
+	if len(got) != 4 || string(got[0].Data) != `{"i":0}` || !bytes.Equal(got[3].Data, []byte{0xff, 0x00, 0x1b}) || got[3].Header.Get("K") != "v" {
 		t.Errorf("saved %+v", got)
 	}
 	// saving never overwrites an existing file
