@@ -662,11 +662,17 @@ func (o *operator) seqForTime(ctx context.Context, t target, st jetstream.Stream
 }
 
 func (o *operator) forward(ctx context.Context, t target, from, last uint64, limit int) ([]core.Record, uint64, bool, error) {
+	if from == 0 {
+		from = 1
+	}
+	switch o.forwardPlan(t.stream.CachedInfo().Config, limit) {
+	case planDirectBatch:
+		return o.forwardDirect(ctx, t, from, last, limit)
+	case planOrdered:
+		return o.forwardOrdered(ctx, t, from, last, limit)
+	}
 	var recs []core.Record
 	seq := from
-	if seq == 0 {
-		seq = 1
-	}
 	for len(recs) < limit && seq <= last {
 		m, err := o.b.nextMsg(ctx, t.streamName(), seq, t.nextFor())
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
