@@ -150,32 +150,33 @@ func (o *operator) readDirectBatch(ctx context.Context, sub *nats.Subscription, 
 // them, so the last value of each of those keys is the server's.
 func directRecord(topic string, m *nats.Msg) (core.Record, error) {
 	h := m.Header
-	vals := make(map[string]string, len(directHeaders))
-	for _, k := range directHeaders {
+	var vals [len(directHeaders)]string
+	for i, k := range directHeaders {
 		v := h[k]
 		if len(v) == 0 {
 			return core.Record{}, fmt.Errorf("direct get reply without %s header", k)
 		}
-		vals[k] = v[len(v)-1]
+		vals[i] = v[len(v)-1]
 		if len(v) == 1 {
 			delete(h, k)
 		} else {
 			h[k] = v[:len(v)-1]
 		}
 	}
-	seq, err := strconv.ParseUint(vals["Nats-Sequence"], 10, 64)
+	subject, seqStr, tsStr := vals[1], vals[2], vals[3]
+	seq, err := strconv.ParseUint(seqStr, 10, 64)
 	if err != nil {
-		return core.Record{}, fmt.Errorf("direct get reply: bad Nats-Sequence %q: %w", vals["Nats-Sequence"], err)
+		return core.Record{}, fmt.Errorf("direct get reply: bad Nats-Sequence %q: %w", seqStr, err)
 	}
-	ts, err := time.Parse(time.RFC3339Nano, vals["Nats-Time-Stamp"])
+	ts, err := time.Parse(time.RFC3339Nano, tsStr)
 	if err != nil {
-		return core.Record{}, fmt.Errorf("direct get reply: message %d: bad Nats-Time-Stamp %q: %w", seq, vals["Nats-Time-Stamp"], err)
+		return core.Record{}, fmt.Errorf("direct get reply: message %d: bad Nats-Time-Stamp %q: %w", seq, tsStr, err)
 	}
 	if len(h) == 0 {
 		h = nil
 	}
 	return core.Record{
-		Topic: topic, Subject: vals["Nats-Subject"], ID: strconv.FormatUint(seq, 10), Seq: seq,
+		Topic: topic, Subject: subject, ID: seqStr, Seq: seq,
 		Data: m.Data, Header: core.Header(h), Time: ts, Size: len(m.Data),
 	}, nil
 }

@@ -104,7 +104,7 @@ func coreBrowseRead(b *testing.B, op *core.Operator, topic string, n int) {
 	q := core.BrowseQuery{Topic: topic, From: core.StartAll()}
 	got := 0
 	for got < n {
-		q.Limit = min(1000, n-got)
+		q.Limit = min(benchPage, n-got)
 		p, err := op.Browse(context.Background(), q)
 		if err != nil || len(p.Records) == 0 {
 			b.Fatalf("browse %s from %v: %d records, %v", topic, q.From, len(p.Records), err)
@@ -133,3 +133,11 @@ func rawOrderedRead(b *testing.B, js jetstream.JetStream, stream string, n int) 
 	it.Stop()
 	_ = js.DeleteConsumer(ctx, stream, cons.CachedInfo().Name)
 }
+
+var benchPage = func() int {
+	n, err := strconv.Atoi(os.Getenv("MQSCOPE_BENCH_BROWSE_PAGE"))
+	if err != nil || n < 1 {
+		return 1000
+	}
+	return n
+}()

@@ -555,11 +555,9 @@ func (o *operator) Browse(ctx context.Context, q core.BrowseQuery) (core.BrowseP
 		}
 		t.filter = q.Subject
 	}
-	si, err := t.stream.Info(ctx)
-	if err != nil {
-		return core.BrowsePage{}, fmt.Errorf("jetstream: stream %q: info: %w", t.streamName(), err)
-	}
-	st := si.State
+	// resolve has just read the stream's info: its state is as fresh as
+	// another STREAM.INFO round trip would be.
+	st := t.stream.CachedInfo().State
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 50
