@@ -74,75 +74,106 @@ type directGetRequest struct {
 // the stored headers (nats-server stream.go, getDirectRequest).
 var directHeaders = [...]string{"Nats-Stream", "Nats-Subject", "Nats-Sequence", "Nats-Time-Stamp", "Nats-Num-Pending", "Nats-Last-Sequence"}
 
-// forwardDirect reads up to limit messages at or after from (at most last)
-// with batched direct gets: one request a batch, answered by a stream of
-// messages and an end-of-batch status. The server may end a batch early
-// (max bytes); the next request continues after the last message.
-func (o *operator) forwardDirect(ctx context.Context, t target, from, last uint64, limit int) ([]core.Record, uint64, bool, error) {
-	stream := t.streamName()
-	inbox := o.b.nc.NewInbox()
-	sub, err := o.b.nc.SubscribeSync(inbox)
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("jetstream: stream %q: browse: subscribe to direct get replies: %w", stream, err)
-	}
-	defer func() { _ = sub.Unsubscribe() }()
-	_ = sub.SetPendingLimits(-1, -1) // bounded by the batch asked for
-	recs := make([]core.Record, 0, min(limit, 1<<16))
-	seq := from
-	for len(recs) < limit && seq <= last {
-		want := min(limit-len(recs), int(min(last-seq+1, 1<<20)))
-		body, _ := json.Marshal(directGetRequest{Seq: seq, NextFor: t.filter, Batch: want})
-		if err := o.b.nc.PublishRequest("$JS.API.DIRECT.GET."+stream, inbox, body); err != nil {
-			return recs, 0, false, fmt.Errorf("jetstream: stream %q: direct get batch from %d: %w", stream, seq, err)
-		}
-		got, end, err := o.readDirectBatch(ctx, sub, t, last, &recs)
-		if err != nil {
-			return recs, 0, false, fmt.Errorf("jetstream: stream %q: direct get batch from %d: %w", stream, seq, err)
-		}
-		if got > 0 {
-			seq = recs[len(recs)-1].Seq + 1
-		}
-		if end || got == 0 {
-			return recs, seq, false, nil
-		}
-	}
-	return recs, seq, len(recs) == limit && seq <= last, nil
+// pageReader reads a forward browse page after page: each read continues
+// where the previous one ended. A reader left open between pages (parked,
+// see cursor.go) already has the next page on its way.
+type pageReader interface {
+	// read returns up to limit records numbered at most last.
+	read(ctx context.Context, last uint64, limit int) ([]core.Record, error)
+	// prefetch asks for the next page of limit records ahead of read.
+	prefetch(limit int)
+	close()
 }
 
-// readDirectBatch appends one batch's messages to recs (only those up to
-// last). end reports that nothing more matches: "no results", or a
-// message past last, or the server's count of pending ones reaching 0.
-func (o *operator) readDirectBatch(ctx context.Context, sub *nats.Subscription, t target, last uint64, recs *[]core.Record) (got int, end bool, err error) {
-	for {
-		mctx, cancel := withOpTimeout(ctx)
-		m, err := sub.NextMsgWithContext(mctx)
-		cancel()
+// directReader reads with batched direct gets: one request a batch,
+// answered by a stream of messages and an end-of-batch status. The server
+// may end a batch early (max bytes); the next request continues after the
+// last message. No consumer exists.
+type directReader struct {
+	o        *operator
+	t        target
+	sub      *nats.Subscription
+	seq      uint64       // where the next request starts
+	inflight bool         // a batch is still arriving on sub
+	done     bool         // the server said nothing more matches
+	held     *core.Record // read past the last page's end, for the next
+}
+
+func (o *operator) newDirectReader(t target, from uint64) (*directReader, error) {
+	sub, err := o.b.nc.SubscribeSync(o.b.nc.NewInbox())
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: stream %q: browse: subscribe to direct get replies: %w", t.streamName(), err)
+	}
+	_ = sub.SetPendingLimits(-1, -1) // bounded by the batches asked for
+	return &directReader{o: o, t: t, sub: sub, seq: from}, nil
+}
+
+func (d *directReader) request(n int) error {
+	body, _ := json.Marshal(directGetRequest{Seq: d.seq, NextFor: d.t.filter, Batch: n})
+	if err := d.o.b.nc.PublishRequest("$JS.API.DIRECT.GET."+d.t.streamName(), d.sub.Subject, body); err != nil {
+		return fmt.Errorf("jetstream: stream %q: direct get batch from %d: %w", d.t.streamName(), d.seq, err)
+	}
+	d.inflight = true
+	return nil
+}
+
+func (d *directReader) prefetch(limit int) {
+	if !d.inflight && !d.done && d.held == nil {
+		_ = d.request(limit) // an error shows again on the next read's request
+	}
+}
+
+func (d *directReader) close() { _ = d.sub.Unsubscribe() }
+
+func (d *directReader) read(ctx context.Context, last uint64, limit int) ([]core.Record, error) {
+	recs := make([]core.Record, 0, min(limit, 1<<16))
+	if d.held != nil {
+		if d.held.Seq > last {
+			return recs, nil
+		}
+		recs, d.held = append(recs, *d.held), nil
+	}
+	for len(recs) < limit {
+		if !d.inflight {
+			if d.done || d.seq > last {
+				break
+			}
+			if err := d.request(min(limit-len(recs), int(min(last-d.seq+1, 1<<20)))); err != nil {
+				return recs, err
+			}
+		}
+		wait, err := nextWait(ctx)
 		if err != nil {
-			return got, false, err
+			return recs, err
+		}
+		m, err := d.sub.NextMsg(wait)
+		if err != nil {
+			return recs, fmt.Errorf("jetstream: stream %q: direct get batch from %d: %w", d.t.streamName(), d.seq, err)
 		}
 		if m.Header.Get("Nats-Sequence") == "" { // a status: 204 EOB, 404 none
+			d.inflight = false
 			switch m.Header.Get("Status") {
 			case "204":
-				return got, m.Header.Get("Nats-Num-Pending") == "0", nil
+				d.done = m.Header.Get("Nats-Num-Pending") == "0"
+				continue
 			case "404":
-				return got, true, nil
+				d.done = true
+				continue
 			}
-			return got, false, fmt.Errorf("status %s %s", m.Header.Get("Status"), m.Header.Get("Description"))
+			return recs, fmt.Errorf("jetstream: stream %q: direct get batch from %d: status %s %s", d.t.streamName(), d.seq, m.Header.Get("Status"), m.Header.Get("Description"))
 		}
-		rec, err := directRecord(t.name, m)
+		rec, err := directRecord(d.t.name, m)
 		if err != nil {
-			return got, false, err
+			return recs, fmt.Errorf("jetstream: stream %q: direct get batch from %d: %w", d.t.streamName(), d.seq, err)
 		}
+		d.seq = rec.Seq + 1
 		if rec.Seq > last {
-			end = true // drain to the EOB, keep nothing past the snapshot
-			continue
+			d.held = &rec
+			break
 		}
-		if end {
-			continue
-		}
-		*recs = append(*recs, rec)
-		got++
+		recs = append(recs, rec)
 	}
+	return recs, nil
 }
 
 // directRecord turns a direct get reply into a record with the headers the
@@ -181,13 +212,23 @@ func directRecord(topic string, m *nats.Msg) (core.Record, error) {
 	}, nil
 }
 
-// forwardOrdered reads up to limit messages at or after from (at most last)
-// with an ordered consumer that is deleted when the page is read.
-func (o *operator) forwardOrdered(ctx context.Context, t target, from, last uint64, limit int) ([]core.Record, uint64, bool, error) {
+// orderedReader reads with an ordered consumer (ephemeral, no acks, short
+// inactive threshold) starting at the first page's first sequence; close
+// deletes it. Its pulls run ahead of the pages by themselves.
+type orderedReader struct {
+	o    *operator
+	t    target
+	name string
+	it   jetstream.MessagesContext
+	done bool         // nothing was pending after the last message read
+	held *core.Record // read past the last page's end, for the next
+}
+
+func (o *operator) newOrderedReader(ctx context.Context, t target, from uint64, limit int) (*orderedReader, error) {
 	stream := t.streamName()
 	cfg := jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from,
-		InactiveThreshold: 5 * time.Second, NamePrefix: TailConsumerPrefix + "browse-" + nuid.Next(),
+		InactiveThreshold: 2 * cursorIdle, NamePrefix: TailConsumerPrefix + "browse-" + nuid.Next(),
 	}
 	if t.filter != "" {
 		cfg.FilterSubjects = []string{t.filter}
@@ -196,49 +237,87 @@ func (o *operator) forwardOrdered(ctx context.Context, t target, from, last uint
 	cons, err := t.stream.OrderedConsumer(cctx, cfg)
 	cancel()
 	if err != nil {
-		return nil, 0, false, fmt.Errorf("jetstream: stream %q: browse from %d: ordered consumer: %w", stream, from, err)
+		return nil, fmt.Errorf("jetstream: stream %q: browse from %d: ordered consumer: %w", stream, from, err)
 	}
+	r := &orderedReader{o: o, t: t}
 	info := cons.CachedInfo()
-	defer func() {
-		if info != nil && !o.b.nc.IsClosed() {
-			dctx, cancel := withOpTimeout(context.Background())
-			defer cancel()
-			_ = o.b.js.DeleteConsumer(dctx, stream, info.Name)
-		}
-	}()
-	var recs []core.Record
-	seq := from
-	if info == nil || info.NumPending == 0 {
-		return recs, seq, false, nil
+	if info == nil {
+		return nil, fmt.Errorf("jetstream: stream %q: browse from %d: ordered consumer without info", stream, from)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(min(limit, 1000)))
+	r.name = info.Name
+	if info.NumPending == 0 {
+		r.done = true
+		return r, nil
+	}
+	r.it, err = cons.Messages(jetstream.PullMaxMessages(min(limit, 1000)))
 	if err != nil {
-		return nil, 0, false, fmt.Errorf("jetstream: stream %q: browse from %d: consume: %w", stream, from, err)
+		r.close()
+		return nil, fmt.Errorf("jetstream: stream %q: browse from %d: consume: %w", stream, from, err)
 	}
-	defer it.Stop()
-	for len(recs) < limit && seq <= last {
-		if err := ctx.Err(); err != nil {
-			return recs, 0, false, err
+	return r, nil
+}
+
+func (r *orderedReader) prefetch(int) {}
+
+func (r *orderedReader) close() {
+	if r.it != nil {
+		r.it.Stop()
+	}
+	if !r.o.b.nc.IsClosed() {
+		dctx, cancel := withOpTimeout(context.Background())
+		defer cancel()
+		_ = r.o.b.js.DeleteConsumer(dctx, r.t.streamName(), r.name)
+	}
+}
+
+func (r *orderedReader) read(ctx context.Context, last uint64, limit int) ([]core.Record, error) {
+	var recs []core.Record
+	if r.held != nil {
+		if r.held.Seq > last {
+			return recs, nil
 		}
-		m, err := it.Next(jetstream.NextMaxWait(opTimeout))
+		recs, r.held = append(recs, *r.held), nil
+	}
+	for len(recs) < limit && !r.done {
+		wait, err := nextWait(ctx)
 		if err != nil {
-			return recs, 0, false, fmt.Errorf("jetstream: stream %q: browse after %d: %w", stream, seq-1, err)
+			return recs, err
+		}
+		m, err := r.it.Next(jetstream.NextMaxWait(wait))
+		if err != nil {
+			return recs, fmt.Errorf("jetstream: stream %q: browse with consumer %s: %w", r.t.streamName(), r.name, err)
 		}
 		md, err := m.Metadata()
 		if err != nil {
-			return recs, 0, false, fmt.Errorf("jetstream: stream %q: browse after %d: %w", stream, seq-1, err)
+			return recs, fmt.Errorf("jetstream: stream %q: browse with consumer %s: %w", r.t.streamName(), r.name, err)
 		}
-		if md.Sequence.Stream > last {
+		rec := core.Record{
+			Topic: r.t.name, Subject: m.Subject(), ID: strconv.FormatUint(md.Sequence.Stream, 10), Seq: md.Sequence.Stream,
+			Data: m.Data(), Header: core.Header(m.Headers()), Time: md.Timestamp, Size: len(m.Data()),
+		}
+		r.done = md.NumPending == 0
+		if rec.Seq > last {
+			r.held = &rec
 			break
 		}
-		recs = append(recs, core.Record{
-			Topic: t.name, Subject: m.Subject(), ID: strconv.FormatUint(md.Sequence.Stream, 10), Seq: md.Sequence.Stream,
-			Data: m.Data(), Header: core.Header(m.Headers()), Time: md.Timestamp, Size: len(m.Data()),
-		})
-		seq = md.Sequence.Stream + 1
-		if md.NumPending == 0 {
-			return recs, seq, false, nil
-		}
+		recs = append(recs, rec)
 	}
-	return recs, seq, len(recs) == limit && seq <= last, nil
+	return recs, nil
+}
+
+// nextWait bounds the wait for one message of a page: opTimeout, or less
+// when ctx ends sooner. (A context per message would cost more than the
+// message; a cancel without deadline is seen at the next message.)
+func nextWait(ctx context.Context) (time.Duration, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	wait := opTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(dl))
+	}
+	if wait <= 0 {
+		return 0, context.DeadlineExceeded
+	}
+	return wait, nil
 }

@@ -663,11 +663,8 @@ func (o *operator) forward(ctx context.Context, t target, from, last uint64, lim
 	if from == 0 {
 		from = 1
 	}
-	switch o.forwardPlan(t.stream.CachedInfo().Config, limit) {
-	case planDirectBatch:
-		return o.forwardDirect(ctx, t, from, last, limit)
-	case planOrdered:
-		return o.forwardOrdered(ctx, t, from, last, limit)
+	if plan := o.forwardPlan(t.stream.CachedInfo().Config, limit); plan != planGets {
+		return o.forwardRead(ctx, t, plan, from, last, limit)
 	}
 	var recs []core.Record
 	seq := from
