@@ -433,8 +433,13 @@ func (b *Backend) getMsg(ctx context.Context, stream string, req msgGetRequest) 
 		}
 		return nil, err
 	}
+	return decodeMsgGet(stream, m.Data)
+}
+
+// decodeMsgGet reads a STREAM.MSG.GET reply.
+func decodeMsgGet(stream string, data []byte) (*jetstream.RawStreamMsg, error) {
 	var resp msgGetResponse
-	if err := json.Unmarshal(m.Data, &resp); err != nil {
+	if err := json.Unmarshal(data, &resp); err != nil {
 		return nil, fmt.Errorf("stream %q: bad get response: %w", stream, err)
 	}
 	if resp.Error != nil {

@@ -36,7 +36,9 @@ func rawStored(t *testing.T, nc *nats.Conn, stream string, first, last uint64) [
 			t.Fatalf("raw get %s %d: %v", stream, seq, err)
 		}
 		var resp struct {
-			Error   *struct{ ErrCode int `json:"err_code"` }
+			Error *struct {
+				ErrCode int `json:"err_code"`
+			}
 			Message *struct {
 				Subject string
 				Seq     uint64
@@ -116,9 +118,7 @@ func sameStored(t *testing.T, what string, got, want []stored) {
 // nothing is left behind or consumed.
 func TestBrowsePlansReadWhatTheStreamStores(t *testing.T) {
 	t.Parallel()
-	n := testbroker.StartNATS(t)
-	nc, js := rawJS(t, n)
-	op := newClient(t, n, core.Config{}).Operator()
+	nc, js, op := browseEnv(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name, plan string
@@ -183,6 +183,9 @@ func TestBrowsePlansReadWhatTheStreamStores(t *testing.T) {
 			sameStored(t, "forward, pages of 250", asStored(browseAll(t, op, core.BrowseQuery{Topic: name, From: core.StartAll(), Limit: long})), want)
 			sameStored(t, "forward, pages of 50", asStored(browseAll(t, op, core.BrowseQuery{Topic: name, From: core.StartAll(), Limit: 50})), want)
 			sameStored(t, "subject filter, pages of 250", asStored(browseAll(t, op, core.BrowseQuery{Topic: name, Subject: name + ".b", From: core.StartAll(), Limit: long})), wantB)
+			reversedB := slices.Clone(wantB)
+			slices.Reverse(reversedB)
+			sameStored(t, "reverse with a subject filter, pages of 60", asStored(browseAll(t, op, core.BrowseQuery{Topic: name, Subject: name + ".b", Reverse: true, From: core.StartAll(), Limit: 60})), reversedB)
 			sameStored(t, "reverse, pages of 250", asStored(browseAll(t, op, core.BrowseQuery{Topic: name, Reverse: true, From: core.StartAll(), Limit: long})), reversed)
 			// From inside the gap: the first page starts after it.
 			sameStored(t, "forward from 10", asStored(browseAll(t, op, core.BrowseQuery{Topic: name, From: core.AtSequence(10), Limit: long})), want[8:])
@@ -207,6 +210,13 @@ func TestBrowsePlansReadWhatTheStreamStores(t *testing.T) {
 	}
 }
 
+// browseEnv is an embedded server with a raw connection and an operator.
+func browseEnv(t *testing.T) (*nats.Conn, jetstream.JetStream, *core.Operator) {
+	n := testbroker.StartNATS(t)
+	nc, js := rawJS(t, n)
+	return nc, js, newClient(t, n, core.Config{}).Operator()
+}
+
 func consumerNames(t *testing.T, s jetstream.Stream) []string {
 	t.Helper()
 	var names []string
@@ -226,9 +236,7 @@ func consumerNames(t *testing.T, s jetstream.Stream) []string {
 // consumer deleted.
 func TestBrowseCursorBetweenPages(t *testing.T) {
 	t.Parallel()
-	n := testbroker.StartNATS(t)
-	nc, js := rawJS(t, n)
-	op := newClient(t, n, core.Config{}).Operator()
+	nc, js, op := browseEnv(t)
 	ctx := context.Background()
 	for _, direct := range []bool{true, false} {
 		t.Run(fmt.Sprintf("allow-direct-%v", direct), func(t *testing.T) {
@@ -273,4 +281,37 @@ func TestBrowseCursorBetweenPages(t *testing.T) {
 			eventually(t, 10*time.Second, func() string { return fmt.Sprint("consumers ", consumerNames(t, s)) }, func() bool { return len(consumerNames(t, s)) == 0 })
 		})
 	}
+}
+
+// TestBrowseAcrossLongGap: a run of deleted sequences longer than one batch
+// of pipelined gets (a WorkQueue stream acked out of order leaves them) is
+// crossed forward and backward.
+func TestBrowseAcrossLongGap(t *testing.T) {
+	t.Parallel()
+	nc, js, op := browseEnv(t)
+	ctx := context.Background()
+	name := testbroker.Name(t, "gap")
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{name}, Retention: jetstream.WorkQueuePolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = js.DeleteStream(context.Background(), name) })
+	for i := 1; i <= 1200; i++ {
+		if _, err := js.Publish(ctx, name, fmt.Appendf(nil, "m%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for seq := uint64(3); seq <= 1000; seq++ {
+		if err := s.DeleteMsg(ctx, seq); err != nil {
+			t.Fatalf("delete %d: %v", seq, err)
+		}
+	}
+	want := rawStored(t, nc, name, 1, 1200)
+	if len(want) != 202 {
+		t.Fatalf("the raw stream has %d messages, want 202", len(want))
+	}
+	reversed := slices.Clone(want)
+	slices.Reverse(reversed)
+	sameStored(t, "forward across 998 deleted", asStored(browseAll(t, op, core.BrowseQuery{Topic: name, From: core.StartAll(), Limit: 100})), want)
+	sameStored(t, "reverse across 998 deleted", asStored(browseAll(t, op, core.BrowseQuery{Topic: name, Reverse: true, From: core.StartAll(), Limit: 100})), reversed)
 }

@@ -666,6 +666,15 @@ func (o *operator) forward(ctx context.Context, t target, from, last uint64, lim
 	if plan := o.forwardPlan(t.stream.CachedInfo().Config, limit); plan != planGets {
 		return o.forwardRead(ctx, t, plan, from, last, limit)
 	}
+	if t.filter == "" && limit > 1 {
+		return o.forwardMany(ctx, t, from, last, limit)
+	}
+	return o.forwardNext(ctx, t, from, last, limit)
+}
+
+// forwardNext reads a forward page with one next-message get a record
+// (the server skips what the filter does not match and deleted sequences).
+func (o *operator) forwardNext(ctx context.Context, t target, from, last uint64, limit int) ([]core.Record, uint64, bool, error) {
 	var recs []core.Record
 	seq := from
 	for len(recs) < limit && seq <= last {
@@ -699,15 +708,30 @@ func (o *operator) backward(ctx context.Context, t target, from, first uint64, l
 		if probes == 0 {
 			return recs, seq, true, nil
 		}
-		probes--
-		m, err := o.b.getMsg(ctx, t.streamName(), msgGetRequest{Seq: seq})
-		if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-			return recs, 0, false, fmt.Errorf("jetstream: stream %q: get %d: %w", t.streamName(), seq, err)
+		// Gets of the next sequences down, pipelined: as many as records
+		// are still wanted (more with a filter, which may skip some).
+		n := min(uint64(getsInFlight), uint64(probes), seq-max(first, 1)+1)
+		if t.filter == "" {
+			n = min(n, uint64(limit-len(recs)))
 		}
-		if err == nil && (t.filter == "" || subjectMatches(t.filter, m.Subject)) {
-			recs = append(recs, o.record(t.name, m))
+		seqs := make([]uint64, n)
+		for i := range seqs {
+			seqs[i] = seq - uint64(i)
 		}
-		seq--
+		got, err := o.b.getMany(ctx, t.streamName(), seqs)
+		if err != nil {
+			return recs, 0, false, err
+		}
+		for i, m := range got {
+			probes--
+			seq = seqs[i] - 1
+			if m != nil && (t.filter == "" || subjectMatches(t.filter, m.Subject)) {
+				recs = append(recs, o.record(t.name, m))
+				if len(recs) == limit {
+					break
+				}
+			}
+		}
 	}
 	more := len(recs) == limit && seq >= first && seq > 0
 	return recs, seq, more, nil
@@ -750,4 +774,38 @@ func (b *Backend) lastNStartIn(ctx context.Context, t target, st jetstream.Strea
 		return 0, nil
 	}
 	return recs[len(recs)-1].Seq, nil
+}
+
+// forwardMany reads a forward page of a whole stream with pipelined gets by
+// sequence (no consumer, any server and retention); a run of deleted
+// sequences longer than one batch is jumped with a next-message get.
+func (o *operator) forwardMany(ctx context.Context, t target, from, last uint64, limit int) ([]core.Record, uint64, bool, error) {
+	var recs []core.Record
+	seq := from
+	for len(recs) < limit && seq <= last {
+		n := min(uint64(limit-len(recs)), last-seq+1, getsInFlight)
+		seqs := make([]uint64, n)
+		for i := range seqs {
+			seqs[i] = seq + uint64(i)
+		}
+		got, err := o.b.getMany(ctx, t.streamName(), seqs)
+		if err != nil {
+			return recs, 0, false, err
+		}
+		before := len(recs)
+		for _, m := range got {
+			if m != nil {
+				recs = append(recs, o.record(t.name, m))
+			}
+		}
+		seq += n
+		if len(recs) == before && seq <= last {
+			next, nextSeq, _, err := o.forwardNext(ctx, t, seq, last, 1)
+			if err != nil || len(next) == 0 {
+				return recs, seq, false, err
+			}
+			recs, seq = append(recs, next...), nextSeq
+		}
+	}
+	return recs, seq, len(recs) == limit && seq <= last, nil
 }
