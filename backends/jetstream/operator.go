@@ -130,7 +130,7 @@ func (o *operator) Capabilities(ctx context.Context) core.Capabilities {
 			core.OpTopics:         yes("streams with their subjects"),
 			core.OpGroups:         yes("a stream's consumers: durables (groups) and ephemerals (marked)"),
 			core.OpPending:        yes("JetStream keeps no per-message pending list: shows the sequences above the ack floor up to the last delivered; ones acked out of order may be included, and per-message owner and idle time are unknown"),
-			core.OpBrowse:         yes("get by sequence (direct get where the stream allows it): no consumer is created, works on WorkQueue and Interest streams"),
+			core.OpBrowse:         yes("batched direct get (nats-server ≥ 2.11, streams with AllowDirect) or pipelined gets by sequence, no consumer, works on WorkQueue and Interest streams; a long forward page (≥ 200) of a Limits stream without batched direct get reads with an ordered consumer (ephemeral, no acks, named mqscope-tail-browse-…) that is deleted at the last page or 3 s after the last page read"),
 			core.OpGet:            yes("get by sequence"),
 			core.OpTail:           yes("ordered consumer (ephemeral, no acks); a plain NATS subscription where no stream captures the pattern"),
 			core.OpAck:            yes("+ACK " + settle + "; one acked out of order already is told by the ack-pending count not dropping"),
