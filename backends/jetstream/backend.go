@@ -52,9 +52,10 @@ type Backend struct {
 
 	// Subscriptions are core.Client's to track and stop (it does so
 	// before Close); tails are this backend's own.
-	mu     sync.Mutex
-	tails  map[*tailHandle]struct{}
-	closed bool
+	mu      sync.Mutex
+	tails   map[*tailHandle]struct{}
+	cursors map[cursorKey]*parkedCursor // forward browses between pages (cursor.go)
+	closed  bool
 
 	createMu sync.Mutex // serialises stream creation for CreateStreams
 
@@ -84,11 +85,12 @@ func New(ctx context.Context, deps core.Deps) (core.Backend, error) {
 		return nil, fmt.Errorf("jetstream: new context: %w", err)
 	}
 	b := &Backend{
-		cfg:    deps.Config,
-		nc:     deps.NATS,
-		js:     js,
-		logger: logger,
-		tails:  map[*tailHandle]struct{}{},
+		cfg:     deps.Config,
+		nc:      deps.NATS,
+		js:      js,
+		logger:  logger,
+		tails:   map[*tailHandle]struct{}{},
+		cursors: map[cursorKey]*parkedCursor{},
 	}
 	b.op = &operator{b: b}
 	if b.apub, err = newAsyncPublisher(b); err != nil {
@@ -371,6 +373,7 @@ func (b *Backend) Close() error {
 	for _, t := range tails {
 		t.stop()
 	}
+	b.closeCursors()
 	b.apub.close()
 	return nil
 }
@@ -430,8 +433,13 @@ func (b *Backend) getMsg(ctx context.Context, stream string, req msgGetRequest) 
 		}
 		return nil, err
 	}
+	return decodeMsgGet(stream, m.Data)
+}
+
+// decodeMsgGet reads a STREAM.MSG.GET reply.
+func decodeMsgGet(stream string, data []byte) (*jetstream.RawStreamMsg, error) {
 	var resp msgGetResponse
-	if err := json.Unmarshal(m.Data, &resp); err != nil {
+	if err := json.Unmarshal(data, &resp); err != nil {
 		return nil, fmt.Errorf("stream %q: bad get response: %w", stream, err)
 	}
 	if resp.Error != nil {

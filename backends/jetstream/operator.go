@@ -130,7 +130,7 @@ func (o *operator) Capabilities(ctx context.Context) core.Capabilities {
 			core.OpTopics:         yes("streams with their subjects"),
 			core.OpGroups:         yes("a stream's consumers: durables (groups) and ephemerals (marked)"),
 			core.OpPending:        yes("JetStream keeps no per-message pending list: shows the sequences above the ack floor up to the last delivered; ones acked out of order may be included, and per-message owner and idle time are unknown"),
-			core.OpBrowse:         yes("get by sequence (direct get where the stream allows it): no consumer is created, works on WorkQueue and Interest streams"),
+			core.OpBrowse:         yes("batched direct get (nats-server ≥ 2.11, streams with AllowDirect) or pipelined gets by sequence, no consumer, works on WorkQueue and Interest streams; a long forward page (≥ 200) of a Limits stream without batched direct get reads with an ordered consumer (ephemeral, no acks, named mqscope-tail-browse-…) that is deleted at the last page or 3 s after the last page read"),
 			core.OpGet:            yes("get by sequence"),
 			core.OpTail:           yes("ordered consumer (ephemeral, no acks); a plain NATS subscription where no stream captures the pattern"),
 			core.OpAck:            yes("+ACK " + settle + "; one acked out of order already is told by the ack-pending count not dropping"),
@@ -555,11 +555,9 @@ func (o *operator) Browse(ctx context.Context, q core.BrowseQuery) (core.BrowseP
 		}
 		t.filter = q.Subject
 	}
-	si, err := t.stream.Info(ctx)
-	if err != nil {
-		return core.BrowsePage{}, fmt.Errorf("jetstream: stream %q: info: %w", t.streamName(), err)
-	}
-	st := si.State
+	// resolve has just read the stream's info: its state is as fresh as
+	// another STREAM.INFO round trip would be.
+	st := t.stream.CachedInfo().State
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 50
@@ -662,11 +660,23 @@ func (o *operator) seqForTime(ctx context.Context, t target, st jetstream.Stream
 }
 
 func (o *operator) forward(ctx context.Context, t target, from, last uint64, limit int) ([]core.Record, uint64, bool, error) {
+	if from == 0 {
+		from = 1
+	}
+	if plan := o.forwardPlan(t.stream.CachedInfo().Config, limit); plan != planGets {
+		return o.forwardRead(ctx, t, plan, from, last, limit)
+	}
+	if t.filter == "" && limit > 1 {
+		return o.forwardMany(ctx, t, from, last, limit)
+	}
+	return o.forwardNext(ctx, t, from, last, limit)
+}
+
+// forwardNext reads a forward page with one next-message get a record
+// (the server skips what the filter does not match and deleted sequences).
+func (o *operator) forwardNext(ctx context.Context, t target, from, last uint64, limit int) ([]core.Record, uint64, bool, error) {
 	var recs []core.Record
 	seq := from
-	if seq == 0 {
-		seq = 1
-	}
 	for len(recs) < limit && seq <= last {
 		m, err := o.b.nextMsg(ctx, t.streamName(), seq, t.nextFor())
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -698,15 +708,30 @@ func (o *operator) backward(ctx context.Context, t target, from, first uint64, l
 		if probes == 0 {
 			return recs, seq, true, nil
 		}
-		probes--
-		m, err := o.b.getMsg(ctx, t.streamName(), msgGetRequest{Seq: seq})
-		if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-			return recs, 0, false, fmt.Errorf("jetstream: stream %q: get %d: %w", t.streamName(), seq, err)
+		// Gets of the next sequences down, pipelined: as many as records
+		// are still wanted (more with a filter, which may skip some).
+		n := min(uint64(getsInFlight), uint64(probes), seq-max(first, 1)+1)
+		if t.filter == "" {
+			n = min(n, uint64(limit-len(recs)))
 		}
-		if err == nil && (t.filter == "" || subjectMatches(t.filter, m.Subject)) {
-			recs = append(recs, o.record(t.name, m))
+		seqs := make([]uint64, n)
+		for i := range seqs {
+			seqs[i] = seq - uint64(i)
 		}
-		seq--
+		got, err := o.b.getMany(ctx, t.streamName(), seqs)
+		if err != nil {
+			return recs, 0, false, err
+		}
+		for i, m := range got {
+			probes--
+			seq = seqs[i] - 1
+			if m != nil && (t.filter == "" || subjectMatches(t.filter, m.Subject)) {
+				recs = append(recs, o.record(t.name, m))
+				if len(recs) == limit {
+					break
+				}
+			}
+		}
 	}
 	more := len(recs) == limit && seq >= first && seq > 0
 	return recs, seq, more, nil
@@ -749,4 +774,38 @@ func (b *Backend) lastNStartIn(ctx context.Context, t target, st jetstream.Strea
 		return 0, nil
 	}
 	return recs[len(recs)-1].Seq, nil
+}
+
+// forwardMany reads a forward page of a whole stream with pipelined gets by
+// sequence (no consumer, any server and retention); a run of deleted
+// sequences longer than one batch is jumped with a next-message get.
+func (o *operator) forwardMany(ctx context.Context, t target, from, last uint64, limit int) ([]core.Record, uint64, bool, error) {
+	var recs []core.Record
+	seq := from
+	for len(recs) < limit && seq <= last {
+		n := min(uint64(limit-len(recs)), last-seq+1, getsInFlight)
+		seqs := make([]uint64, n)
+		for i := range seqs {
+			seqs[i] = seq + uint64(i)
+		}
+		got, err := o.b.getMany(ctx, t.streamName(), seqs)
+		if err != nil {
+			return recs, 0, false, err
+		}
+		before := len(recs)
+		for _, m := range got {
+			if m != nil {
+				recs = append(recs, o.record(t.name, m))
+			}
+		}
+		seq += n
+		if len(recs) == before && seq <= last {
+			next, nextSeq, _, err := o.forwardNext(ctx, t, seq, last, 1)
+			if err != nil || len(next) == 0 {
+				return recs, seq, false, err
+			}
+			recs, seq = append(recs, next...), nextSeq
+		}
+	}
+	return recs, seq, len(recs) == limit && seq <= last, nil
 }
