@@ -368,7 +368,7 @@ func (o *operator) Replay(ctx context.Context, r core.ReplayRequest) (core.Resul
 			if limit <= 0 {
 				limit = 1000
 			}
-			recs, _, _, err = o.forward(ctx, t, start, last, limit)
+			recs, _, _, err = o.forward(ctx, t, start, last, limit, false)
 			if err != nil {
 				return res, err
 			}

@@ -81,7 +81,7 @@ func (b *Backend) closeCursors() {
 
 // forwardRead reads one forward page with plan (not planGets), on the
 // reader the previous page left at from when there is one.
-func (o *operator) forwardRead(ctx context.Context, t target, plan browsePlan, from, last uint64, limit int) ([]core.Record, uint64, bool, error) {
+func (o *operator) forwardRead(ctx context.Context, t target, plan browsePlan, from, last uint64, limit int, cursor bool) ([]core.Record, uint64, bool, error) {
 	k := cursorKey{stream: t.streamName(), created: t.stream.CachedInfo().Created, filter: t.filter, plan: plan, seq: from}
 	r := o.b.takeCursor(k)
 	if r == nil {
@@ -102,7 +102,7 @@ func (o *operator) forwardRead(ctx context.Context, t target, plan browsePlan, f
 		next = recs[len(recs)-1].Seq + 1
 	}
 	more := len(recs) == limit && next <= last
-	if err != nil || !more || limit < orderedMinPage {
+	if err != nil || !more || !cursor || limit < orderedMinPage {
 		r.close()
 		return recs, next, more, err
 	}

@@ -571,7 +571,7 @@ func (o *operator) Browse(ctx context.Context, q core.BrowseQuery) (core.BrowseP
 		return page, err
 	}
 	if !q.Reverse {
-		recs, next, more, err := o.forward(ctx, t, start, st.LastSeq, limit)
+		recs, next, more, err := o.forward(ctx, t, start, st.LastSeq, limit, true)
 		page.Records, page.More = recs, more
 		if more {
 			page.Next = core.AtSequence(next)
@@ -659,12 +659,14 @@ func (o *operator) seqForTime(ctx context.Context, t target, st jetstream.Stream
 	return lo, nil
 }
 
-func (o *operator) forward(ctx context.Context, t target, from, last uint64, limit int) ([]core.Record, uint64, bool, error) {
+// forward reads a forward page; with cursor, a reader that can continue is
+// left open for the next page (Browse: the caller pages on; Replay does not).
+func (o *operator) forward(ctx context.Context, t target, from, last uint64, limit int, cursor bool) ([]core.Record, uint64, bool, error) {
 	if from == 0 {
 		from = 1
 	}
 	if plan := o.forwardPlan(t.stream.CachedInfo().Config, limit); plan != planGets {
-		return o.forwardRead(ctx, t, plan, from, last, limit)
+		return o.forwardRead(ctx, t, plan, from, last, limit, cursor)
 	}
 	if t.filter == "" && limit > 1 {
 		return o.forwardMany(ctx, t, from, last, limit)
