@@ -100,11 +100,19 @@ func findCluster() ([]string, error) {
 		}
 		return nil, fmt.Errorf("%w (logs in %s)", err, dir)
 	}
+	used := map[int]bool{} // a node not yet listening leaves its port looking free
 	for i := 0; i < ClusterMasters; i++ {
 		port, err := freeClusterPort()
+		for try := 0; err == nil && (used[port] || used[port+10000]) && try < 50; try++ {
+			port, err = freeClusterPort()
+		}
+		if err == nil && (used[port] || used[port+10000]) {
+			err = fmt.Errorf("no free port for cluster node %d", i)
+		}
 		if err != nil {
 			return fail(err)
 		}
+		used[port], used[port+10000] = true, true // its cluster bus port too
 		nodeDir := filepath.Join(dir, strconv.Itoa(port))
 		if err := os.Mkdir(nodeDir, 0o755); err != nil {
 			return fail(err)
