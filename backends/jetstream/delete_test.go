@@ -1,7 +1,6 @@
 package jetstream_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -16,16 +15,8 @@ import (
 // deletes another subject's message (read back with the raw client).
 func TestDeleteMessagesStaysOnTheTopic(t *testing.T) {
 	t.Parallel()
-	n := testbroker.StartNATS(t)
-	_, js := rawJS(t, n)
-	c := newClient(t, n, core.Config{})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	stream, base := testbroker.Name(t, "S"), testbroker.Name(t, "s")
-	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: stream, Subjects: []string{base + ".>"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, js, st, base := multiSubjectStream(t)
+	ctx := t.Context()
 	for _, subj := range []string{base + ".a", base + ".b", base + ".a"} { // seq 1, 2, 3
 		if _, err := js.Publish(ctx, subj, []byte(subj)); err != nil {
 			t.Fatal(err)
@@ -51,16 +42,8 @@ func TestDeleteMessagesStaysOnTheTopic(t *testing.T) {
 // and size, equal to the raw stream's.
 func TestPendingEntriesSayWhatWasStored(t *testing.T) {
 	t.Parallel()
-	n := testbroker.StartNATS(t)
-	_, js := rawJS(t, n)
-	c := newClient(t, n, core.Config{})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	stream, base := testbroker.Name(t, "S"), testbroker.Name(t, "s")
-	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: stream, Subjects: []string{base + ".>"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, js, st, base := multiSubjectStream(t)
+	ctx := t.Context()
 	for i, subj := range []string{base + ".a", base + ".b"} {
 		if _, err := js.Publish(ctx, subj, make([]byte, 10*(i+1))); err != nil {
 			t.Fatal(err)
@@ -89,4 +72,19 @@ func TestPendingEntriesSayWhatWasStored(t *testing.T) {
 			t.Errorf("entry %d: subject %q stored %v size %d; raw %q %v %d", i, e.Subject, e.Stored, e.Size, raw.Subject, raw.Time, len(raw.Data))
 		}
 	}
+}
+
+// multiSubjectStream is a stream capturing base.> on its own server, the raw
+// JetStream client beside mqscope's, for tests that read state back raw.
+func multiSubjectStream(t *testing.T) (*core.Client, jetstream.JetStream, jetstream.Stream, string) {
+	t.Helper()
+	n := testbroker.StartNATS(t)
+	_, js := rawJS(t, n)
+	c := newClient(t, n, core.Config{})
+	base := testbroker.Name(t, "s")
+	st, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: testbroker.Name(t, "S"), Subjects: []string{base + ".>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, js, st, base
 }
