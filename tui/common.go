@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/core/decode"
 )
 
 // Common is what every pane and dialog shares: styles, keys, the operator
@@ -33,6 +34,10 @@ type Common struct {
 	Ctx context.Context
 	// Now is the clock (fixed in tests so views are deterministic).
 	Now func() time.Time
+	// Decoder decodes payloads of the connected context for display,
+	// filters, queries and diff (decode.JSONOrText unless the context sets
+	// one).
+	Decoder decode.Decoder
 }
 
 func newCommon(o Options) *Common {
@@ -58,6 +63,7 @@ func newCommon(o Options) *Common {
 		Timeout:   t,
 		Ctx:       context.Background(),
 		Now:       time.Now,
+		Decoder:   decode.JSONOrText,
 	}
 }
 

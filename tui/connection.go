@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/core/decode"
 )
 
 func closeTarget(l interface{ Warn(string, ...any) }, t *Target) {
@@ -88,6 +89,10 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 	m.com.Op = msg.target.Client.Operator()
 	m.com.Caps = msg.caps
 	m.com.DLQSuffix = m.com.Op.DLQSuffix()
+	m.com.Decoder = decode.JSONOrText
+	if msg.target.Decoder != nil {
+		m.com.Decoder = msg.target.Decoder
+	}
 	m.com.ReadOnly = m.o.ReadOnly || m.com.Op.ReadOnly()
 	m.info, m.infoErr = msg.info, nil
 	m.infoFlight = false // a poll of the old context may never be answered here

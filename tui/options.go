@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/core/decode"
 )
 
 // Options is everything main.go hands the console.
@@ -49,4 +50,7 @@ type Target struct {
 	Refresh    time.Duration
 	Timeout    time.Duration
 	TailBuffer int
+	// Decoder decodes this context's payloads; nil means
+	// decode.JSONOrText.
+	Decoder decode.Decoder
 }
