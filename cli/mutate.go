@@ -185,6 +185,7 @@ func (a *app) addMutatingCommands(root *cobra.Command) {
 			func(o *core.Operator) func(context.Context, core.ActionRequest) (core.Result, error) { return o.Term }},
 	} {
 		var reason string
+		var delay time.Duration
 		cmd := &cobra.Command{
 			Use: string(x.op) + " TOPIC GROUP ID... (- reads ids from stdin)", GroupID: "act", Args: minArgs("TOPIC", "GROUP", "ID"),
 			Short: x.short, Long: x.long + "\n\nAsks on a terminal; without one, needs --yes. Refused in read-only mode.",
@@ -196,13 +197,20 @@ func (a *app) addMutatingCommands(root *cobra.Command) {
 			if err != nil {
 				return err
 			}
-			req := core.ActionRequest{Topic: args[0], Group: args[1], IDs: ids, Reason: reason}
+			req := core.ActionRequest{Topic: args[0], Group: args[1], IDs: ids, Reason: reason, Delay: delay}
+			ask := fmt.Sprintf("%s %s of %s group %s", x.op, plural(len(ids), "message"), args[0], args[1])
+			if delay > 0 {
+				ask += ", redelivered after " + delay.String()
+			}
 			return a.mutate(cmd, mutation{op: x.op, target: args[0] + " group " + args[1],
-				ask: fmt.Sprintf("%s %s of %s group %s", x.op, plural(len(ids), "message"), args[0], args[1]),
+				ask: ask,
 				run: func(ctx context.Context, o *core.Operator) (core.Result, error) { return x.fn(o)(ctx, req) }})
 		})
-		if x.op == core.OpTerm {
+		switch x.op {
+		case core.OpTerm:
 			cmd.Flags().StringVar(&reason, "reason", "", "why (JetStream: sent with the term)")
+		case core.OpNak:
+			cmd.Flags().DurationVar(&delay, "delay", 0, "redeliver after `D` (JetStream; Redis refuses a delay)")
 		}
 		root.AddCommand(cmd)
 	}

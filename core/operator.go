@@ -375,6 +375,12 @@ func action[T any](ctx context.Context, o *Operator, op Op, r ActionRequest, fn 
 		if len(r.IDs) == 0 {
 			return Result{}, fmt.Errorf("mq: %s: no message ids given", op)
 		}
+		if r.Delay < 0 {
+			return Result{}, fmt.Errorf("mq: %s: delay %s is negative", op, r.Delay)
+		}
+		if r.Delay > 0 && op != OpNak {
+			return Result{}, fmt.Errorf("mq: %s: a delay applies to nak only", op)
+		}
 		if op == OpClaim && r.Consumer == "" {
 			return Result{}, fmt.Errorf("mq: claim: the consumer to claim to is required")
 		}
