@@ -69,6 +69,7 @@ type Model struct {
 	input textinput.Model
 
 	status    string
+	statusSeq uint64 // counts setStatusLine calls
 	statusErr bool
 	jobs      []*job
 	// the per-item errors of the last action that had any (E shows them)
@@ -188,6 +189,7 @@ func (m *Model) setStatus(s string) { m.setStatusLine(s, false) }
 
 func (m *Model) setStatusLine(s string, isErr bool) {
 	m.status, m.statusErr = SanitizeString(s), isErr
+	m.statusSeq++
 }
 
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -338,7 +340,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.focus = msg.pane
 		return m, nil
 	case tea.KeyPressMsg:
-		return m, m.key(msg)
+		// A status belongs to the pane it was said in: moving to another
+		// pane clears it unless the key said something new (E keeps the
+		// last error).
+		seq, focus := m.statusSeq, m.focus
+		cmd := m.key(msg)
+		if m.focus != focus && m.statusSeq == seq {
+			m.status, m.statusErr = "", false
+		}
+		return m, cmd
 	case tea.MouseWheelMsg:
 		// optional mouse: the wheel scrolls what has focus
 		k := tea.KeyPressMsg{Code: tea.KeyDown}
