@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/internal/testbroker"
@@ -46,6 +47,11 @@ func diffFlow(t *testing.T, cfg core.Config, topic string) {
 		t.Fatalf("stored %d messages, want 4", len(recs))
 	}
 	pass, fail := recs[0].ID, recs[1].ID
+	// all four pending in a group: the pending pane has ids only, so its
+	// diff fetches both messages
+	if err := holdPending(t, cl, topic, "workers", "w1", 4, time.Hour).Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
 
 	f := startFlow(t, Options{Contexts: []string{"c"}, Initial: "c", Open: openerFor(cfg)})
 	f.waitScreen("connected", "connected")
@@ -104,4 +110,29 @@ func diffFlow(t *testing.T, cfg core.Config, topic string) {
 	f.waitStatus("mark moved to the inspected message", "marked ")
 	f.key("m")
 	f.waitStatus("mark cleared", "diff mark cleared")
+	f.key("esc")
+
+	// pending entries: mark the one that passed, diff the one that failed
+	f.command("topic " + topic)
+	f.waitModel("groups listed", func(m *Model) bool { return m.focus == paneGroups && len(m.groups.rows) > 0 })
+	f.key("enter")
+	f.waitModel("pending listed", func(m *Model) bool {
+		return m.panes[panePending] == m.pending && len(m.pending.entries) == 4 && m.focus == panePending
+	})
+	for _, id := range []string{pass, fail} {
+		f.waitModel("cursor on "+id, func(m *Model) bool {
+			if m.pending.list.selectedKey() == id {
+				return true
+			}
+			m.pending.list.selectKey(id)
+			return false
+		})
+		if id == pass {
+			f.key("m")
+			f.waitScreen("pending mark shown", "= "+pass)
+		} else {
+			f.key("=")
+		}
+	}
+	f.waitScreen("pending diff", "~ Trace: \"t-pass\" → \"t-fail\"", "~ .order.items[0].qty: 3 → 4")
 }
