@@ -10,8 +10,6 @@ package tui
 
 import (
 	"context"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -197,24 +195,22 @@ func diffLines(st Styles, dec decode.Decoder, a, b core.Record) []string {
 		}
 	}
 
-	da, db := dec.Decode(a), dec.Decode(b)
+	rep := diff.Messages(a, b, dec)
 	how := "line diff"
-	if da.Structured() && db.Structured() {
+	if rep.Structural {
 		how = "structural"
 	}
-	ls = append(ls, "", st.ColHeader.Render("PAYLOAD")+" "+st.Dim.Render(SanitizeString(formatName(da)+" ↔ "+formatName(db))+st.Dot+how))
+	ls = append(ls, "", st.ColHeader.Render("PAYLOAD")+" "+st.Dim.Render(SanitizeString(formatName(rep.A)+" ↔ "+formatName(rep.B))+st.Dot+how))
 	for _, r := range []struct {
 		tag string
 		d   decode.Result
-	}{{"A", da}, {"B", db}} {
+	}{{"A", rep.A}, {"B", rep.B}} {
 		if r.d.Err != nil {
 			ls = append(ls, st.Error.Render(trunc("  "+r.tag+" did not decode: "+SanitizeString(r.d.Err.Error()), 200)))
 		}
 	}
-	before := len(ls)
-	if how == "structural" {
-		res := diff.Values(da.Value, db.Value, diff.DefaultMaxChanges)
-		for _, c := range res.Changes {
+	if rep.Structural {
+		for _, c := range rep.Values.Changes {
 			s := SanitizeString(c.String())
 			switch c.Kind {
 			case diff.Added:
@@ -225,15 +221,14 @@ func diffLines(st Styles, dec decode.Decoder, a, b core.Record) []string {
 				ls = append(ls, chg(s))
 			}
 		}
-		if res.More > 0 {
-			ls = append(ls, st.Dim.Render(fmt.Sprintf("… and %d more changes", res.More)))
+		if n := rep.Values.More; n > 0 {
+			ls = append(ls, st.Dim.Render(fmt.Sprintf("… and %d more changes", n)))
 		}
 	} else {
-		res := diff.Text(payloadText(da, a.Data), payloadText(db, b.Data), 3)
-		for _, n := range res.Notes {
+		for _, n := range rep.Text.Notes {
 			ls = append(ls, st.Dim.Render("  ("+n+")"))
 		}
-		for _, h := range res.Hunks {
+		for _, h := range rep.Text.Hunks {
 			ls = append(ls, st.Dim.Render(h.Header()))
 			for _, l := range h.Lines {
 				t := Sanitize([]byte(l.Text), true)
@@ -248,12 +243,13 @@ func diffLines(st Styles, dec decode.Decoder, a, b core.Record) []string {
 			}
 		}
 	}
-	if len(ls) == before {
-		note := "  identical"
-		if string(a.Data) != string(b.Data) {
-			note = "  the same once decoded (the bytes differ: spacing, key order or number spelling)"
-		}
-		ls = append(ls, st.Dim.Render(note))
+	switch {
+	case rep.PayloadEqual() && rep.SameBytes:
+		ls = append(ls, st.Dim.Render("  identical"))
+	case !rep.Structural && rep.Text.Equal() && len(rep.Text.Notes) > 0:
+		ls = append(ls, st.Dim.Render("  no difference in the part compared"))
+	case rep.PayloadEqual() || (!rep.Structural && rep.Text.Equal()):
+		ls = append(ls, st.Dim.Render("  the same once decoded (the bytes differ: spacing, key order, number spelling or a final newline)"))
 	}
 	return ls
 }
@@ -263,26 +259,6 @@ func formatName(r decode.Result) string {
 		return "?"
 	}
 	return r.Format
-}
-
-// hexLimit bounds the hex dump a binary payload is compared as.
-const hexLimit = 64 << 10
-
-// payloadText is a payload as lines to compare: a decoded document as
-// indented JSON (keys sorted), text as is, anything else as a hex dump.
-func payloadText(r decode.Result, data []byte) string {
-	switch {
-	case r.Structured():
-		if b, err := json.MarshalIndent(r.Value, "", "  "); err == nil {
-			return string(b)
-		}
-		return fmt.Sprint(r.Value)
-	case r.Err == nil && r.Format == "text":
-		if s, ok := r.Value.(string); ok {
-			return s
-		}
-	}
-	return hex.Dump(data[:min(len(data), hexLimit)])
 }
 
 // diffView is the comparison, drawn over the panes (and the inspector)
