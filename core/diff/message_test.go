@@ -9,7 +9,9 @@ import (
 )
 
 func TestMessages(t *testing.T) {
-	rec := func(data string, h core.Header) core.Record { return core.Record{Topic: "t", ID: "1", Data: []byte(data), Header: h} }
+	rec := func(data string, h core.Header) core.Record {
+		return core.Record{Topic: "t", ID: "1", Data: []byte(data), Header: h}
+	}
 	// documents: structural
 	r := Messages(rec(`{"a":1,"b":[1,2]}`, core.Header{"K": {"1"}}), rec(`{"a":2,"b":[1,2]}`, core.Header{"K": {"2"}}), decode.JSONOrText)
 	if !r.Structural || len(r.Values.Changes) != 1 || r.Values.Changes[0].String() != ".a: 1 → 2" || len(r.Headers) != 1 || r.Equal() {
