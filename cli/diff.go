@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -139,22 +138,8 @@ func writeDiffTable(w io.Writer, a, b core.Record, rep diff.Report) {
 	if len(rep.Headers) == 0 {
 		fmt.Fprintln(w, "  identical")
 	}
-	vals := func(vs []string) string {
-		q := make([]string, len(vs))
-		for i, v := range vs {
-			q[i] = diff.Value(v, 80)
-		}
-		return cell(strings.Join(q, ", "))
-	}
 	for _, h := range rep.Headers {
-		switch h.Kind {
-		case diff.Added:
-			fmt.Fprintf(w, "+ %s: %s\n", cell(h.Key), vals(h.New))
-		case diff.Removed:
-			fmt.Fprintf(w, "- %s: %s\n", cell(h.Key), vals(h.Old))
-		default:
-			fmt.Fprintf(w, "~ %s: %s → %s\n", cell(h.Key), vals(h.Old), vals(h.New))
-		}
+		fmt.Fprintf(w, "%s %s\n", changePrefix(h.Kind), cell(h.String()))
 	}
 	if rep.Structural {
 		fmt.Fprintln(w, "\nPayload (structural):")

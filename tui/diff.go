@@ -170,29 +170,23 @@ func diffLines(st Styles, dec decode.Decoder, a, b core.Record) []string {
 	del := func(s string) string { return st.Error.Render("- " + s) }
 	ins := func(s string) string { return st.Info.Render("+ " + s) }
 	chg := func(s string) string { return st.StateWarn.Render("~ " + s) }
+	mark := func(k diff.Kind) func(string) string {
+		switch k {
+		case diff.Added:
+			return ins
+		case diff.Removed:
+			return del
+		}
+		return chg
+	}
 
 	ls = append(ls, "", st.ColHeader.Render("HEADERS"))
 	hs := diff.Headers(a.Header, b.Header)
 	if len(hs) == 0 {
 		ls = append(ls, st.Dim.Render("  identical"))
 	}
-	vals := func(vs []string) string {
-		q := make([]string, len(vs))
-		for i, v := range vs {
-			q[i] = diff.Value(v, 80)
-		}
-		return SanitizeString(strings.Join(q, ", "))
-	}
 	for _, h := range hs {
-		k := SanitizeString(h.Key)
-		switch h.Kind {
-		case diff.Added:
-			ls = append(ls, ins(k+": "+vals(h.New)))
-		case diff.Removed:
-			ls = append(ls, del(k+": "+vals(h.Old)))
-		default:
-			ls = append(ls, chg(k+": "+vals(h.Old)+" → "+vals(h.New)))
-		}
+		ls = append(ls, mark(h.Kind)(SanitizeString(h.String())))
 	}
 
 	rep := diff.Messages(a, b, dec)
@@ -211,15 +205,7 @@ func diffLines(st Styles, dec decode.Decoder, a, b core.Record) []string {
 	}
 	if rep.Structural {
 		for _, c := range rep.Values.Changes {
-			s := SanitizeString(c.String())
-			switch c.Kind {
-			case diff.Added:
-				ls = append(ls, ins(s))
-			case diff.Removed:
-				ls = append(ls, del(s))
-			default:
-				ls = append(ls, chg(s))
-			}
+			ls = append(ls, mark(c.Kind)(SanitizeString(c.String())))
 		}
 		if n := rep.Values.More; n > 0 {
 			ls = append(ls, st.Dim.Render(fmt.Sprintf("… and %d more changes", n)))

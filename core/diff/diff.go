@@ -305,6 +305,25 @@ type HeaderChange struct {
 	Old, New []string
 }
 
+// String is the change on one line, values JSON-quoted: `Trace: "1" →
+// "2"` (changed), `Trace: "1"` (added or removed: the Kind says which).
+func (h HeaderChange) String() string {
+	vals := func(vs []string) string {
+		q := make([]string, len(vs))
+		for i, v := range vs {
+			q[i] = Value(v, maxValue)
+		}
+		return strings.Join(q, ", ")
+	}
+	switch h.Kind {
+	case Added:
+		return h.Key + ": " + vals(h.New)
+	case Removed:
+		return h.Key + ": " + vals(h.Old)
+	}
+	return h.Key + ": " + vals(h.Old) + " → " + vals(h.New)
+}
+
 // Headers compares two header maps key by key (sorted). Values of a key
 // compare as an ordered list.
 func Headers(a, b map[string][]string) []HeaderChange {
