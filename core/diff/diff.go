@@ -87,11 +87,13 @@ func (r Result) Equal() bool { return len(r.Changes) == 0 && r.More == 0 }
 
 // Values compares two JSON-compatible values (map[string]any, []any,
 // string, float64, int, int64, uint64, *big.Int, json.Number, bool, nil).
-// Object keys are visited sorted; arrays are compared index by index (an
-// element inserted at the front shows as every later index changed and one
-// added at the end: simple, predictable, and what jq paths name). Numbers
-// compare by value (1 and 1.0 are equal). At most max changes are kept
-// (DefaultMaxChanges when max < 1); More counts the rest.
+// Object keys are visited sorted. Arrays are compared index by index
+// (simple, predictable, and what jq paths name; an object inserted at the
+// front shows as every later index changed and one added at the end),
+// except arrays of scalars of different lengths, which are aligned (see
+// scalarArrays). Numbers compare by value (1 and 1.0 are equal). At most
+// max changes are kept (DefaultMaxChanges when max < 1); More counts the
+// rest.
 func Values(a, b any, max int) Result {
 	if max < 1 {
 		max = DefaultMaxChanges
@@ -149,6 +151,9 @@ func (c *collector) walk(path []string, a, b any) {
 		}
 	case []any:
 		bv := b.([]any)
+		if len(av) != len(bv) && c.scalarArrays(path, av, bv) {
+			return
+		}
 		for i := 0; i < max(len(av), len(bv)); i++ {
 			p := append(path, "["+strconv.Itoa(i)+"]")
 			switch {
@@ -165,6 +170,62 @@ func (c *collector) walk(path []string, a, b any) {
 			c.add(path, Changed, a, b)
 		}
 	}
+}
+
+// scalarArrays compares arrays of scalars of different lengths by their
+// longest common subsequence, so one value inserted at the front is one
+// change, not one per index: a removed element is named by its index in
+// the first array, an added one by its index in the second, and a removal
+// and an addition at the same index are one change. False (nothing
+// reported) when an element is not a scalar or the alignment would cost
+// more than MaxEdits.
+func (c *collector) scalarArrays(path []string, av, bv []any) bool {
+	ka, kb := make([]string, len(av)), make([]string, len(bv))
+	for i, v := range av {
+		if !isScalar(v) {
+			return false
+		}
+		ka[i] = TypeName(v) + " " + Value(v, 0)
+	}
+	for i, v := range bv {
+		if !isScalar(v) {
+			return false
+		}
+		kb[i] = TypeName(v) + " " + Value(v, 0)
+	}
+	ops, exact := align(ka, kb, MaxEdits)
+	if !exact {
+		return false
+	}
+	idx := func(i int) []string { return append(path, "["+strconv.Itoa(i)+"]") }
+	i, j := 0, 0
+	for n := 0; n < len(ops); n++ {
+		op := ops[n].Op
+		if op != Same && i == j && n+1 < len(ops) && ops[n+1].Op == Del+Ins-op {
+			c.walk(idx(i), av[i], bv[j]) // replaced in place
+			i, j, n = i+1, j+1, n+1
+			continue
+		}
+		switch op {
+		case Same:
+			i, j = i+1, j+1
+		case Del:
+			c.add(idx(i), Removed, av[i], nil)
+			i++
+		case Ins:
+			c.add(idx(j), Added, nil, bv[j])
+			j++
+		}
+	}
+	return true
+}
+
+func isScalar(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return false
+	}
+	return true
 }
 
 // joinPath makes the jq path of segments (each already `.key`, `["k"]` or
