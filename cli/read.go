@@ -123,6 +123,7 @@ topic, subject, id, seq, time, headers, data (text, or base64 with "encoding": "
 			ValidArgsFunction: a.completeTopicGroup,
 			RunE:              runE(a.get),
 		},
+		a.diffCommand(),
 		a.tailCommand(),
 		&cobra.Command{
 			Use: "caps", GroupID: "read", Args: cobra.NoArgs,

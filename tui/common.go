@@ -38,6 +38,9 @@ type Common struct {
 	// filters, queries and diff (decode.JSONOrText unless the context sets
 	// one).
 	Decoder decode.Decoder
+	// Mark is the message marked for a diff (m), nil when none; it stays
+	// across panes, a context switch drops it (diff.go).
+	Mark *msgRef
 }
 
 func newCommon(o Options) *Common {

@@ -138,6 +138,8 @@ func (m *Model) resetPanes() {
 	m.customTail = false
 	m.stuckFlight, m.stuckAt, m.stuckSkipped = false, time.Time{}, 0
 	m.closeInspector()
+	m.layers.remove(layerDiff)
+	m.com.Mark = nil
 }
 
 // contextErr names the context in a failed open, unless the error does

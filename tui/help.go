@@ -13,6 +13,9 @@ import (
 // focusedActor is what gets action keys: the inspector when open, else
 // the focused pane.
 func (m *Model) focusedActor() actor {
+	if d := m.diffShown(); d != nil {
+		return d
+	}
 	if in := m.inspecting(); in != nil {
 		return in
 	}

@@ -23,6 +23,16 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case layerHelp:
 		m.helpKey(msg)
 		return nil
+	case layerDiff:
+		if msg.String() == "ctrl+c" {
+			return m.quit()
+		}
+		if matches(msg, m.com.Keys.Help) {
+			m.openHelp()
+		} else if t.diff.key(msg) {
+			m.layers.remove(layerDiff)
+		}
+		return nil
 	}
 	k := m.com.Keys
 	switch {

@@ -47,7 +47,7 @@ func (in *inspector) total() int {
 }
 
 func (in *inspector) Title() string {
-	return "Message " + SanitizeString(in.rec.ID) + in.com.Styles.Dot + SanitizeString(orStr(in.rec.Subject, in.rec.Topic))
+	return "Message " + SanitizeString(in.rec.ID) + in.com.Styles.Dot + SanitizeString(orStr(in.rec.Subject, in.rec.Topic)) + markNote(in.com)
 }
 
 func (in *inspector) SetSize(w, h int) {
@@ -85,7 +85,8 @@ func (in *inspector) Actions() []action {
 	if s.topic == "" {
 		s.topic = r.Topic
 	}
-	return append(as, messageActions(in.com, s, func() []string { return []string{r.ID} }, func() core.Record { return r })...)
+	as = append(as, messageActions(in.com, s, func() []string { return []string{r.ID} }, func() core.Record { return r })...)
+	return append(as, diffActions(in.com, func() (msgRef, bool) { return refOf(r), true })...)
 }
 
 // has: the inspector's one message is its row and its selection.

@@ -57,6 +57,7 @@ type KeyMap struct {
 	CopyPayload, CopyID, CopyJSON                                  Binding
 	NextPage, FirstPage                                            Binding
 	LastErrors                                                     Binding
+	Mark, Diff                                                     Binding
 }
 
 // DefaultKeyMap is the console's key map.
@@ -118,6 +119,9 @@ func DefaultKeyMap() KeyMap {
 		CopyPayload: bind([]string{"y"}, "y", "copy payload"),
 		CopyID:      bind([]string{"Y"}, "Y", "copy id"),
 		CopyJSON:    bind([]string{"J"}, "J", "copy as JSON"),
+
+		Mark: bind([]string{"m"}, "m", "mark for diff"),
+		Diff: bind([]string{"="}, "=", "diff with marked"),
 	}
 }
 

@@ -63,6 +63,7 @@ type Model struct {
 
 	layers     overlays // dialogs, help, the input line and the inspector
 	inspectReq uint64   // only the last Enter's message opens
+	diffReq    uint64   // only the last = opens its comparison
 	helpOff    int      // first help line shown (help scrolls on small screens)
 
 	mode  inputMode
@@ -333,6 +334,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			r, err := op.Get(ctx, msg.topic, msg.id)
 			return recordMsg{gen: gen, req: req, rec: r, meta: msg.meta, err: err}
 		})
+	case diffMsg:
+		return m, m.startDiff(msg.ref)
+	case diffReadyMsg:
+		m.diffReady(msg)
+		return m, nil
 	case pushDialogMsg:
 		m.pushDialog(msg.d)
 		return m, nil

@@ -55,7 +55,11 @@ func (p *messagesPane) Actions() []action {
 	rows := messageActions(p.com, p.scope(), p.selectedIDs, rec)
 	enter := func() tea.Msg { return inspectMsg{rec: rec(), meta: inspectMeta{Scope: p.scope()}} }
 	next, first := pageMoves(&p.msgList, &p.pg, "browse: this is the last (oldest) page", p.refresh)
-	return p.listActions(enter, rows, p.topicActions(), next, first)
+	as := p.listActions(enter, rows, p.topicActions(), next, first)
+	return append(as, diffActions(p.com, func() (msgRef, bool) {
+		r, ok := p.recordByID(cur)
+		return refOf(r), ok
+	})...)
 }
 
 func (p *messagesPane) has(n need) bool {

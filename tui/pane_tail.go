@@ -91,7 +91,7 @@ func (p *tailPane) Title() string {
 	if !p.filter.Empty() {
 		t += " /" + SanitizeString(p.filter.Raw)
 	}
-	return t
+	return t + markNote(p.com)
 }
 
 func (p *tailPane) SetSize(w, h int) { p.w, p.h = w, h }
@@ -138,7 +138,8 @@ func (p *tailPane) Actions() []action {
 			return msgCmd(pushDialogMsg{d: newSaveDialog(p.com, p.snapshot(), defaultSavePath(p.pattern, p.com.Now()))})
 		}),
 	}
-	return append(as, messageActions(p.com, msgScope{kind: scopeTail}, nil, func() core.Record { return r })...)
+	as = append(as, messageActions(p.com, msgScope{kind: scopeTail}, nil, func() core.Record { return r })...)
+	return append(as, diffActions(p.com, func() (msgRef, bool) { r, ok := p.selectedRecord(); return refOf(r), ok })...)
 }
 
 func (p *tailPane) has(n need) bool {
@@ -399,6 +400,9 @@ func (p *tailPane) snapshot() []core.Record {
 func (p *tailPane) line(abs int) string {
 	r := p.recs[abs-p.base]
 	var sb strings.Builder
+	if mk := p.com.Mark; mk != nil && mk.same(refOf(r)) {
+		sb.WriteString("= ") // marked for a diff
+	}
 	if p.stamps {
 		sb.WriteString(stamp(r.Time))
 		sb.WriteByte(' ')

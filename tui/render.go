@@ -166,6 +166,7 @@ type listState struct {
 	cursor, offset, height int
 	keys                   []string
 	marked                 map[string]bool
+	diffMark               string // the key marked for a diff, shown "= " (diff.go)
 }
 
 func (l *listState) selectedKey() string {
@@ -333,6 +334,8 @@ func (l *listState) renderRows(st Styles, rows []string, width int, focused bool
 		mark := "  "
 		if l.marked[l.keys[i]] {
 			mark = st.Mark
+		} else if l.diffMark != "" && l.keys[i] == l.diffMark {
+			mark = "= " // marked for a diff
 		} else if i == l.cursor && !focused {
 			mark = "> " // where the selection is, in a pane without focus
 		}

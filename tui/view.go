@@ -46,6 +46,11 @@ func (m *Model) layout() {
 	if in := m.inspecting(); in != nil {
 		in.SetSize(m.w-2, bh-2)
 	}
+	for _, l := range m.layers.stack {
+		if l.kind == layerDiff {
+			l.diff.SetSize(m.w-2, bh-2)
+		}
+	}
 }
 
 func (m *Model) View() tea.View {
@@ -91,6 +96,8 @@ func (m *Model) body() []string {
 		out = strings.Split(lipgloss.Place(m.w, bh, lipgloss.Center, lipgloss.Center, d), "\n")
 	case kind == layerHelp:
 		out = strings.Split(box(st, "Help"+st.Dot+m.focusedTitle(), m.helpView(bh-2), m.w, bh, true), "\n")
+	case kind == layerDiff:
+		out = strings.Split(box(st, drawn.diff.Title(), drawn.diff.View(), m.w, bh, true), "\n")
 	case kind == layerInspector:
 		out = strings.Split(box(st, drawn.inspector.Title(), drawn.inspector.View(), m.w, bh, true), "\n")
 	case m.wide():
@@ -111,6 +118,9 @@ func (m *Model) body() []string {
 }
 
 func (m *Model) focusedTitle() string {
+	if d := m.diffShown(); d != nil {
+		return d.Title()
+	}
 	if m.inspecting() != nil {
 		return "Inspector"
 	}

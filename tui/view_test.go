@@ -168,6 +168,13 @@ func TestGoldenPanes(t *testing.T) {
 				t, _ := m.topics.selected()
 				m.pushDialog(newPurgeDialog(m.com, t))
 			}},
+			{"diff", func(m *Model) { openTestDiff(m, goldenDiffA, goldenDiffB) }},
+			{"diff_text_nocolor", func(m *Model) {
+				m.com.Styles = Theme("dark", true, false)
+				a, b := goldenDiffA, goldenDiffB
+				a.Data, b.Data = []byte("one\ntwo\nthree\x1b[2J\n"), []byte("one\n2\nthree\x1b[2J\nfour\n")
+				openTestDiff(m, a, b)
+			}},
 			{"filter_tail", func(m *Model) {
 				m.focus = paneTail
 				f, _ := ParseFilter("id=1003")
