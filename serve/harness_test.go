@@ -47,12 +47,13 @@ func newUser(t testing.TB, name string) user {
 // fixture is a server on a real NATS (JetStream, and the same server as
 // NATS Core) with its own state directory and audit log.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	nats  *testbroker.NATS
 	dir   string
 	keys  string
 	log   *syncBuffer
 	srv   *Server
+	addr  string // the server's
 	cfg   *config.Config
 	opens int // how many times the server opened a context
 	mu    sync.Mutex
@@ -72,7 +73,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 // newFixture starts a server whose authorized_keys holds lines; tweak
 // changes the options before it starts.
-func newFixture(t *testing.T, lines []string, tweak func(*Options)) *fixture {
+func newFixture(t testing.TB, lines []string, tweak func(*Options)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, nats: testbroker.StartNATS(t), dir: t.TempDir(), log: &syncBuffer{}}
 	f.keys = filepath.Join(f.dir, "authorized_keys")
@@ -118,7 +119,7 @@ func (f *fixture) start(o Options) {
 	if err != nil {
 		f.t.Fatalf("New: %v", err)
 	}
-	f.srv = srv
+	f.srv, f.addr = srv, srv.Addr()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
@@ -135,7 +136,7 @@ func (f *fixture) dial(u user, auth ...gossh.AuthMethod) (*gossh.Client, error) 
 	if auth == nil {
 		auth = []gossh.AuthMethod{gossh.PublicKeys(u.signer)}
 	}
-	return gossh.Dial("tcp", f.srv.Addr(), &gossh.ClientConfig{
+	return gossh.Dial("tcp", f.addr, &gossh.ClientConfig{
 		User: u.name, Auth: auth, Timeout: 30 * time.Second,
 		HostKeyCallback: gossh.InsecureIgnoreHostKey(),
 	})
@@ -175,7 +176,7 @@ func (f *fixture) run(u user, cmd string) (string, string, int) {
 // term is a console session: a pty of its own size; screen() is what the
 // server has drawn so far, escape sequences removed.
 type term struct {
-	t    *testing.T
+	t    testing.TB
 	s    *gossh.Session
 	in   io.WriteCloser
 	mu   sync.Mutex
@@ -283,7 +284,7 @@ func tail(s string, n int) string {
 }
 
 // eventually polls cond under a generous bound.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {

@@ -242,8 +242,11 @@ func TestOneBrokerConnectionPerContext(t *testing.T) {
 	if n := f.nats.Server().NumClients() - base; n != 1 {
 		t.Errorf("three sessions on one context: the broker sees %d more connections, want 1", n)
 	}
-	if f.opens != 1 {
-		t.Errorf("the server opened the context %d times, want once", f.opens)
+	f.mu.Lock()
+	opens := f.opens
+	f.mu.Unlock()
+	if opens != 1 {
+		t.Errorf("the server opened the context %d times, want once", opens)
 	}
 	for _, tm := range terms[:2] {
 		tm.send("q")
