@@ -54,6 +54,7 @@ type fixture struct {
 	log   *syncBuffer
 	srv   *Server
 	addr  string // the server's
+	stop  func() // stops the last server started (Serve's context ends)
 	cfg   *config.Config
 	opens int // how many times the server opened a context
 	mu    sync.Mutex
@@ -123,12 +124,16 @@ func (f *fixture) start(o Options) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
-	f.t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			f.t.Errorf("Serve: %v", err)
-		}
-	})
+	var once sync.Once
+	f.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				f.t.Errorf("Serve: %v", err)
+			}
+		})
+	}
+	f.t.Cleanup(f.stop)
 }
 
 // dial connects as u (a public key), recording the host key it saw.

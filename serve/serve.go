@@ -66,7 +66,15 @@ type Server struct {
 	keys   atomic.Pointer[Keys]
 	active atomic.Int64
 	wg     sync.WaitGroup // sessions' own goroutines
+	// stopping ends every session when Serve's context ends: consoles
+	// quit (restoring the user's terminal), commands are cancelled.
+	stopping context.Context
+	stop     context.CancelFunc
 }
+
+// shutdownGrace is how long a stopping server waits for its sessions to
+// end before it closes their connections.
+const shutdownGrace = 5 * time.Second
 
 // New reads the authorized keys and the host key (generating it the first
 // time) and listens; Serve accepts sessions.
@@ -89,6 +97,7 @@ func New(o Options) (*Server, error) {
 		o.Logger.Info("serve: generated the host key", "path", o.HostKey)
 	}
 	s := &Server{o: o, pool: &pool{open: o.Open, warn: o.Logger.Warn, m: map[string]*shared{}}}
+	s.stopping, s.stop = context.WithCancel(context.Background())
 	s.keys.Store(keys)
 	s.srv = &ssh.Server{
 		Handler:          s.handle,
@@ -116,6 +125,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { errc <- s.srv.Serve(s.ln) }()
 	select {
 	case <-ctx.Done():
+		// no new connections; the sessions end themselves, then the
+		// connections are closed (at the latest after shutdownGrace)
+		s.stop()
+		grace, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		_ = s.srv.Shutdown(grace)
+		cancel()
 		_ = s.srv.Close()
 		<-errc
 		s.wg.Wait()
@@ -129,8 +144,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 }
 
-// Close stops the server and closes its connections.
-func (s *Server) Close() error { return s.srv.Close() }
+// Close stops the server and closes its connections at once.
+func (s *Server) Close() error { s.stop(); return s.srv.Close() }
 
 // authorize lets in the keys of the authorized_keys file, read again for
 // each attempt so an edit takes effect without a restart. A file that no
@@ -284,7 +299,12 @@ func (s *Server) console(sess ssh.Session, ss *session) int {
 		}()
 	}
 	opts := append(bm.MakeOptions(sess), tea.WithInput(in))
+	var stopped atomic.Bool
 	err := tui.RunWith(ctx, o, func(p *tea.Program) {
+		// the server is stopping: quit as the user would, so their
+		// terminal is restored before the connection closes
+		stopQuit := context.AfterFunc(s.stopping, func() { stopped.Store(true); p.Quit() })
+		context.AfterFunc(ctx, func() { stopQuit() })
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -300,6 +320,9 @@ func (s *Server) console(sess ssh.Session, ss *session) int {
 	}, opts...)
 	cancel()
 	switch {
+	case stopped.Load():
+		fmt.Fprint(sess, "\r\nmqscope: the server is stopping\r\n")
+		return 0
 	case idled.Load():
 		ss.logger.Info("serve: idle session closed", "idle_timeout", s.o.IdleTimeout)
 		fmt.Fprintf(sess, "\r\nmqscope: disconnected after %s with no input\r\n", s.o.IdleTimeout)
@@ -316,7 +339,10 @@ func (s *Server) console(sess ssh.Session, ss *session) int {
 // exit status on the channel, the same role and context rules as the
 // console. Nothing asks on a terminal: a mutating command needs --yes.
 func (s *Server) command(sess ssh.Session, ss *session) int {
-	return cli.Run(sess.Context(), sess.Command(), cli.Options{
+	ctx, cancel := context.WithCancel(sess.Context())
+	defer cancel()
+	defer context.AfterFunc(s.stopping, cancel)()
+	return cli.Run(ctx, sess.Command(), cli.Options{
 		Version:  s.o.Version,
 		Stdin:    sess,
 		Stdout:   sess,

@@ -330,3 +330,23 @@ func TestHostKeyKeptAndReused(t *testing.T) {
 		t.Errorf("a missing host key is generated: created %v, %v", created, err)
 	}
 }
+
+// TestStoppingServerEndsSessions: a stopping server quits each console the
+// way its user would (restoring their terminal), says why, and waits.
+func TestStoppingServerEndsSessions(t *testing.T) {
+	t.Parallel()
+	alice := newUser(t, "alice")
+	f := newFixture(t, []string{operatorLine(alice)}, nil)
+	tm := f.console(alice, 80, 24)
+	tm.waitFor("the console", "ctx nats", "connected")
+	f.stop()
+	if code := tm.wait(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if !strings.Contains(tm.screen(), "the server is stopping") {
+		t.Errorf("the session was not told why it ended:\n%s", tail(tm.screen(), 500))
+	}
+	if !strings.Contains(tm.raw(), "\x1b[?1049l") {
+		t.Errorf("the console did not leave the alternate screen before the connection closed")
+	}
+}
