@@ -206,7 +206,11 @@ func (s *Server) handle(sess ssh.Session) {
 		_ = sess.Exit(cli.ExitRefused)
 		return
 	}
-	ss.logger.Info("serve: session start", "command", sess.RawCommand(), "remote", sess.RemoteAddr().String())
+	what := "console"
+	if c := sess.Command(); len(c) > 0 {
+		what = c[0] // not its arguments: a pub's payload has no place in the log
+	}
+	ss.logger.Info("serve: session start", "command", what, "remote", sess.RemoteAddr().String())
 	var code int
 	switch _, _, isPty := sess.Pty(); {
 	case len(sess.Command()) > 0:
