@@ -60,6 +60,15 @@ func TestConsoleOpensForAnAcceptedKey(t *testing.T) {
 	if strings.Contains(s, "READ-ONLY") {
 		t.Errorf("an operator's console says READ-ONLY:\n%s", tail(s, 2000))
 	}
+	// an action from the console is audited with the SSH user and key
+	tm.send("P")
+	tm.waitFor("the purge dialog", "type the topic name to confirm")
+	tm.send(topic + "\r")
+	tm.waitFor("the purge result", "purged 3 messages")
+	fp := gossh.FingerprintSHA256(alice.signer.PublicKey())
+	if log := f.log.String(); !strings.Contains(log, "ssh_user=alice ssh_key="+fp+" op=purge target="+topic) {
+		t.Errorf("no audit line for the console's purge naming alice and %s:\n%s", fp, log)
+	}
 	tm.send("q")
 	if code := tm.wait(); code != 0 {
 		t.Errorf("exit %d after q", code)
