@@ -47,7 +47,7 @@ func (m *Model) connect(name string) tea.Cmd {
 		if err != nil {
 			return connectedMsg{gen: gen, name: name, err: err}
 		}
-		op := t.Client.Operator()
+		op := t.operator()
 		caps := op.Capabilities(ctx)
 		info, ierr := op.ServerInfo(ctx)
 		if ierr != nil {
@@ -86,7 +86,7 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 	}
 	old := m.target
 	m.target = msg.target
-	m.com.Op = msg.target.Client.Operator()
+	m.com.Op = msg.target.operator()
 	m.com.Caps = msg.caps
 	m.com.DLQSuffix = m.com.Op.DLQSuffix()
 	m.com.Decoder = decode.JSONOrText

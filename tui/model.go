@@ -121,13 +121,25 @@ func Run(ctx context.Context, o Options) error {
 	if os.Getenv("NO_COLOR") != "" {
 		o.NoColor = true
 	}
+	return RunWith(ctx, o, nil)
+}
+
+// RunWith runs the console with extra program options — another terminal's
+// input, output, environment and size (mqscope serve runs one per SSH
+// session) — until the operator quits or ctx ends. started, when not nil,
+// gets the program before it runs (to send it window sizes).
+func RunWith(ctx context.Context, o Options, started func(*tea.Program), extra ...tea.ProgramOption) error {
 	m := NewModel(o).WithContext(ctx)
-	opts := []tea.ProgramOption{tea.WithContext(ctx)}
+	opts := append([]tea.ProgramOption{tea.WithContext(ctx)}, extra...)
 	if o.NoColor {
 		// no colour at all; bold/reverse still mark focus and selection
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
-	final, err := tea.NewProgram(m, opts...).Run()
+	p := tea.NewProgram(m, opts...)
+	if started != nil {
+		started(p)
+	}
+	final, err := p.Run()
 	if fm, ok := final.(*Model); ok {
 		fm.Shutdown()
 	} else {

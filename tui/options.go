@@ -42,8 +42,13 @@ type Target struct {
 	// Notice says what opening the context did that the operator did not
 	// ask for (a JetStream URL opened as NATS Core); shown on connect.
 	Notice string
+	// Operator, when set, is the view of Client the console acts through
+	// (a shared client's per-session view: its own audit attrs and
+	// read-only flag); nil means Client.Operator().
+	Operator *core.Operator
 	// Close releases the client and anything the context started (demo
-	// workloads); nil means Client.Close.
+	// workloads); nil means Client.Close. For a shared client it only
+	// releases this console's reference.
 	Close func() error
 	// The context's own console settings, applied while it is open; zero
 	// means the console's (Options).
@@ -53,4 +58,12 @@ type Target struct {
 	// Decoder decodes this context's payloads; nil means
 	// decode.JSONOrText.
 	Decoder decode.Decoder
+}
+
+// operator is the view the console acts through.
+func (t *Target) operator() *core.Operator {
+	if t.Operator != nil {
+		return t.Operator
+	}
+	return t.Client.Operator()
 }

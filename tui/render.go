@@ -322,7 +322,8 @@ func (l *listState) visible(i int) bool { return i >= l.offset && i < l.offset+l
 // renderRows styles the visible rows: cursor, marks. rows holds formatted
 // text only for the visible indices.
 func (l *listState) renderRows(st Styles, rows []string, width int, focused bool, styleOf func(i int) *lipglossStyle) []string {
-	out := make([]string, 0, l.height)
+	// a terminal a few rows high leaves a pane no room for rows
+	out := make([]string, 0, max(l.height, 0))
 	end := l.offset + l.height
 	if end > len(rows) {
 		end = len(rows)

@@ -197,7 +197,7 @@ func TestGoldenPanes(t *testing.T) {
 
 // TestSmallTerminals: nothing overlaps or overflows at awkward sizes.
 func TestSmallTerminals(t *testing.T) {
-	for _, s := range [][2]int{{40, 12}, {80, 24}, {99, 29}, {100, 30}, {132, 43}} {
+	for _, s := range [][2]int{{80, 3}, {80, 5}, {40, 12}, {80, 24}, {99, 29}, {100, 30}, {132, 43}} {
 		m := viewModel(t, false)
 		for f := 0; f < numPanes; f++ {
 			m.focus = f

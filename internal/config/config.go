@@ -137,6 +137,9 @@ type Config struct {
 	Mouse    bool
 	LogFile  string
 	LogLevel slog.Level
+	// Serve is the [serve] table (mqscope serve); paths are expanded.
+	Serve Serve
+
 	// Console settings of the initial context (or the file's top level).
 	Refresh    time.Duration
 	Timeout    time.Duration
@@ -161,6 +164,22 @@ func (c *Config) Names() []string {
 		out = append(out, x.Name)
 	}
 	return out
+}
+
+// Serve configures mqscope serve; zero values mean "not given" (the
+// command's flags and defaults apply).
+type Serve struct {
+	Listen         string
+	AuthorizedKeys string
+	HostKey        string // default DefaultHostKey
+	MaxSessions    int
+	IdleTimeout    time.Duration
+}
+
+// DefaultHostKey is $XDG_STATE_HOME/mqscope/ssh_host_ed25519_key, where
+// mqscope serve keeps the host key it generated.
+func DefaultHostKey(getenv func(string) string) string {
+	return filepath.Join(stateHome(getenv), "mqscope", "ssh_host_ed25519_key")
 }
 
 // DefaultPath is $XDG_CONFIG_HOME/mqscope/config.toml.
@@ -397,6 +416,14 @@ func Load(o LoadOptions) (*Config, error) {
 	cfg.DemoRedisPrefix = getenv("MQSCOPE_DEMO_PREFIX")
 	cfg.Mouse = f.Mouse
 	cfg.LogFile = firstNonEmpty(fl.LogFile, ev.logFile, expandPath(f.LogFile, filepath.Dir(path), getenv), DefaultLogFile(getenv))
+	dir := filepath.Dir(path)
+	cfg.Serve = Serve{
+		Listen:         f.Serve.Listen,
+		AuthorizedKeys: expandPath(f.Serve.AuthorizedKeys, dir, getenv),
+		HostKey:        firstNonEmpty(expandPath(f.Serve.HostKey, dir, getenv), DefaultHostKey(getenv)),
+		MaxSessions:    f.Serve.MaxSessions,
+		IdleTimeout:    time.Duration(f.Serve.IdleTimeout),
+	}
 	if f.LogLevel.set {
 		cfg.LogLevel = f.LogLevel.Level
 	}

@@ -652,3 +652,29 @@ func TestEmptyURL(t *testing.T) {
 		t.Errorf("no url: %q, want the default", x.URL)
 	}
 }
+
+func TestServeSection(t *testing.T) {
+	s := newSandbox(t)
+	c := s.mustLoad(Flags{})
+	if want := filepath.Join(s.home, ".local", "state", "mqscope", "ssh_host_ed25519_key"); c.Serve.HostKey != want {
+		t.Fatalf("default host key %q, want %q", c.Serve.HostKey, want)
+	}
+	s.write(".config/mqscope/config.toml", `[serve]
+listen = "0.0.0.0:2200"
+authorized_keys = "team_keys"
+host_key = "~/hk"
+max_sessions = 7
+idle_timeout = "15m"
+`)
+	c = s.mustLoad(Flags{})
+	want := Serve{Listen: "0.0.0.0:2200", AuthorizedKeys: filepath.Join(s.home, ".config", "mqscope", "team_keys"),
+		HostKey: filepath.Join(s.home, "hk"), MaxSessions: 7, IdleTimeout: 15 * time.Minute}
+	if c.Serve != want {
+		t.Fatalf("serve = %+v, want %+v", c.Serve, want)
+	}
+	s.write(".config/mqscope/config.toml", "[serve]\nmax_sessions = -1\nidle = \"1m\"\n")
+	_, err := s.load(Flags{})
+	if err == nil || !strings.Contains(err.Error(), "serve.max_sessions") || !strings.Contains(err.Error(), "serve.idle") {
+		t.Fatalf("want errors naming serve.max_sessions and serve.idle, got %v", err)
+	}
+}

@@ -79,6 +79,9 @@ func parseFile(path string, src []byte, getenv func(string) string) (*file, []Co
 	}
 
 	validateSettings(toml.Key{}, f.Settings, add)
+	if f.Serve.MaxSessions < 0 {
+		add(toml.Key{"serve", "max_sessions"}, "must be 0 (no limit) or more, not %d", f.Serve.MaxSessions)
+	}
 	dir := filepath.Dir(path)
 
 	// Contexts in file order.

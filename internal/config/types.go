@@ -150,4 +150,14 @@ type file struct {
 	NATSCLIContexts *bool  `toml:"natscli_contexts"`
 	Settings
 	Contexts map[string]*fileContext `toml:"contexts"`
+	Serve    fileServe               `toml:"serve"`
+}
+
+// fileServe is the [serve] table as written (mqscope serve).
+type fileServe struct {
+	Listen         string   `toml:"listen"`
+	AuthorizedKeys string   `toml:"authorized_keys"`
+	HostKey        string   `toml:"host_key"`
+	MaxSessions    int      `toml:"max_sessions"`
+	IdleTimeout    Duration `toml:"idle_timeout"`
 }
