@@ -1,0 +1,193 @@
+package history
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/mqscope/mqscope/core"
+)
+
+// Thresholds decide the trend signals. Zero values are the defaults.
+type Thresholds struct {
+	// Window is the stretch of recent samples rates and slopes are measured
+	// over (the basis of a signal; default 2m).
+	Window time.Duration
+	// Stalled is how long the backlog must have grown with nothing acked
+	// before the group is called stalled (default 5m).
+	Stalled time.Duration
+}
+
+// Default thresholds.
+const (
+	DefaultWindow  = 2 * time.Minute
+	DefaultStalled = 5 * time.Minute
+)
+
+func (t Thresholds) withDefaults() Thresholds {
+	if t.Window <= 0 {
+		t.Window = DefaultWindow
+	}
+	if t.Stalled <= 0 {
+		t.Stalled = DefaultStalled
+	}
+	return t
+}
+
+// SignalKind names a trend.
+type SignalKind uint8
+
+const (
+	SignalNone SignalKind = iota
+	// SignalStalled: the backlog grew for Thresholds.Stalled while nothing
+	// was acked.
+	SignalStalled
+	// SignalGrowing: the backlog grows: messages come in faster than the
+	// group consumes them, so it never drains at current rates.
+	SignalGrowing
+	// SignalDraining: the backlog shrinks; ETA says when it is empty.
+	SignalDraining
+)
+
+func (k SignalKind) String() string {
+	switch k {
+	case SignalStalled:
+		return "stalled"
+	case SignalGrowing:
+		return "growing"
+	case SignalDraining:
+		return "draining"
+	}
+	return "none"
+}
+
+// Alert says whether the signal is a problem (sorted first, like stuck).
+func (k SignalKind) Alert() bool { return k == SignalStalled || k == SignalGrowing }
+
+// Signal is the trend of one group, with the figures it rests on.
+type Signal struct {
+	Kind SignalKind `json:"kind"`
+	// Text is the sentence for the operator; Basis the measurement behind
+	// it ("-12.0/s over last 2m").
+	Text  string `json:"text,omitempty"`
+	Basis string `json:"basis,omitempty"`
+	// Slope is the backlog's change per second over Span (least squares).
+	Slope float64 `json:"backlog_per_s"`
+	// AckRate is messages acked per second over Span; -1 when the backend
+	// gives no delivered counter.
+	AckRate float64 `json:"ack_per_s"`
+	// InRate is messages arriving for the group per second; -1 unknown.
+	InRate float64       `json:"in_per_s"`
+	Span   time.Duration `json:"-"`
+	// ETA: how long until the backlog is empty (SignalDraining).
+	ETA time.Duration `json:"-"`
+}
+
+// Rates between two samples of a group, per second; -1 when unknown (no
+// delivered counter, or a counter that went back: a reset or rewind).
+func Rates(a, b GroupPoint) (in, out, ack float64) {
+	in, out, ack = -1, -1, -1
+	dt := b.At.Sub(a.At).Seconds()
+	if dt <= 0 || a.Delivered < 0 || b.Delivered < 0 || b.Delivered < a.Delivered {
+		return
+	}
+	out = float64(b.Delivered-a.Delivered) / dt
+	if aa, bb := a.Delivered-a.Pending, b.Delivered-b.Pending; bb >= aa {
+		ack = float64(bb-aa) / dt
+	}
+	if a.Lag >= 0 && b.Lag >= 0 {
+		if d := (b.Delivered + b.Lag) - (a.Delivered + a.Lag); d >= 0 {
+			in = float64(d) / dt
+		}
+	}
+	return
+}
+
+// since returns the points no older than d before now.
+func since(pts []GroupPoint, now time.Time, d time.Duration) []GroupPoint {
+	cut := now.Add(-d)
+	for i, p := range pts {
+		if !p.At.Before(cut) {
+			return pts[i:]
+		}
+	}
+	return nil
+}
+
+// slope is the least-squares change of the backlog per second.
+func slope(pts []GroupPoint) float64 {
+	if len(pts) < 2 {
+		return 0
+	}
+	t0 := pts[0].At
+	var sx, sy, sxx, sxy float64
+	for _, p := range pts {
+		x, y := p.At.Sub(t0).Seconds(), float64(p.Backlog())
+		sx, sy, sxx, sxy = sx+x, sy+y, sxx+x*x, sxy+x*y
+	}
+	n := float64(len(pts))
+	den := n*sxx - sx*sx
+	if den == 0 {
+		return 0
+	}
+	return (n*sxy - sx*sy) / den
+}
+
+// Assess judges the trend of a group from its samples (oldest first) at
+// time now. It needs at least three samples spanning a quarter of the
+// window; fewer say SignalNone.
+func Assess(pts []GroupPoint, now time.Time, th Thresholds) Signal {
+	th = th.withDefaults()
+	sig := Signal{AckRate: -1, InRate: -1}
+	w := since(pts, now, th.Window)
+	if len(w) < 3 || w[len(w)-1].At.Sub(w[0].At) < th.Window/4 {
+		return sig
+	}
+	first, last := w[0], w[len(w)-1]
+	sig.Span = last.At.Sub(first.At)
+	sig.Slope = slope(w)
+	_, _, sig.AckRate = Rates(first, last)
+	sig.InRate, _, _ = Rates(first, last)
+	span := core.HumanDuration(sig.Span.Round(time.Second))
+	rates := ""
+	if sig.InRate >= 0 && sig.AckRate >= 0 {
+		rates = fmt.Sprintf(" (in %s/s, acked %s/s)", num(sig.InRate), num(sig.AckRate))
+	}
+
+	// Stalled: the backlog grew over the whole stalled stretch and the ack
+	// counter did not move.
+	if s := since(pts, now, th.Stalled); len(s) >= 3 && s[len(s)-1].At.Sub(s[0].At) >= th.Stalled*9/10 {
+		a, b := s[0], s[len(s)-1]
+		aa, okA := a.Acked()
+		bb, okB := b.Acked()
+		if okA && okB && bb == aa && b.Backlog() > a.Backlog() {
+			d := b.At.Sub(a.At)
+			sig.Kind = SignalStalled
+			sig.Text = "growing for " + core.HumanDuration(d.Round(time.Second)) + " while ack rate is 0"
+			sig.Basis = fmt.Sprintf("backlog %d → %d over %s, nothing acked", a.Backlog(), b.Backlog(), core.HumanDuration(d.Round(time.Second)))
+			return sig
+		}
+	}
+	rise := last.Backlog() - first.Backlog()
+	switch {
+	case sig.Slope > 0 && rise > 0:
+		sig.Kind = SignalGrowing
+		sig.Text = "lag growing faster than consumption — never drains at current rates"
+		sig.Basis = fmt.Sprintf("+%s/s over last %s%s", num(sig.Slope), span, rates)
+	case sig.Slope < 0 && rise < 0 && last.Backlog() > 0:
+		sig.Kind = SignalDraining
+		secs := float64(last.Backlog()) / -sig.Slope
+		sig.ETA = time.Duration(math.Min(secs, 1e9) * float64(time.Second))
+		sig.Text = "draining, empty in ~" + core.HumanDuration(sig.ETA.Round(time.Second))
+		sig.Basis = fmt.Sprintf("-%s/s over last %s%s", num(-sig.Slope), span, rates)
+	}
+	return sig
+}
+
+// num formats a rate: one decimal below 100, none above.
+func num(v float64) string {
+	if v >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
+}
