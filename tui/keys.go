@@ -57,6 +57,7 @@ type KeyMap struct {
 	CopyPayload, CopyID, CopyJSON                                  Binding
 	NextPage, FirstPage                                            Binding
 	LastErrors                                                     Binding
+	History                                                        Binding
 }
 
 // DefaultKeyMap is the console's key map.
@@ -111,6 +112,7 @@ func DefaultKeyMap() KeyMap {
 		TailSave:   bind([]string{"s"}, "s", "save .jsonl"),
 
 		LastErrors: bind([]string{"E"}, "E", "errors: last action, refreshes, notice"),
+		History:    bind([]string{"h"}, "h", "history: backlog, rates, trend"),
 
 		NextPage:  bind([]string{"]"}, "]", "next page"),
 		FirstPage: bind([]string{"["}, "[", "first page"),

@@ -78,6 +78,7 @@ func (p *topicsPane) refreshVisible() tea.Cmd {
 	}
 	p.visFlight = true
 	req, gen := p.req, p.com.Gen
+	rec := recorder(p.com)
 	return p.com.call(func(ctx context.Context, op *core.Operator) tea.Msg {
 		var ts []core.TopicInfo
 		for _, n := range names {
@@ -87,6 +88,7 @@ func (p *topicsPane) refreshVisible() tea.Cmd {
 			}
 			ts = append(ts, t)
 		}
+		rec.topics(ts)
 		return topicsVisibleMsg{gen: gen, req: req, topics: ts}
 	})
 }
@@ -169,8 +171,12 @@ func (p *topicsPane) refresh() tea.Cmd {
 	p.req++
 	p.sentAt = p.com.Now()
 	req, gen := p.req, p.com.Gen
+	rec := recorder(p.com)
 	return p.com.call(func(ctx context.Context, op *core.Operator) tea.Msg {
 		ts, err := op.Topics(ctx)
+		if err == nil {
+			rec.topics(ts)
+		}
 		return topicsMsg{gen: gen, req: req, topics: ts, err: err}
 	})
 }
@@ -279,8 +285,9 @@ func (p *topicsPane) columns() []column {
 		{title: "RATE/s", width: 7, right: true},
 		{title: "BYTES", width: 7, right: true, drop: 2},
 		{title: "GRPS", width: 4, right: true, drop: 1},
-		{title: "LAST", width: 5, right: true, drop: 3},
-		{title: "SUBJECTS", drop: 4},
+		{title: "TREND", width: sparkWidth, drop: 3}, // the rate's last minutes
+		{title: "LAST", width: 5, right: true, drop: 4},
+		{title: "SUBJECTS", drop: 5},
 	}, p.w-2)
 }
 
@@ -318,6 +325,7 @@ func (p *topicsPane) View(focused bool) []string {
 			"RATE/s":   fmtRate(t.Rate),
 			"BYTES":    humanBytes(t.Bytes),
 			"GRPS":     strconv.Itoa(t.Groups),
+			"TREND":    topicSpark(p.com, t.Name),
 			"LAST":     last,
 			"SUBJECTS": SanitizeString(strings.Join(t.Subjects, ",")),
 		})
