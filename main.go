@@ -25,6 +25,7 @@ import (
 
 	_ "github.com/mqscope/mqscope/backends"
 	"github.com/mqscope/mqscope/cli"
+	"github.com/mqscope/mqscope/core/history"
 	"github.com/mqscope/mqscope/internal/demo"
 	"github.com/mqscope/mqscope/tui"
 )
@@ -80,6 +81,15 @@ func console(ctx context.Context, env cli.ConsoleEnv) int {
 		}
 	}
 
+	// One history store for the process: every console session on a
+	// context records into (and reads) the same series.
+	hist := newHistory(env)
+	defer func() {
+		if err := hist.Close(); err != nil {
+			logger.Warn("history", "err", err)
+		}
+	}()
+
 	open := func(ctx context.Context, name string) (*tui.Target, error) {
 		if dm != nil && dm.Has(name) {
 			c, err := dm.Open(ctx, name)
@@ -97,7 +107,7 @@ func console(ctx context.Context, env cli.ConsoleEnv) int {
 			return nil, err
 		}
 		return &tui.Target{Name: name, Client: c.Client, Address: c.Address, Close: c.Close, Notice: c.Notice,
-			Refresh: x.Refresh, Timeout: x.Timeout, TailBuffer: x.TailBuffer}, nil
+			Refresh: x.Refresh, Timeout: x.Timeout, TailBuffer: x.TailBuffer, Trends: x.Trends}, nil
 	}
 
 	err = tui.Run(ctx, tui.Options{
@@ -113,6 +123,9 @@ func console(ctx context.Context, env cli.ConsoleEnv) int {
 		Timeout:    cfg.Timeout,
 		Theme:      cfg.Theme,
 		Logger:     logger,
+		History:    hist,
+		Trends:     cfg.Trends,
+		Spark:      cfg.History.Spark,
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		logger.Error("console stopped", "err", err)
@@ -121,6 +134,24 @@ func console(ctx context.Context, env cli.ConsoleEnv) int {
 	}
 	logger.Info("mqscope stopped")
 	return 0
+}
+
+// newHistory is the process's history store, from [history]: persisted
+// when asked, deduplicating samples closer than half the refresh interval
+// (several sessions on one context sample it once per interval).
+func newHistory(env cli.ConsoleEnv) *history.Store {
+	cfg := env.Config
+	refresh := cfg.Refresh
+	for _, c := range cfg.Contexts {
+		if c.Refresh > 0 && c.Refresh < refresh {
+			refresh = c.Refresh
+		}
+	}
+	hc := history.Config{Retention: cfg.History.Retention, MinGap: refresh / 2, Logger: env.Logger}
+	if cfg.History.Persist {
+		hc.Dir = cfg.History.Dir
+	}
+	return history.New(hc)
 }
 
 func versionString() string {
