@@ -166,13 +166,13 @@ type fileContext struct {
 
 // file is the whole config file as written.
 type file struct {
-	DefaultContext  string `toml:"default_context"`
-	ReadOnly        bool   `toml:"read_only"`
-	ASCII           bool   `toml:"ascii"`
-	Mouse           bool   `toml:"mouse"`
-	LogFile         string `toml:"log_file"`
-	LogLevel        Level  `toml:"log_level"`
-	NATSCLIContexts *bool  `toml:"natscli_contexts"`
+	DefaultContext  string  `toml:"default_context"`
+	ReadOnly        bool    `toml:"read_only"`
+	ASCII           bool    `toml:"ascii"`
+	Mouse           bool    `toml:"mouse"`
+	LogFile         string  `toml:"log_file"`
+	LogLevel        Level   `toml:"log_level"`
+	NATSCLIContexts *bool   `toml:"natscli_contexts"`
 	History         History `toml:"history"`
 	Settings
 	Contexts map[string]*fileContext `toml:"contexts"`
