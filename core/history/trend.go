@@ -114,6 +114,18 @@ func since(pts []GroupPoint, now time.Time, d time.Duration) []GroupPoint {
 	return nil
 }
 
+// anchored is since(d) plus the last sample before that stretch, if any,
+// so that samples taken at any phase of the refresh cover the stretch.
+func anchored(pts []GroupPoint, now time.Time, d time.Duration) []GroupPoint {
+	cut := now.Add(-d)
+	for i, p := range pts {
+		if p.At.After(cut) {
+			return pts[max(i-1, 0):]
+		}
+	}
+	return nil
+}
+
 // slope is the least-squares change of the backlog per second.
 func slope(pts []GroupPoint) float64 {
 	if len(pts) < 2 {
@@ -154,9 +166,9 @@ func Assess(pts []GroupPoint, now time.Time, th Thresholds) Signal {
 		rates = fmt.Sprintf(" (in %s/s, acked %s/s)", num(sig.InRate), num(sig.AckRate))
 	}
 
-	// Stalled: the backlog grew over the whole stalled stretch and the ack
-	// counter did not move.
-	if s := since(pts, now, th.Stalled); len(s) >= 3 && s[len(s)-1].At.Sub(s[0].At) >= th.Stalled*9/10 {
+	// Stalled: the backlog grew over the whole stalled stretch (from the
+	// last sample at or before its start) and the ack counter did not move.
+	if s := anchored(pts, now, th.Stalled); len(s) >= 3 && s[len(s)-1].At.Sub(s[0].At) >= th.Stalled*9/10 {
 		a, b := s[0], s[len(s)-1]
 		aa, okA := a.Acked()
 		bb, okB := b.Acked()
