@@ -167,4 +167,3 @@ func sampleRow(topic string, pts []history.GroupPoint, g core.GroupInfo, now tim
 	}
 	return r
 }
-
