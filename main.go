@@ -137,8 +137,10 @@ func console(ctx context.Context, env cli.ConsoleEnv) int {
 }
 
 // newHistory is the process's history store, from [history]: persisted
-// when asked, deduplicating samples closer than half the refresh interval
-// (several sessions on one context sample it once per interval).
+// when asked, dropping a sample closer than 3/4 of the (shortest) refresh
+// interval to the previous one of its series, so several sessions on one
+// context sample it about once per interval whatever their phase (half an
+// interval would let two sessions half an interval apart double it).
 func newHistory(env cli.ConsoleEnv) *history.Store {
 	cfg := env.Config
 	refresh := cfg.Refresh
@@ -147,7 +149,7 @@ func newHistory(env cli.ConsoleEnv) *history.Store {
 			refresh = c.Refresh
 		}
 	}
-	hc := history.Config{Retention: cfg.History.Retention, MinGap: refresh / 2, Logger: env.Logger}
+	hc := history.Config{Retention: cfg.History.Retention, MinGap: refresh * 3 / 4, Logger: env.Logger}
 	if cfg.History.Persist {
 		hc.Dir = cfg.History.Dir
 	}

@@ -69,7 +69,7 @@ func newCommon(o Options) *Common {
 		if refresh <= 0 {
 			refresh = 2 * time.Second
 		}
-		hist = history.New(history.Config{MinGap: refresh / 2})
+		hist = history.New(history.Config{MinGap: refresh * 3 / 4})
 	}
 	spark := o.Spark
 	if spark <= 0 {

@@ -41,7 +41,10 @@ type Config struct {
 	// MaxSeries is how many series one context keeps.
 	MaxSeries int
 	// MinGap: a sample closer than this to the previous one of its series
-	// is dropped (set it to about half the refresh interval).
+	// is dropped. Set it to about 3/4 of the refresh interval: sessions
+	// refreshing the same context at any phase then keep about one sample
+	// per interval (at half, two sessions half an interval apart would
+	// both be kept), while one session's own jittery ticks are not lost.
 	MinGap time.Duration
 	// Dir, when set, persists each context's samples in Dir/<context>.hist.
 	Dir    string
