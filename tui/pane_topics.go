@@ -172,10 +172,16 @@ func (p *topicsPane) refresh() tea.Cmd {
 	p.sentAt = p.com.Now()
 	req, gen := p.req, p.com.Gen
 	rec := recorder(p.com)
+	visible := map[string]bool{}
+	for i, idx := range p.shown {
+		if p.list.visible(i) {
+			visible[p.all[idx].Name] = true
+		}
+	}
 	return p.com.call(func(ctx context.Context, op *core.Operator) tea.Msg {
 		ts, err := op.Topics(ctx)
 		if err == nil {
-			rec.topics(ts)
+			rec.topics(sampledTopics(ts, visible))
 		}
 		return topicsMsg{gen: gen, req: req, topics: ts, err: err}
 	})
@@ -405,4 +411,22 @@ func clampInt(v, lo, hi int) int {
 		v = lo
 	}
 	return v
+}
+
+// topicsSampleAll: up to this many topics, a full refresh samples them all
+// into the history; beyond, only the rows on screen (the history keeps a
+// bounded number of series, and thousands of topics would churn it).
+const topicsSampleAll = 200
+
+func sampledTopics(ts []core.TopicInfo, visible map[string]bool) []core.TopicInfo {
+	if len(ts) <= topicsSampleAll {
+		return ts
+	}
+	out := make([]core.TopicInfo, 0, len(visible))
+	for _, t := range ts {
+		if visible[t.Name] {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -43,13 +43,35 @@ func (w workload) run(t *testing.T) {
 	t.Helper()
 	store := history.New(history.Config{MinGap: time.Second})
 	at := time.Now().Add(-time.Hour).Truncate(time.Second)
+	published, acked := int64(10), int64(0) // the fixture published 10
+	publish := func(n int) { w.publish(n); published += int64(n) }
+	consume := func(n int) { w.consume(n); acked += int64(n) }
+	// sample reads the groups once the broker's counters show the whole
+	// workload so far (JetStream updates a consumer's pending count
+	// asynchronously), and records them at the step's time.
 	sample := func() {
 		t.Helper()
-		gs, err := w.op.Groups(context.Background(), w.topic)
-		if err != nil {
-			t.Fatal(err)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			gs, err := w.op.Groups(context.Background(), w.topic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p history.GroupPoint
+			for _, g := range gs {
+				if g.Name == w.group {
+					p = history.GroupSample(at, g)
+				}
+			}
+			if a, _ := p.Acked(); p.Delivered+p.Lag == published && a == acked {
+				store.RecordGroups("ctx", at, w.topic, gs)
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the broker never counted the workload: %+v, want %d in, %d acked", p, published, acked)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		store.RecordGroups("ctx", at, w.topic, gs)
 	}
 	assess := func() history.Signal {
 		return history.Assess(store.Group("ctx", w.topic, w.group, at.Add(-10*time.Minute)), at, history.Thresholds{})
@@ -57,7 +79,7 @@ func (w workload) run(t *testing.T) {
 	sample()
 	for range 60 { // 5 minutes
 		at = at.Add(step)
-		w.publish(10)
+		publish(10)
 		sample()
 	}
 	s := assess()
@@ -70,8 +92,8 @@ func (w workload) run(t *testing.T) {
 
 	for range 24 { // 2 minutes: 2/s in, 1/s out
 		at = at.Add(step)
-		w.publish(10)
-		w.consume(5)
+		publish(10)
+		consume(5)
 		sample()
 	}
 	s = assess()
@@ -81,8 +103,8 @@ func (w workload) run(t *testing.T) {
 
 	for range 24 { // 2 minutes: 2/s in, 6/s out
 		at = at.Add(step)
-		w.publish(10)
-		w.consume(30)
+		publish(10)
+		consume(30)
 		sample()
 	}
 	s = assess()

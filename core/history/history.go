@@ -15,8 +15,10 @@
 package history
 
 import (
+	"cmp"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -142,12 +144,17 @@ type series struct {
 	last int64
 }
 
-func (s *series) add(p point, max int) {
-	if len(s.ring) < max {
+func (s *series) add(p point, maxPoints int) {
+	if len(s.ring) < maxPoints {
+		if len(s.ring) == cap(s.ring) { // grow by doubling, but never past the ring size
+			grown := make([]point, len(s.ring), min(max(2*cap(s.ring), 8), maxPoints))
+			copy(grown, s.ring)
+			s.ring = grown
+		}
 		s.ring = append(s.ring, p)
 	} else {
 		s.ring[s.head] = p
-		s.head = (s.head + 1) % max
+		s.head = (s.head + 1) % maxPoints
 	}
 	s.last = p.at
 }
@@ -171,6 +178,7 @@ type Store struct {
 	cfg  Config
 	mu   sync.Mutex
 	ctxs map[string]*contextHist
+	key  []byte // scratch for series keys (under mu): a lookup allocates nothing
 }
 
 // New makes a Store.
@@ -182,10 +190,17 @@ func New(cfg Config) *Store {
 func (s *Store) Config() Config { return s.cfg }
 
 func seriesKey(kind byte, topic, group string) string {
-	if kind == kindTopic {
-		return "t\x00" + topic
+	return string(appendKey(nil, kind, topic, group))
+}
+
+func appendKey(b []byte, kind byte, topic, group string) []byte {
+	b = append(b, kind, 0)
+	b = append(b, topic...)
+	if kind == kindGroup {
+		b = append(b, 0)
+		b = append(b, group...)
 	}
-	return "g\x00" + topic + "\x00" + group
+	return b
 }
 
 // contextLocked returns the context's history, loading its file the first
@@ -197,22 +212,23 @@ func (s *Store) contextLocked(name string) *contextHist {
 		s.ctxs[name] = h
 		if s.cfg.Dir != "" {
 			h.disk = openDisk(s.cfg, name)
-			h.disk.load(func(key string, p point) { s.addLocked(h, key, p, true) })
+			h.disk.load(func(key string, p point) { s.addLocked(h, []byte(key), p, true) })
 		}
 	}
 	return h
 }
 
 // addLocked appends p unless it is too close to the previous point;
-// reports whether it was kept.
-func (s *Store) addLocked(h *contextHist, key string, p point, checkAge bool) bool {
-	sr := h.series[key]
+// reports whether it was kept. key is only read (converted to a string
+// when the series is new).
+func (s *Store) addLocked(h *contextHist, key []byte, p point, checkAge bool) bool {
+	sr := h.series[string(key)]
 	if sr == nil {
 		if len(h.series) >= s.cfg.MaxSeries {
 			s.evictLocked(h)
 		}
-		sr = &series{key: key}
-		h.series[key] = sr
+		sr = &series{key: string(key)}
+		h.series[sr.key] = sr
 	} else if len(sr.ring) > 0 && p.at-sr.last < s.cfg.MinGap.Milliseconds() {
 		return false // another session sampled it just now (or the clock went back)
 	}
@@ -223,16 +239,18 @@ func (s *Store) addLocked(h *contextHist, key string, p point, checkAge bool) bo
 	return true
 }
 
-// evictLocked drops the series sampled least recently.
+// evictLocked drops the eighth of the series sampled least recently: one
+// scan makes room for many new series (a context with more topics than
+// MaxSeries would otherwise scan on every new one).
 func (s *Store) evictLocked(h *contextHist) {
-	var victim *series
+	all := make([]*series, 0, len(h.series))
 	for _, sr := range h.series {
-		if victim == nil || sr.last < victim.last {
-			victim = sr
-		}
+		all = append(all, sr)
 	}
-	if victim != nil {
-		delete(h.series, victim.key)
+	n := max(1, len(all)/8)
+	slices.SortFunc(all, func(a, b *series) int { return cmp.Compare(a.last, b.last) })
+	for _, sr := range all[:n] {
+		delete(h.series, sr.key)
 	}
 }
 
@@ -246,10 +264,10 @@ func (s *Store) RecordTopics(ctx string, at time.Time, ts []core.TopicInfo) {
 	h := s.contextLocked(ctx)
 	var kept []diskRec
 	for _, t := range ts {
-		key := seriesKey(kindTopic, t.Name, "")
+		s.key = appendKey(s.key[:0], kindTopic, t.Name, "")
 		p := point{at: at.UnixMilli(), a: int64(t.Messages), b: int64(math.Float64bits(t.Rate))}
-		if s.addLocked(h, key, p, false) && h.disk != nil {
-			kept = append(kept, diskRec{key, p})
+		if s.addLocked(h, s.key, p, false) && h.disk != nil {
+			kept = append(kept, diskRec{string(s.key), p})
 		}
 	}
 	s.persistLocked(h, kept)
@@ -270,10 +288,10 @@ func (s *Store) RecordGroups(ctx string, at time.Time, topic string, gs []core.G
 			continue
 		}
 		gp := GroupSample(at, g)
-		key := seriesKey(kindGroup, topic, g.Name)
+		s.key = appendKey(s.key[:0], kindGroup, topic, g.Name)
 		p := point{at: at.UnixMilli(), a: gp.Pending, b: gp.Lag, c: gp.Delivered}
-		if s.addLocked(h, key, p, false) && h.disk != nil {
-			kept = append(kept, diskRec{key, p})
+		if s.addLocked(h, s.key, p, false) && h.disk != nil {
+			kept = append(kept, diskRec{string(s.key), p})
 		}
 	}
 	s.persistLocked(h, kept)

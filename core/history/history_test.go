@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -187,5 +188,36 @@ func BenchmarkStoreRecord(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		s.RecordGroups("c", t0.Add(time.Duration(i)*time.Second), "orders", gs)
+	}
+}
+
+// BenchmarkStoreMemory measures the heap a full history holds: one context
+// of `series` groups, each ring full (MaxPoints samples), the steady state
+// after an hour at one sample every 5 s.
+func BenchmarkStoreMemory(b *testing.B) {
+	for _, series := range []int{1, 100, 1000} {
+		b.Run(fmt.Sprintf("series=%d", series), func(b *testing.B) {
+			gs := make([]core.GroupInfo, series)
+			for i := range gs {
+				gs[i] = core.GroupInfo{Name: fmt.Sprintf("group-%04d", i), Pending: 5, Lag: 7, LastDelivered: "100"}
+			}
+			var perSeries, perContext float64
+			for b.Loop() {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				s := New(Config{MinGap: time.Millisecond})
+				for i := range DefaultMaxPoints {
+					s.RecordGroups("c", t0.Add(time.Duration(i)*5*time.Second), "orders", gs)
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				perContext = float64(after.HeapAlloc - before.HeapAlloc)
+				perSeries = perContext / float64(series)
+				runtime.KeepAlive(s)
+			}
+			b.ReportMetric(perSeries, "B/series")
+			b.ReportMetric(perContext/(1<<20), "MiB/context")
+		})
 	}
 }
