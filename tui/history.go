@@ -212,7 +212,7 @@ type historyDialog struct {
 }
 
 // historySpans are the ranges +/- steps through.
-var historySpans = []time.Duration{5 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour}
+var historySpans = []time.Duration{2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour}
 
 func newHistoryDialog(c *Common, topic, group string) *historyDialog {
 	return &historyDialog{com: c, topic: topic, group: group, span: 10 * time.Minute}

@@ -126,24 +126,45 @@ func anchored(pts []GroupPoint, now time.Time, d time.Duration) []GroupPoint {
 	return nil
 }
 
-// slope is the least-squares change of the backlog per second.
-func slope(pts []GroupPoint) float64 {
-	if len(pts) < 2 {
-		return 0
+// slope is the least-squares change of the backlog per second, and
+// whether it stands out of the noise: its t statistic (slope over its
+// standard error) is at least minT, so a backlog that only jitters (0, 1,
+// 0, 2, …) has no trend.
+func slope(pts []GroupPoint) (float64, bool) {
+	if len(pts) < 3 {
+		return 0, false
 	}
 	t0 := pts[0].At
-	var sx, sy, sxx, sxy float64
-	for _, p := range pts {
-		x, y := p.At.Sub(t0).Seconds(), float64(p.Backlog())
-		sx, sy, sxx, sxy = sx+x, sy+y, sxx+x*x, sxy+x*y
-	}
 	n := float64(len(pts))
-	den := n*sxx - sx*sx
-	if den == 0 {
-		return 0
+	var mx, my float64
+	for _, p := range pts {
+		mx += p.At.Sub(t0).Seconds() / n
+		my += float64(p.Backlog()) / n
 	}
-	return (n*sxy - sx*sy) / den
+	var sxx, sxy float64
+	for _, p := range pts {
+		dx, dy := p.At.Sub(t0).Seconds()-mx, float64(p.Backlog())-my
+		sxx, sxy = sxx+dx*dx, sxy+dx*dy
+	}
+	if sxx == 0 {
+		return 0, false
+	}
+	b := sxy / sxx
+	var rss float64
+	for _, p := range pts {
+		r := float64(p.Backlog()) - (my + b*(p.At.Sub(t0).Seconds()-mx))
+		rss += r * r
+	}
+	se := math.Sqrt(rss / (n - 2) / sxx)
+	return b, b != 0 && (se == 0 || math.Abs(b)/se >= minT)
 }
+
+// minT is how far (in standard errors) a slope must be from 0 to count;
+// minRise is the least change of the backlog over the window that does.
+const (
+	minT    = 3
+	minRise = 2
+)
 
 // Assess judges the trend of a group from its samples (oldest first) at
 // time now. It needs at least three samples spanning a quarter of the
@@ -157,7 +178,8 @@ func Assess(pts []GroupPoint, now time.Time, th Thresholds) Signal {
 	}
 	first, last := w[0], w[len(w)-1]
 	sig.Span = last.At.Sub(first.At)
-	sig.Slope = slope(w)
+	var trend bool
+	sig.Slope, trend = slope(w)
 	_, _, sig.AckRate = Rates(first, last)
 	sig.InRate, _, _ = Rates(first, last)
 	span := core.HumanDuration(sig.Span.Round(time.Second))
@@ -172,7 +194,7 @@ func Assess(pts []GroupPoint, now time.Time, th Thresholds) Signal {
 		a, b := s[0], s[len(s)-1]
 		aa, okA := a.Acked()
 		bb, okB := b.Acked()
-		if okA && okB && bb == aa && b.Backlog() > a.Backlog() {
+		if _, up := slope(s); okA && okB && bb == aa && up && b.Backlog()-a.Backlog() >= minRise {
 			d := b.At.Sub(a.At)
 			sig.Kind = SignalStalled
 			sig.Text = "growing for " + core.HumanDuration(d.Round(time.Second)) + " while ack rate is 0"
@@ -182,11 +204,12 @@ func Assess(pts []GroupPoint, now time.Time, th Thresholds) Signal {
 	}
 	rise := last.Backlog() - first.Backlog()
 	switch {
-	case sig.Slope > 0 && rise > 0:
+	case !trend:
+	case sig.Slope > 0 && rise >= minRise:
 		sig.Kind = SignalGrowing
 		sig.Text = "lag growing faster than consumption — never drains at current rates"
 		sig.Basis = fmt.Sprintf("+%s/s over last %s%s", num(sig.Slope), span, rates)
-	case sig.Slope < 0 && rise < 0 && last.Backlog() > 0:
+	case sig.Slope < 0 && rise <= -minRise && last.Backlog() > 0:
 		sig.Kind = SignalDraining
 		secs := float64(last.Backlog()) / -sig.Slope
 		sig.ETA = time.Duration(math.Min(secs, 1e9) * float64(time.Second))

@@ -116,3 +116,23 @@ func TestRatesCounterReset(t *testing.T) {
 		t.Fatalf("reset: %v %v %v, want unknown", in, out, ack)
 	}
 }
+
+func TestAssessIgnoresJitter(t *testing.T) {
+	t.Parallel()
+	// a healthy group: the backlog jitters between 0 and 3 while messages
+	// flow; neither draining nor growing
+	jitter := []int64{0, 1, 0, 2, 1, 0, 3, 0, 1, 0, 2, 0, 1, 3, 0, 1, 0, 2, 0, 1, 1, 0, 2, 0, 3}
+	pts := build(len(jitter), 5*time.Second, func(i int) GroupPoint {
+		return GroupPoint{Pending: jitter[i], Lag: 0, Delivered: int64(100 * i)}
+	})
+	if s := Assess(pts, pts[len(pts)-1].At, Thresholds{}); s.Kind != SignalNone {
+		t.Fatalf("jitter: %v %q %q, want none", s.Kind, s.Text, s.Basis)
+	}
+	// a real drain with the same jitter on top is still a drain
+	pts = build(len(jitter), 5*time.Second, func(i int) GroupPoint {
+		return GroupPoint{Pending: jitter[i], Lag: int64(500 - 15*i), Delivered: int64(100 * i)}
+	})
+	if s := Assess(pts, pts[len(pts)-1].At, Thresholds{}); s.Kind != SignalDraining {
+		t.Fatalf("noisy drain: %v %q", s.Kind, s.Basis)
+	}
+}
