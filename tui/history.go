@@ -265,7 +265,11 @@ func (d *historyDialog) Lines(w, h int) []string {
 		if sig.Kind.Alert() {
 			style = st.Stuck
 		}
-		add(style.Render(trunc(strings.ToUpper(sig.Kind.String())+": "+sig.Text, w)))
+		text := sig.Text
+		if sig.Kind.Alert() {
+			text = strings.ToUpper(sig.Kind.String()) + ": " + text
+		}
+		add(style.Render(trunc(text, w)))
 		add(trunc("basis: "+sig.Basis, w))
 	}
 	if len(pts) == 0 {

@@ -103,6 +103,19 @@ func Rates(a, b GroupPoint) (in, out, ack float64) {
 	return
 }
 
+// sinceReset returns the samples after the last time the group's counters
+// went back (the consumer or the stream was recreated, or a persisted
+// history meets a broker that started over): a trend does not span that.
+func sinceReset(pts []GroupPoint) []GroupPoint {
+	for i := len(pts) - 1; i > 0; i-- {
+		a, b := pts[i-1], pts[i]
+		if a.Delivered >= 0 && b.Delivered >= 0 && b.Delivered < a.Delivered {
+			return pts[i:]
+		}
+	}
+	return pts
+}
+
 // since returns the points no older than d before now.
 func since(pts []GroupPoint, now time.Time, d time.Duration) []GroupPoint {
 	cut := now.Add(-d)
@@ -171,6 +184,7 @@ const (
 // window; fewer say SignalNone.
 func Assess(pts []GroupPoint, now time.Time, th Thresholds) Signal {
 	th = th.withDefaults()
+	pts = sinceReset(pts)
 	sig := Signal{AckRate: -1, InRate: -1}
 	w := since(pts, now, th.Window)
 	if len(w) < 3 || w[len(w)-1].At.Sub(w[0].At) < th.Window/4 {

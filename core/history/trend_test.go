@@ -136,3 +136,20 @@ func TestAssessIgnoresJitter(t *testing.T) {
 		t.Fatalf("noisy drain: %v %q", s.Kind, s.Basis)
 	}
 }
+
+func TestAssessStartsAfterACounterReset(t *testing.T) {
+	t.Parallel()
+	// a backlog growing to 600, then the consumer is recreated (delivered
+	// starts over) with a smaller backlog that grows again: no "draining"
+	// across the reset, the trend after it is growing.
+	pts := build(25, 5*time.Second, func(i int) GroupPoint {
+		if i < 15 {
+			return GroupPoint{Lag: int64(300 + 20*i), Delivered: 5000}
+		}
+		return GroupPoint{Lag: int64(100 + 10*(i-15)), Delivered: int64(10 + 5*(i-15))}
+	})
+	s := Assess(pts, pts[24].At, Thresholds{})
+	if s.Kind != SignalGrowing || s.Span != 45*time.Second {
+		t.Fatalf("%v over %v (%s), want growing over the 45 s since the reset", s.Kind, s.Span, s.Basis)
+	}
+}
