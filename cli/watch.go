@@ -77,7 +77,7 @@ func (a *app) watchGroups(cmd *cobra.Command, topic string, w watchFlags) error 
 			th.Stalled = x.Trends.Stalled
 		}
 	}
-	look := max(th.Window, th.Stalled, history.DefaultWindow, history.DefaultStalled)
+	look := th.Lookback()
 	store := history.New(history.Config{MinGap: time.Millisecond, Retention: look + w.interval})
 	ctx := cmd.Context()
 	tick := time.NewTicker(w.interval)

@@ -196,7 +196,7 @@ func groupSpark(c *Common, topic, group string) string {
 // groupSignal is a group's trend now.
 func groupSignal(c *Common, topic, group string) history.Signal {
 	th := c.Trends
-	look := max(th.Window, th.Stalled, history.DefaultWindow, history.DefaultStalled)
+	look := th.Lookback()
 	return history.Assess(groupSeries(c, topic, group, look), c.Now(), th)
 }
 

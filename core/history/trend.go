@@ -34,6 +34,13 @@ func (t Thresholds) withDefaults() Thresholds {
 	return t
 }
 
+// Lookback is how far back Assess looks: the longer of the two stretches,
+// and a quarter more, for the sample before the stalled stretch began.
+func (t Thresholds) Lookback() time.Duration {
+	t = t.withDefaults()
+	return max(t.Window, t.Stalled) * 5 / 4
+}
+
 // SignalKind names a trend.
 type SignalKind uint8
 

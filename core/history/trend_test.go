@@ -153,3 +153,13 @@ func TestAssessStartsAfterACounterReset(t *testing.T) {
 		t.Fatalf("%v over %v (%s), want growing over the 45 s since the reset", s.Kind, s.Span, s.Basis)
 	}
 }
+
+func TestLookback(t *testing.T) {
+	t.Parallel()
+	if got := (Thresholds{}).Lookback(); got != 375*time.Second {
+		t.Fatalf("default lookback %v, want 5m + a quarter", got)
+	}
+	if got := (Thresholds{Window: 20 * time.Minute}).Lookback(); got != 25*time.Minute {
+		t.Fatalf("lookback %v", got)
+	}
+}
