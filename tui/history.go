@@ -76,13 +76,14 @@ func bucket(at []time.Time, vals []float64, now time.Time, span time.Duration, w
 }
 
 // sparkline draws cells (NaN = no sample: a blank) scaled from 0 to their
-// largest value.
-func sparkline(cells []float64, ascii bool) string {
+// largest value, or to floor if that is larger (a backlog jittering
+// between 0 and 1 is low, not full).
+func sparkline(cells []float64, ascii bool, floor float64) string {
 	levels := sparkBlocks
 	if ascii {
 		levels = sparkASCII
 	}
-	top := 0.0
+	top := floor
 	for _, v := range cells {
 		if !math.IsNaN(v) && v > top {
 			top = v
@@ -175,8 +176,12 @@ func topicSpark(c *Common, topic string) string {
 	for i, p := range pts {
 		at[i], vals[i] = p.At, p.Rate
 	}
-	return sparkline(bucket(at, vals, now, c.Spark, sparkWidth), c.Styles.ASCII)
+	return sparkline(bucket(at, vals, now, c.Spark, sparkWidth), c.Styles.ASCII, 0)
 }
+
+// backlogFloor: a group's sparkline is scaled to at least this many
+// messages.
+const backlogFloor = 10
 
 // groupSeries is a group's samples over the last d.
 func groupSeries(c *Common, topic, group string, d time.Duration) []history.GroupPoint {
@@ -190,7 +195,7 @@ func groupSpark(c *Common, topic, group string) string {
 	for i, p := range pts {
 		at[i], vals[i] = p.At, float64(p.Backlog())
 	}
-	return sparkline(bucket(at, vals, c.Now(), c.Spark, sparkWidth), c.Styles.ASCII)
+	return sparkline(bucket(at, vals, c.Now(), c.Spark, sparkWidth), c.Styles.ASCII, backlogFloor)
 }
 
 // groupSignal is a group's trend now.

@@ -35,14 +35,18 @@ func seedHistory(c *Common) {
 func TestSparkline(t *testing.T) {
 	t.Parallel()
 	nan := math.NaN()
-	if got := sparkline([]float64{nan, 0, 1, 2, 4, 8}, false); got != " ▁▂▃▅█" {
+	if got := sparkline([]float64{nan, 0, 1, 2, 4, 8}, false, 0); got != " ▁▂▃▅█" {
 		t.Fatalf("blocks %q", got)
 	}
-	if got := sparkline([]float64{nan, 0, 1, 2, 4, 8}, true); got != " _.-+@" {
+	if got := sparkline([]float64{nan, 0, 1, 2, 4, 8}, true, 0); got != " _.-+@" {
 		t.Fatalf("ascii %q", got)
 	}
-	if got := sparkline([]float64{0, 0, nan}, false); got != "▁▁ " {
+	if got := sparkline([]float64{0, 0, nan}, false, 0); got != "▁▁ " {
 		t.Fatalf("all zero %q", got)
+	}
+	// a backlog jittering 0–1 stays low under a floor of 10
+	if got := sparkline([]float64{0, 1, 0, 1}, false, 10); got != "▁▂▁▂" {
+		t.Fatalf("floor %q", got)
 	}
 }
 
