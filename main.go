@@ -27,6 +27,7 @@ import (
 
 	_ "github.com/mqscope/mqscope/backends"
 	"github.com/mqscope/mqscope/cli"
+	"github.com/mqscope/mqscope/core/history"
 	"github.com/mqscope/mqscope/internal/config"
 	"github.com/mqscope/mqscope/internal/demo"
 	"github.com/mqscope/mqscope/serve"
@@ -103,18 +104,26 @@ func serveConsole(ctx context.Context, env cli.ServeEnv) int {
 }
 
 // contexts is what the console and serve open: the names in display
-// order, the one to start on, and the opener.
+// order, the one to start on, the opener, and the process's one history
+// store (every console session on a context records into and reads the
+// same series).
 type contexts struct {
 	contexts []string
 	initial  string
 	open     func(ctx context.Context, name string) (*tui.Target, error)
+	hist     *history.Store
 	close    func()
 }
 
 // openContexts starts the demo when asked and builds the opener; nil with
 // the exit code when it cannot (the reason is on stderr and in the log).
 func openContexts(ctx context.Context, cfg *config.Config, logger *slog.Logger, stderr io.Writer) (*contexts, int) {
-	cs := &contexts{contexts: cfg.Names(), initial: cfg.Initial, close: func() {}}
+	cs := &contexts{contexts: cfg.Names(), initial: cfg.Initial, hist: newHistory(cfg, logger)}
+	cs.close = func() {
+		if err := cs.hist.Close(); err != nil {
+			logger.Warn("history", "err", err)
+		}
+	}
 	var dm *demo.Demo
 	if cfg.Demo {
 		var err error
@@ -122,12 +131,15 @@ func openContexts(ctx context.Context, cfg *config.Config, logger *slog.Logger, 
 		if err != nil {
 			logger.Error("demo failed to start", "err", err)
 			fmt.Fprintln(stderr, "mqscope:", err)
+			cs.close()
 			return nil, 1
 		}
+		closeHist := cs.close
 		cs.close = func() {
 			if err := dm.Close(); err != nil {
 				logger.Warn("demo cleanup", "err", err)
 			}
+			closeHist()
 		}
 		cs.contexts = append(dm.Contexts(), cs.contexts...)
 		switch {
@@ -159,7 +171,7 @@ func openContexts(ctx context.Context, cfg *config.Config, logger *slog.Logger, 
 			return nil, err
 		}
 		return &tui.Target{Name: name, Client: c.Client, Address: c.Address, Close: c.Close, Notice: c.Notice,
-			Refresh: x.Refresh, Timeout: x.Timeout, TailBuffer: x.TailBuffer}, nil
+			Refresh: x.Refresh, Timeout: x.Timeout, TailBuffer: x.TailBuffer, Trends: x.Trends}, nil
 	}
 	return cs, 0
 }
@@ -179,7 +191,29 @@ func consoleOptions(cfg *config.Config, cs *contexts, logger *slog.Logger) tui.O
 		Timeout:    cfg.Timeout,
 		Theme:      cfg.Theme,
 		Logger:     logger,
+		History:    cs.hist,
+		Trends:     cfg.Trends,
+		Spark:      cfg.History.Spark,
 	}
+}
+
+// newHistory is the process's history store, from [history]: persisted
+// when asked, dropping a sample closer than 3/4 of the (shortest) refresh
+// interval to the previous one of its series, so several sessions on one
+// context sample it about once per interval whatever their phase (half an
+// interval would let two sessions half an interval apart double it).
+func newHistory(cfg *config.Config, logger *slog.Logger) *history.Store {
+	refresh := cfg.Refresh
+	for _, c := range cfg.Contexts {
+		if c.Refresh > 0 && c.Refresh < refresh {
+			refresh = c.Refresh
+		}
+	}
+	hc := history.Config{Retention: cfg.History.Retention, MinGap: refresh * 3 / 4, Logger: logger}
+	if cfg.History.Persist {
+		hc.Dir = cfg.History.Dir
+	}
+	return history.New(hc)
 }
 
 func versionString() string {

@@ -106,13 +106,7 @@ Nothing is connected.`,
 seen so far. Columns as in the console's Topics pane; RATE needs two looks and is 0 here.`,
 			RunE: runE(a.topics),
 		},
-		&cobra.Command{
-			Use: "groups TOPIC", GroupID: "read", Args: exactArgs("TOPIC"),
-			Short:             "List a topic's consumer groups (JetStream: durable consumers), stuck first",
-			Long:              "List the groups of TOPIC with pending, lag, the oldest pending idle time and why a group looks stuck.\n-o json adds each group's consumers.",
-			ValidArgsFunction: a.completeTopicGroup,
-			RunE:              runE(a.groups),
-		},
+		a.groupsCommand(),
 		a.pendingCommand(),
 		a.browseCommand(),
 		&cobra.Command{
@@ -212,6 +206,40 @@ func groupRow(g core.GroupInfo) GroupRow {
 			Stuck: append([]string{}, c.Stuck...)})
 	}
 	return r
+}
+
+func (a *app) groupsCommand() *cobra.Command {
+	var w watchFlags
+	cmd := &cobra.Command{
+		Use: "groups TOPIC", GroupID: "read", Args: exactArgs("TOPIC"),
+		Short: "List a topic's consumer groups (JetStream: durable consumers), stuck first",
+		Long: `List the groups of TOPIC with pending, lag, the oldest pending idle time and why a group looks stuck.
+-o json adds each group's consumers.
+
+--watch samples the groups every --interval until interrupted (or --count samples) and prints, per
+group and sample, what the console's history keeps: pending, lag, backlog (pending + lag), the in
+and acked rates since the previous sample, and the trend signal ("growing", "stalled", "draining"
+with an ETA) with its basis, judged by the context's [trends] thresholds (--window, --stalled).`,
+		Example: `  # one JSON line per group every 5 s, for a dashboard or an alert script
+  mqscope groups orders --watch --interval 5s -o jsonl | jq -c 'select(.signal == "stalled")'`,
+		ValidArgsFunction: a.completeTopicGroup,
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if w.watch {
+				return a.watchGroups(cmd, args[0], w)
+			}
+			if cmd.Flags().Changed("interval") || cmd.Flags().Changed("count") {
+				return usageErr("--interval and --count go with --watch")
+			}
+			return a.groups(cmd, args)
+		}),
+	}
+	f := cmd.Flags()
+	f.BoolVar(&w.watch, "watch", false, "sample the groups every --interval and print each sample with its trend, until interrupted")
+	f.DurationVar(&w.interval, "interval", 5*time.Second, "time between samples with --watch")
+	f.IntVar(&w.count, "count", 0, "with --watch: stop after this many samples (0 = until interrupted)")
+	f.DurationVar(&w.th.Window, "window", 0, "with --watch: rates and slopes over this stretch (default the context's [trends] window, 2m)")
+	f.DurationVar(&w.th.Stalled, "stalled", 0, "with --watch: growing this long with nothing acked is \"stalled\" (default [trends] stalled, 5m)")
+	return cmd
 }
 
 func (a *app) groups(cmd *cobra.Command, args []string) error {

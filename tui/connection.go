@@ -94,6 +94,7 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 		m.com.Decoder = msg.target.Decoder
 	}
 	m.com.ReadOnly = m.o.ReadOnly || m.com.Op.ReadOnly()
+	m.com.Context = msg.name
 	m.info, m.infoErr = msg.info, nil
 	m.infoFlight = false // a poll of the old context may never be answered here
 	m.applyTargetSettings()
@@ -119,8 +120,15 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 // refresh is read by refreshTick), or the console's when it sets none.
 func (m *Model) applyTargetSettings() {
 	m.com.Timeout = m.baseTimeout
+	m.com.Trends = m.o.Trends
 	buffer := m.o.TailBuffer
 	if t := m.target; t != nil {
+		if t.Trends.Window > 0 {
+			m.com.Trends.Window = t.Trends.Window
+		}
+		if t.Trends.Stalled > 0 {
+			m.com.Trends.Stalled = t.Trends.Stalled
+		}
 		if t.Timeout > 0 {
 			m.com.Timeout = t.Timeout
 		}

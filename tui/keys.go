@@ -58,6 +58,7 @@ type KeyMap struct {
 	NextPage, FirstPage                                            Binding
 	LastErrors                                                     Binding
 	Mark, Diff                                                     Binding
+	History                                                        Binding
 }
 
 // DefaultKeyMap is the console's key map.
@@ -112,6 +113,7 @@ func DefaultKeyMap() KeyMap {
 		TailSave:   bind([]string{"s"}, "s", "save .jsonl"),
 
 		LastErrors: bind([]string{"E"}, "E", "errors: last action, refreshes, notice"),
+		History:    bind([]string{"h"}, "h", "history: backlog, rates, trend"),
 
 		NextPage:  bind([]string{"]"}, "]", "next page"),
 		FirstPage: bind([]string{"["}, "[", "first page"),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/core/decode"
+	"github.com/mqscope/mqscope/core/history"
 )
 
 // Options is everything main.go hands the console.
@@ -31,6 +32,17 @@ type Options struct {
 	PageSize   int           // pending entries / stored messages per page (default 200)
 	Theme      string        // "dark" (default), "light"
 	Logger     *slog.Logger  // never the terminal; main.go points it at a file
+
+	// History keeps the samples of every context's refreshes for the
+	// sparklines, the group history view and the trend signals. One store
+	// per process, shared by every console session (mqscope serve): it is
+	// keyed by context name and drops a sample closer than its MinGap to
+	// the previous one. nil: the console makes its own, in memory.
+	History *history.Store
+	// Trends are the signal thresholds (a context's own override them).
+	Trends history.Thresholds
+	// Spark is how far back the sparklines reach (default 10m).
+	Spark time.Duration
 }
 
 // Target is one connected context.
@@ -58,6 +70,9 @@ type Target struct {
 	// Decoder decodes this context's payloads; nil means
 	// decode.JSONOrText.
 	Decoder decode.Decoder
+	// Trends are this context's signal thresholds; zero fields mean the
+	// console's (Options.Trends).
+	Trends history.Thresholds
 }
 
 // operator is the view the console acts through.

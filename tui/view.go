@@ -91,6 +91,9 @@ func (m *Model) body() []string {
 		kind = drawn.kind
 	}
 	switch {
+	case kind == layerDialog && isBoxed(drawn.dialog):
+		b := drawn.dialog.(boxedDialog)
+		out = strings.Split(box(st, b.Title(), b.Lines(m.w-2, bh-2), m.w, bh, true), "\n")
 	case kind == layerDialog:
 		d := drawn.dialog.View(m.w)
 		out = strings.Split(lipgloss.Place(m.w, bh, lipgloss.Center, lipgloss.Center, d), "\n")
@@ -304,3 +307,13 @@ func (m *Model) serverAddress() string {
 	}
 	return m.target.Address
 }
+
+// boxedDialog is a dialog drawn over the whole body in a box, like help,
+// because it needs the height (the group history view).
+type boxedDialog interface {
+	dialog
+	Title() string
+	Lines(w, h int) []string
+}
+
+func isBoxed(d dialog) bool { _, ok := d.(boxedDialog); return ok }

@@ -43,6 +43,7 @@ func viewModel(t *testing.T, readOnly bool) *Model {
 	m.info = core.ServerInfo{Driver: core.DriverRedisStream, Version: "7.0.15", State: core.ConnConnected}
 	m.target = &Target{Name: "prod-eu", Address: "redis://10.0.0.5:6379/0"}
 
+	seedHistory(m.com)
 	m.topics.setTopics([]core.TopicInfo{
 		{Name: "orders", Messages: 18234, Bytes: 4 << 20, Rate: 41.5, Groups: 3, LastTime: fixedNow.Add(-2 * time.Second),
 			FirstID: "1764100000000-0", LastID: "1764125999999-3", Extra: map[string]string{"length": "18234", "max_len": "~100000"}},
@@ -152,6 +153,19 @@ func TestGoldenPanes(t *testing.T) {
 				gs := append([]core.GroupInfo{{Topic: "orders", Name: "mqscope-tail-Xq3vKp9cE2_1", Kind: core.GroupTail, Redelivered: -1}}, m.groups.groups...)
 				gs = append(gs, core.GroupInfo{Topic: "orders", Name: "adhoc", Kind: core.GroupEphemeral, Redelivered: -1})
 				m.groups.setGroups(gs)
+			}},
+			{"groups_history", func(m *Model) {
+				m.focus = paneGroups
+				m.groups.setGroups(append(m.groups.groups, core.GroupInfo{Topic: "orders", Name: "audit", Pending: 10, Lag: 600, Redelivered: -1}))
+			}},
+			{"history_view", func(m *Model) {
+				m.focus = paneGroups
+				pressAndRun(m, tea.KeyPressMsg{Code: 'h', Text: "h"})
+			}},
+			{"history_view_ascii", func(m *Model) {
+				m.com.Styles = Theme("dark", true, true)
+				m.focus = paneGroups
+				pressAndRun(m, tea.KeyPressMsg{Code: 'h', Text: "h"})
 			}},
 			{"errors_dialog", func(m *Model) {
 				m.pushDialog(newReportDialog(m.com, []errSection{{title: "Errors of redrive from orders.dlq: 1/3 done, 2 failed", numbered: true, items: []string{

@@ -22,6 +22,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/core/history"
 )
 
 // Built-in defaults for the console settings.
@@ -95,6 +96,7 @@ type Context struct {
 	TailBuffer int
 	Theme      string
 	Stuck      core.StuckThresholds
+	Trends     history.Thresholds
 	// Source says where the context came from, for error messages.
 	Source string
 	// FallbackToCore: a JetStream context whose backend was implied (--nats,
@@ -145,6 +147,24 @@ type Config struct {
 	Timeout    time.Duration
 	TailBuffer int
 	Theme      string
+	// Trends are the file's top-level thresholds (a context's own are in
+	// Context.Trends).
+	Trends history.Thresholds
+	// History is what the console keeps of its samples ([history]).
+	History HistoryConfig
+}
+
+// HistoryConfig is the resolved [history] table.
+type HistoryConfig struct {
+	Persist   bool
+	Retention time.Duration
+	Dir       string // where persisted files go (resolved, absolute)
+	Spark     time.Duration
+}
+
+// DefaultHistoryDir is $XDG_STATE_HOME/mqscope/history.
+func DefaultHistoryDir(getenv func(string) string) string {
+	return filepath.Join(stateHome(getenv), "mqscope", "history")
 }
 
 // Lookup finds a context by name.
@@ -415,6 +435,12 @@ func Load(o LoadOptions) (*Config, error) {
 	cfg.NoColor = getenv("NO_COLOR") != ""
 	cfg.DemoRedisPrefix = getenv("MQSCOPE_DEMO_PREFIX")
 	cfg.Mouse = f.Mouse
+	cfg.History = HistoryConfig{
+		Persist:   f.History.Persist,
+		Retention: time.Duration(f.History.Retention),
+		Dir:       firstNonEmpty(expandPath(f.History.Dir, filepath.Dir(path), getenv), DefaultHistoryDir(getenv)),
+		Spark:     time.Duration(f.History.Spark),
+	}
 	cfg.LogFile = firstNonEmpty(fl.LogFile, ev.logFile, expandPath(f.LogFile, filepath.Dir(path), getenv), DefaultLogFile(getenv))
 	dir := filepath.Dir(path)
 	cfg.Serve = Serve{
@@ -480,6 +506,7 @@ func Load(o LoadOptions) (*Config, error) {
 		top = c
 	}
 	cfg.Refresh, cfg.Timeout, cfg.TailBuffer, cfg.Theme = top.Refresh, top.Timeout, top.TailBuffer, top.Theme
+	cfg.Trends = history.Thresholds{Window: time.Duration(f.Trends.Window), Stalled: time.Duration(f.Trends.Stalled)}
 	if ev.refresh > 0 {
 		cfg.Refresh = ev.refresh
 	}
@@ -513,6 +540,10 @@ func applySettings(c *Context, top, ctxS Settings) {
 	c.Stuck = core.StuckThresholds{
 		PendingIdle:  firstDuration(ctxS.Stuck.PendingIdle, top.Stuck.PendingIdle, 0),
 		ConsumerIdle: firstDuration(ctxS.Stuck.ConsumerIdle, top.Stuck.ConsumerIdle, 0),
+	}
+	c.Trends = history.Thresholds{
+		Window:  firstDuration(ctxS.Trends.Window, top.Trends.Window, 0),
+		Stalled: firstDuration(ctxS.Trends.Stalled, top.Trends.Stalled, 0),
 	}
 }
 

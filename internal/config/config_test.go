@@ -678,3 +678,46 @@ idle_timeout = "15m"
 		t.Fatalf("want errors naming serve.max_sessions and serve.idle, got %v", err)
 	}
 }
+
+func TestHistoryAndTrends(t *testing.T) {
+	s := newSandbox(t)
+	path := s.write("conf/mq.toml", `
+[trends]
+window = "3m"
+[history]
+persist = true
+retention = "30m"
+dir = "hist"
+spark = "5m"
+
+[contexts.a]
+backend = "redis_stream"
+[contexts.a.trends]
+stalled = "90s"
+
+[contexts.b]
+backend = "redis_stream"
+`)
+	c := s.mustLoad(Flags{ConfigFile: path})
+	if c.History != (HistoryConfig{Persist: true, Retention: 30 * time.Minute, Dir: filepath.Join(s.home, "conf", "hist"), Spark: 5 * time.Minute}) {
+		t.Errorf("history %+v", c.History)
+	}
+	if c.Trends.Window != 3*time.Minute || c.Trends.Stalled != 0 {
+		t.Errorf("top-level trends %+v", c.Trends)
+	}
+	a, _ := c.Lookup("a")
+	b, _ := c.Lookup("b")
+	if a.Trends.Window != 3*time.Minute || a.Trends.Stalled != 90*time.Second {
+		t.Errorf("context a trends %+v, want window from the top, stalled its own", a.Trends)
+	}
+	if b.Trends.Window != 3*time.Minute || b.Trends.Stalled != 0 {
+		t.Errorf("context b trends %+v", b.Trends)
+	}
+
+	// no [history]: in memory, the default directory named for when it is turned on
+	s2 := newSandbox(t)
+	c2 := s2.mustLoad(Flags{ConfigFile: s2.write("c.toml", "[contexts.x]\nbackend = \"redis_stream\"\n")})
+	if c2.History.Persist || c2.History.Dir != filepath.Join(s2.home, ".local", "state", "mqscope", "history") {
+		t.Errorf("default history %+v", c2.History)
+	}
+}

@@ -236,6 +236,7 @@ func durationString(d Duration) string { return fmt.Sprint(timeDuration(d)) }
 func suggest(k toml.Key) string {
 	known := []string{"default_context", "read_only", "ascii", "mouse", "log_file", "log_level", "natscli_contexts",
 		"dlq_suffix", "refresh", "timeout", "tail_buffer", "theme", "stuck", "pending_idle", "consumer_idle",
+		"trends", "window", "stalled", "history", "persist", "retention", "dir", "spark",
 		"contexts", "description", "backend", "url", "user", "password_env", "password_file", "token_env",
 		"token_file", "creds_file", "nkey_file", "tls", "ca", "cert", "key", "server_name",
 		"insecure_skip_verify", "handshake_first", "create_streams", "cluster", "consumer"}

@@ -88,6 +88,30 @@ type Stuck struct {
 	ConsumerIdle Duration `toml:"consumer_idle"`
 }
 
+// Trends are the thresholds of the trend signals (see core/history).
+type Trends struct {
+	// Window: the stretch of recent samples a signal's rates are measured
+	// over (default 2m).
+	Window Duration `toml:"window"`
+	// Stalled: how long the backlog must grow with nothing acked to call
+	// the group stalled (default 5m).
+	Stalled Duration `toml:"stalled"`
+}
+
+// History is the [history] table: what the console keeps of its samples.
+type History struct {
+	// Persist keeps each context's samples in a file under Dir, so that a
+	// restart keeps the last Retention of them.
+	Persist bool `toml:"persist"`
+	// Retention is how far back the history reaches (default 1h).
+	Retention Duration `toml:"retention"`
+	// Dir is where persisted files go (default $XDG_STATE_HOME/mqscope/history).
+	Dir string `toml:"dir"`
+	// Spark is how far back the sparklines of Topics and Groups reach
+	// (default 10m).
+	Spark Duration `toml:"spark"`
+}
+
 // Settings can be given at the top of the file (defaults for every context)
 // and inside a context (overriding them).
 type Settings struct {
@@ -97,6 +121,7 @@ type Settings struct {
 	TailBuffer int      `toml:"tail_buffer"`
 	Theme      Theme    `toml:"theme"`
 	Stuck      Stuck    `toml:"stuck"`
+	Trends     Trends   `toml:"trends"`
 }
 
 // TLS configures a TLS connection; paths may start with ~/ and relative
@@ -141,13 +166,14 @@ type fileContext struct {
 
 // file is the whole config file as written.
 type file struct {
-	DefaultContext  string `toml:"default_context"`
-	ReadOnly        bool   `toml:"read_only"`
-	ASCII           bool   `toml:"ascii"`
-	Mouse           bool   `toml:"mouse"`
-	LogFile         string `toml:"log_file"`
-	LogLevel        Level  `toml:"log_level"`
-	NATSCLIContexts *bool  `toml:"natscli_contexts"`
+	DefaultContext  string  `toml:"default_context"`
+	ReadOnly        bool    `toml:"read_only"`
+	ASCII           bool    `toml:"ascii"`
+	Mouse           bool    `toml:"mouse"`
+	LogFile         string  `toml:"log_file"`
+	LogLevel        Level   `toml:"log_level"`
+	NATSCLIContexts *bool   `toml:"natscli_contexts"`
+	History         History `toml:"history"`
 	Settings
 	Contexts map[string]*fileContext `toml:"contexts"`
 	Serve    fileServe               `toml:"serve"`
