@@ -4,6 +4,8 @@ package tui
 // inspector, global navigation, then the focused pane.
 
 import (
+	"fmt"
+
 	tea "charm.land/bubbletea/v2"
 )
 
@@ -67,6 +69,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case matches(msg, k.Refresh):
 		m.setStatus("refreshing…")
 		return m.refreshAll()
+	case matches(msg, k.Back) && m.messages.searching():
+		return m.messages.stopSearch() // wherever the focus is: the status line said esc
+	case matches(msg, k.Back) && m.focus == panePending && m.panes[m.focus] == m.messages && m.messages.search != nil:
+		return m.messages.leaveSearch()
 	case matches(msg, k.Back):
 		if f := m.panes[m.focus].Filter(); !f.Empty() {
 			m.panes[m.focus].SetFilter(Filter{})
@@ -118,8 +124,7 @@ func (m *Model) inputKey(msg tea.KeyPressMsg) tea.Cmd {
 				m.setErr(err)
 				return nil
 			}
-			m.panes[m.focus].SetFilter(f)
-			return nil
+			return m.setFilter(f, true)
 		}
 		return m.command(v)
 	}
@@ -128,10 +133,29 @@ func (m *Model) inputKey(msg tea.KeyPressMsg) tea.Cmd {
 	if m.mode == inputFilter {
 		// filter as you type when the expression is complete
 		if f, err := ParseFilter(m.input.Value()); err == nil {
-			m.panes[m.focus].SetFilter(f)
+			cmd = tea.Batch(cmd, m.setFilter(f, false))
 		}
 	}
 	return cmd
+}
+
+// setFilter applies f to the focused pane; a jq query starts evaluating
+// off the UI loop, and only the message panes take one (say tells why
+// another pane does not, when the operator pressed enter).
+func (m *Model) setFilter(f Filter, say bool) tea.Cmd {
+	p := m.panes[m.focus]
+	qp, ok := p.(queryPane)
+	if f.Query() != nil && !ok {
+		if say {
+			m.setErr(fmt.Errorf("jq queries filter messages (the tail, messages and pending panes); here use text, re:REGEX or field=value"))
+		}
+		return nil
+	}
+	p.SetFilter(f)
+	if ok {
+		return qp.queryNext()
+	}
+	return nil
 }
 
 // command runs a `:` command.

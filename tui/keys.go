@@ -57,6 +57,7 @@ type KeyMap struct {
 	CopyPayload, CopyID, CopyJSON                                  Binding
 	NextPage, FirstPage                                            Binding
 	LastErrors                                                     Binding
+	Search                                                         Binding
 }
 
 // DefaultKeyMap is the console's key map.
@@ -113,6 +114,7 @@ func DefaultKeyMap() KeyMap {
 		LastErrors: bind([]string{"E"}, "E", "errors: last action, refreshes, notice"),
 
 		NextPage:  bind([]string{"]"}, "]", "next page"),
+		Search:    bind([]string{"S"}, "S", "search history with the jq filter").op(core.OpBrowse),
 		FirstPage: bind([]string{"["}, "[", "first page"),
 
 		CopyPayload: bind([]string{"y"}, "y", "copy payload"),

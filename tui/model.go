@@ -199,7 +199,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tickMsg:
 		m.ticks++
 		m.tail.drain(m.com.Now())
-		return m, m.tickCmd()
+		return m, tea.Batch(m.tickCmd(), m.tail.queryNext())
 	case refreshMsg:
 		if msg.gen != m.com.Gen {
 			return m, nil // a refresh loop of an old context ends here
@@ -263,6 +263,24 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, m.messages.Update(msg)
+	case searchPageMsg:
+		if msg.gen != m.com.Gen {
+			return m, nil
+		}
+		return m, m.messages.Update(msg)
+	case queryBatchMsg:
+		if msg.gen != m.com.Gen {
+			return m, nil
+		}
+		switch msg.to {
+		case queryToTail:
+			return m, m.tail.Update(msg)
+		case queryToMessages:
+			return m, m.messages.Update(msg)
+		case queryToPending:
+			return m, m.pending.Update(msg)
+		}
+		return m, nil
 	case tailStartedMsg:
 		if msg.gen != m.com.Gen {
 			if msg.tail != nil {

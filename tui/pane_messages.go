@@ -17,9 +17,19 @@ type messagesPane struct {
 	recs  []core.Record
 	shown []int                // shown indices into recs
 	pg    pager[core.Position] // older pages start at pg.next
+	// a jq filter's verdicts by record id (evaluated off the UI loop; a
+	// refresh keeps those of the records still there), and the ids of the
+	// batch on its way
+	qr     queryRun
+	judged map[string]bool
+	qBatch []string
+	// search: a history search's rows show instead of a page (nil: none)
+	search *search
 }
 
-func newMessagesPane(c *Common) *messagesPane { return &messagesPane{msgList: msgList{com: c}} }
+func newMessagesPane(c *Common) *messagesPane {
+	return &messagesPane{msgList: msgList{com: c}, qr: queryRun{to: queryToMessages}}
+}
 
 func (p *messagesPane) Title() string {
 	t := "3 Messages"
@@ -34,12 +44,55 @@ func (p *messagesPane) Title() string {
 		}
 		t += ")" + p.pg.title()
 	}
-	return t + p.titleTail()
+	t += p.titleTail()
+	if p.search != nil {
+		t += " [" + p.search.progress() + "]"
+	} else if p.filter.Query() != nil {
+		t += p.qr.note(p.unjudged())
+	}
+	return t
 }
 
 func (p *messagesPane) SetFilter(f Filter) {
+	if p.search != nil {
+		// the search was for the old filter; the next refresh browses
+		p.stopSearch()
+		p.search, p.recs = nil, nil
+	}
 	p.filter = f
+	p.qr.reset()
+	p.judged = nil
 	p.rebuild()
+}
+
+func (p *messagesPane) unjudged() int {
+	n := 0
+	for _, r := range p.recs {
+		if _, ok := p.judged[r.ID]; !ok {
+			n++
+		}
+	}
+	return n
+}
+
+// queryNext evaluates the jq filter on the rows it has not judged.
+func (p *messagesPane) queryNext() tea.Cmd {
+	q := p.filter.Query()
+	if q == nil || p.qr.busy {
+		return nil
+	}
+	var batch []core.Record
+	p.qBatch = p.qBatch[:0]
+	for _, r := range p.recs {
+		if _, ok := p.judged[r.ID]; !ok && len(batch) < queryBatchMax {
+			batch = append(batch, r)
+			p.qBatch = append(p.qBatch, r.ID)
+		}
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	return p.qr.start(p.com, q, 0, len(batch), matchRecordFunc(p.com, q, batch))
 }
 
 func (p *messagesPane) scope() msgScope {
@@ -55,7 +108,8 @@ func (p *messagesPane) Actions() []action {
 	rows := messageActions(p.com, p.scope(), p.selectedIDs, rec)
 	enter := func() tea.Msg { return inspectMsg{rec: rec(), meta: inspectMeta{Scope: p.scope()}} }
 	next, first := pageMoves(&p.msgList, &p.pg, "browse: this is the last (oldest) page", p.refresh)
-	return p.listActions(enter, rows, p.topicActions(), next, first)
+	extra := append(p.topicActions(), act(p.com.Keys.Search, needTopic, p.startSearch))
+	return p.listActions(enter, rows, extra, next, first)
 }
 
 func (p *messagesPane) has(n need) bool {
@@ -71,6 +125,10 @@ func (p *messagesPane) reset() {
 func (p *messagesPane) clear() {
 	p.forget()
 	p.recs, p.shown, p.pg = nil, nil, pager[core.Position]{}
+	p.qr.reset()
+	p.judged = nil
+	p.stopSearch()
+	p.search = nil
 }
 
 // setTopic shows the messages stored in topic (a DLQ when dlq).
@@ -81,7 +139,7 @@ func (p *messagesPane) setTopic(topic string, dlq bool) tea.Cmd {
 }
 
 func (p *messagesPane) refresh() tea.Cmd {
-	req, gen, ok := p.begin(true)
+	req, gen, ok := p.begin(p.search == nil) // a search's rows stay until esc
 	if !ok {
 		return nil
 	}
@@ -99,7 +157,11 @@ func (p *messagesPane) refresh() tea.Cmd {
 }
 
 func (p *messagesPane) rebuild() {
-	p.shown = filterRows(&p.msgList, p.recs, p.filter.MatchRecord, func(r core.Record) string { return r.ID })
+	match := p.filter.MatchRecord
+	if p.filter.Query() != nil {
+		match = func(r core.Record) bool { return p.judged[r.ID] }
+	}
+	p.shown = filterRows(&p.msgList, p.recs, match, func(r core.Record) string { return r.ID })
 }
 
 func (p *messagesPane) Update(msg tea.Msg) tea.Cmd {
@@ -120,7 +182,35 @@ func (p *messagesPane) Update(msg tea.Msg) tea.Cmd {
 		if msg.page.More {
 			p.pg.next = msg.page.Next
 		}
+		if p.filter.Query() != nil {
+			// verdicts of the records still here stand; a batch on its
+			// way is for rows that may be gone
+			keep := map[string]bool{}
+			for _, r := range p.recs {
+				if v, ok := p.judged[r.ID]; ok {
+					keep[r.ID] = v
+				}
+			}
+			p.judged = keep
+			p.qr.restart()
+		}
 		p.rebuild()
+		return p.queryNext()
+	case searchPageMsg:
+		return p.searchPage(msg)
+	case queryBatchMsg:
+		fresh, status := p.qr.done(msg)
+		if !fresh {
+			return status
+		}
+		if p.judged == nil {
+			p.judged = map[string]bool{}
+		}
+		for i, ok := range msg.ok {
+			p.judged[p.qBatch[i]] = ok
+		}
+		p.rebuild()
+		return tea.Batch(status, p.queryNext())
 	case keyMsg:
 		p.list.handleNav(p.com.Keys, msg)
 	}

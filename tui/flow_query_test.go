@@ -1,0 +1,132 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/internal/testbroker"
+)
+
+// TestFlowQueryJetStream: `/jq:` on the tail and on browse, a failing and
+// a slow query reported, and a history search with progress that esc
+// stops.
+func TestFlowQueryJetStream(t *testing.T) {
+	t.Parallel()
+	srv := testbroker.StartNATS(t)
+	cfg := core.Config{Driver: core.DriverJetStream, NATSURL: srv.URL(), CreateStreams: true}
+	cl := newClient(t, cfg)
+	topic := shortName(t, "orders")
+	var ps []string
+	for i := 0; i < 6; i++ {
+		ps = append(ps, fmt.Sprintf(`{"n":%d,"currency":%q}`, i, map[bool]string{true: "EUR", false: "USD"}[i%2 == 0]))
+	}
+	publishN(t, cl, topic, ps...)
+
+	f := startFlow(t, Options{Contexts: []string{"local"}, Initial: "local", Open: openerFor(cfg)})
+	f.waitScreen("connected", "connected", topic)
+
+	// the tail: a query on what is in the buffer, then on what arrives
+	f.command("tail " + topic + " last:10")
+	f.waitModel("tail holds the history", func(m *Model) bool { return len(m.tail.recs) == 6 })
+	f.refilter(`jq:.n > 3 and .currency == "EUR"`)
+	f.waitModel("jq filter on the tail", func(m *Model) bool { return len(m.tail.visible()) == 1 })
+	f.waitScreen("the match shows", `"n":4`, `/jq:.n > 3 and .currency == "EUR"`)
+	if s := f.screen(); strings.Contains(s, `"n":2`) {
+		t.Errorf("a message the query rejects shows:\n%s", s)
+	}
+	publishN(t, cl, topic, `{"n":10,"currency":"EUR"}`, `{"n":11,"currency":"USD"}`)
+	f.waitModel("arrivals judged", func(m *Model) bool { return len(m.tail.recs) == 8 && len(m.tail.visible()) == 2 })
+	f.refilter(`jq:$meta.seq == 2 and $meta.subject == "` + topic + `"`)
+	f.waitModel("$meta on the tail", func(m *Model) bool { return len(m.tail.visible()) == 1 && m.tail.recs[m.tail.visible()[0]].Seq == 2 })
+
+	// a failing query: reported, nothing matches, the console keeps going
+	f.refilter(`jq:.n + "x"`)
+	f.waitStatus("errors reported", `jq: 8 errors: jq: cannot add`)
+	f.waitScreen("title counts them", "[jq: 8 not judged, E]")
+	f.waitModel("nothing matches", func(m *Model) bool { return len(m.tail.visible()) == 0 })
+	// a bomb: each message over the budget, reported, and the UI answers
+	// meanwhile (every probe is a round trip through the event loop)
+	f.refilter(`jq:[range(1e9)] | length > 0`)
+	f.waitStatus("budget reported", "messages over the 50ms budget")
+	f.waitModel("nothing matches", func(m *Model) bool { return len(m.tail.visible()) == 0 })
+	f.key("esc")
+	f.waitModel("filter cleared", func(m *Model) bool { return len(m.tail.visible()) == 8 })
+
+	// browse: the same filter on a page of stored messages
+	f.tm.Send(browseTopicMsg{topic: topic})
+	f.waitModel("browsing", func(m *Model) bool { return m.panes[panePending] == m.messages && len(m.messages.recs) == 8 })
+	f.key("3")
+	f.refilter(`jq:.currency == "USD"`)
+	f.waitModel("jq on browse", func(m *Model) bool { return len(m.messages.shown) == 4 })
+	// refreshes keep the verdicts
+	f.waitModel("still filtered after a refresh", func(m *Model) bool {
+		return m.messages.okAt.After(m.com.Now().Add(-200*1e6)) && len(m.messages.shown) == 4
+	})
+
+	// the history search: S with the filter; the outcome on the status line
+	f.key("S")
+	f.waitStatus("search done", "search: 4 matches in 8 examined (the oldest message reached)")
+	f.waitModel("the search's rows", func(m *Model) bool { return len(m.messages.shown) == 4 && m.messages.search != nil })
+	f.key("esc")
+	f.waitModel("left the search", func(m *Model) bool { return m.messages.search == nil })
+	f.waitModel("browsing again", func(m *Model) bool { return len(m.messages.recs) == 8 && len(m.messages.shown) == 4 })
+
+	// a slow search shows progress and esc stops it with what it found
+	f.refilter(`jq:if .n == 10 then true else ([range(1e9)] | length > 0) end`)
+	f.key("S")
+	f.waitStatus("progress", "searching 0/10 000 · 0 matches · esc to stop")
+	f.key("esc")
+	f.waitStatus("stopped", "examined (stopped)")
+	f.waitModel("stopped", func(m *Model) bool { return m.messages.search != nil && !m.messages.search.running })
+}
+
+// TestFlowQueryRedis: `/jq:` on a Redis tail and browse, with $meta.id.
+func TestFlowQueryRedis(t *testing.T) {
+	t.Parallel()
+	cfg := redisConfig(t, false)
+	cl := newClient(t, cfg)
+	topic := shortName(t, "jobs")
+	rdb := testbroker.Redis(t)
+	testbroker.CleanupRedisKeys(t, rdb, topic+"*")
+	var ids []string
+	for i := 1; i <= 5; i++ {
+		id, err := rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: topic, Values: []any{"data", fmt.Sprintf(`{"job":%d}`, i)}}).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	_ = cl
+	f := startFlow(t, Options{Contexts: []string{"redis"}, Initial: "redis", Open: openerFor(cfg)})
+	f.waitScreen("connected", "connected", "redis_stream")
+	f.command("tail " + topic + " last:10")
+	f.waitModel("tail holds the history", func(m *Model) bool { return len(m.tail.recs) == 5 })
+	f.refilter(`jq:.job >= 4`)
+	f.waitModel("jq on the tail", func(m *Model) bool { return len(m.tail.visible()) == 2 })
+	f.tm.Send(browseTopicMsg{topic: topic})
+	f.waitModel("browsing", func(m *Model) bool { return len(m.messages.recs) == 5 })
+	f.key("3")
+	f.refilter(`jq:$meta.id == "` + ids[1] + `"`)
+	f.waitModel("$meta.id on browse", func(m *Model) bool {
+		return len(m.messages.shown) == 1 && m.messages.recs[m.messages.shown[0]].ID == ids[1]
+	})
+	// the topics pane takes no query, and says so
+	f.key("1")
+	f.refilter(`jq:.a`)
+	f.waitStatus("refused", "jq queries filter messages")
+}
+
+// refilter replaces the focused pane's filter (`/` opens with the current
+// one in the line).
+func (f *flow) refilter(expr string) {
+	f.key("/")
+	f.waitModel("filter line open", func(m *Model) bool { return m.mode == inputFilter })
+	f.key("ctrl+u")
+	f.typ(expr)
+	f.key("enter")
+}
