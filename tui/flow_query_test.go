@@ -101,7 +101,6 @@ func TestFlowQueryRedis(t *testing.T) {
 		}
 		ids = append(ids, id)
 	}
-	_ = cl
 	f := startFlow(t, Options{Contexts: []string{"redis"}, Initial: "redis", Open: openerFor(cfg)})
 	f.waitScreen("connected", "connected", "redis_stream")
 	f.command("tail " + topic + " last:10")
@@ -115,6 +114,17 @@ func TestFlowQueryRedis(t *testing.T) {
 	f.waitModel("$meta.id on browse", func(m *Model) bool {
 		return len(m.messages.shown) == 1 && m.messages.recs[m.messages.shown[0]].ID == ids[1]
 	})
+
+	// pending: each entry's message is read and judged, with the entry's
+	// consumer and deliveries in $meta
+	jobs := redisTopic(t, cl, 4)
+	f.command("topic " + jobs)
+	f.waitScreen("groups", "2 Groups · "+jobs, "workers")
+	f.key("enter")
+	f.waitModel("pending loaded", func(m *Model) bool { return m.panes[panePending] == m.pending && len(m.pending.entries) == 4 })
+	f.refilter(`jq:.job >= 3 and $meta.consumer == "w1" and $meta.deliveries >= 1`)
+	f.waitModel("jq on pending", func(m *Model) bool { return len(m.pending.entries) == 2 })
+
 	// the topics pane takes no query, and says so
 	f.key("1")
 	f.refilter(`jq:.a`)

@@ -17,18 +17,14 @@ type messagesPane struct {
 	recs  []core.Record
 	shown []int                // shown indices into recs
 	pg    pager[core.Position] // older pages start at pg.next
-	// a jq filter's verdicts by record id (evaluated off the UI loop; a
-	// refresh keeps those of the records still there), and the ids of the
-	// batch on its way
-	qr     queryRun
-	judged map[string]bool
-	qBatch []string
+	// a jq filter's verdicts by record id (evaluated off the UI loop)
+	qv queryVerdicts
 	// search: a history search's rows show instead of a page (nil: none)
 	search *search
 }
 
 func newMessagesPane(c *Common) *messagesPane {
-	return &messagesPane{msgList: msgList{com: c}, qr: queryRun{to: queryToMessages}}
+	return &messagesPane{msgList: msgList{com: c}, qv: queryVerdicts{queryRun: queryRun{to: queryToMessages}}}
 }
 
 func (p *messagesPane) Title() string {
@@ -48,7 +44,7 @@ func (p *messagesPane) Title() string {
 	if p.search != nil {
 		t += " [" + p.search.progress() + "]"
 	} else if p.filter.Query() != nil {
-		t += p.qr.note(p.unjudged())
+		t += p.qv.note(p.qv.unjudged(p.ids()))
 	}
 	return t
 }
@@ -60,39 +56,22 @@ func (p *messagesPane) SetFilter(f Filter) {
 		p.search, p.recs = nil, nil
 	}
 	p.filter = f
-	p.qr.reset()
-	p.judged = nil
+	p.qv.reset()
 	p.rebuild()
 }
 
-func (p *messagesPane) unjudged() int {
-	n := 0
-	for _, r := range p.recs {
-		if _, ok := p.judged[r.ID]; !ok {
-			n++
-		}
+func (p *messagesPane) ids() []string {
+	ids := make([]string, len(p.recs))
+	for i, r := range p.recs {
+		ids[i] = r.ID
 	}
-	return n
+	return ids
 }
 
 // queryNext evaluates the jq filter on the rows it has not judged.
 func (p *messagesPane) queryNext() tea.Cmd {
 	q := p.filter.Query()
-	if q == nil || p.qr.busy {
-		return nil
-	}
-	var batch []core.Record
-	p.qBatch = p.qBatch[:0]
-	for _, r := range p.recs {
-		if _, ok := p.judged[r.ID]; !ok && len(batch) < queryBatchMax {
-			batch = append(batch, r)
-			p.qBatch = append(p.qBatch, r.ID)
-		}
-	}
-	if len(batch) == 0 {
-		return nil
-	}
-	return p.qr.start(p.com, q, 0, len(batch), matchRecordFunc(p.com, q, batch))
+	return p.qv.next(p.com, q, p.ids(), matchRecordFunc(p.com, q, p.recs))
 }
 
 func (p *messagesPane) scope() msgScope {
@@ -125,8 +104,7 @@ func (p *messagesPane) reset() {
 func (p *messagesPane) clear() {
 	p.forget()
 	p.recs, p.shown, p.pg = nil, nil, pager[core.Position]{}
-	p.qr.reset()
-	p.judged = nil
+	p.qv.reset()
 	p.stopSearch()
 	p.search = nil
 }
@@ -159,7 +137,7 @@ func (p *messagesPane) refresh() tea.Cmd {
 func (p *messagesPane) rebuild() {
 	match := p.filter.MatchRecord
 	if p.filter.Query() != nil {
-		match = func(r core.Record) bool { return p.judged[r.ID] }
+		match = func(r core.Record) bool { return p.qv.matched(r.ID) }
 	}
 	p.shown = filterRows(&p.msgList, p.recs, match, func(r core.Record) string { return r.ID })
 }
@@ -183,31 +161,16 @@ func (p *messagesPane) Update(msg tea.Msg) tea.Cmd {
 			p.pg.next = msg.page.Next
 		}
 		if p.filter.Query() != nil {
-			// verdicts of the records still here stand; a batch on its
-			// way is for rows that may be gone
-			keep := map[string]bool{}
-			for _, r := range p.recs {
-				if v, ok := p.judged[r.ID]; ok {
-					keep[r.ID] = v
-				}
-			}
-			p.judged = keep
-			p.qr.restart()
+			p.qv.rowsChanged(p.ids())
 		}
 		p.rebuild()
 		return p.queryNext()
 	case searchPageMsg:
 		return p.searchPage(msg)
 	case queryBatchMsg:
-		fresh, status := p.qr.done(msg)
+		fresh, status := p.qv.take(msg)
 		if !fresh {
 			return status
-		}
-		if p.judged == nil {
-			p.judged = map[string]bool{}
-		}
-		for i, ok := range msg.ok {
-			p.judged[p.qBatch[i]] = ok
 		}
 		p.rebuild()
 		return tea.Batch(status, p.queryNext())

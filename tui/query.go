@@ -126,3 +126,87 @@ func matchRecordFunc(c *Common, q *query.Query, recs []core.Record) func(ctx con
 type queryPane interface {
 	queryNext() tea.Cmd
 }
+
+// queryVerdicts is queryRun for a list whose rows come and go with its
+// refreshes (messages, pending): verdicts are kept by id, so a refresh
+// only evaluates the rows that are new.
+type queryVerdicts struct {
+	queryRun
+	judged map[string]bool
+	batch  []string // the ids of the batch on its way
+}
+
+func (v *queryVerdicts) reset() {
+	v.queryRun.reset()
+	v.judged = nil
+}
+
+// matched is the verdict on id (false until judged).
+func (v *queryVerdicts) matched(id string) bool { return v.judged[id] }
+
+// unjudged counts the ids without a verdict.
+func (v *queryVerdicts) unjudged(ids []string) int {
+	n := 0
+	for _, id := range ids {
+		if _, ok := v.judged[id]; !ok {
+			n++
+		}
+	}
+	return n
+}
+
+// rowsChanged keeps the verdicts of the ids still listed and cancels the
+// batch on its way (its rows may be gone).
+func (v *queryVerdicts) rowsChanged(ids []string) {
+	keep := map[string]bool{}
+	for _, id := range ids {
+		if ok, seen := v.judged[id]; seen {
+			keep[id] = ok
+		}
+	}
+	v.judged = keep
+	v.restart()
+}
+
+// next evaluates up to queryBatchMax unjudged rows off the UI loop; eval
+// judges row i of ids (it runs off the loop: it must not read the pane).
+func (v *queryVerdicts) next(c *Common, q *query.Query, ids []string, eval func(ctx context.Context, i int) (bool, error)) tea.Cmd {
+	if q == nil || v.busy {
+		return nil
+	}
+	var pick []int
+	v.batch = v.batch[:0]
+	for i, id := range ids {
+		if _, ok := v.judged[id]; !ok && len(pick) < queryBatchMax {
+			pick = append(pick, i)
+			v.batch = append(v.batch, id)
+		}
+	}
+	if len(pick) == 0 {
+		return nil
+	}
+	return v.start(c, q, 0, len(pick), func(ctx context.Context, i int) (bool, error) { return eval(ctx, pick[i]) })
+}
+
+// take records a batch's answer; fresh is false when it was stale.
+func (v *queryVerdicts) take(msg queryBatchMsg) (fresh bool, status tea.Cmd) {
+	fresh, status = v.done(msg)
+	if !fresh {
+		return false, status
+	}
+	if v.judged == nil {
+		v.judged = map[string]bool{}
+	}
+	for i, ok := range msg.ok {
+		v.judged[v.batch[i]] = ok
+	}
+	return true, status
+}
+
+// set records a verdict found elsewhere (a search's matches).
+func (v *queryVerdicts) set(id string, ok bool) {
+	if v.judged == nil {
+		v.judged = map[string]bool{}
+	}
+	v.judged[id] = ok
+}

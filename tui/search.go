@@ -79,7 +79,8 @@ func (p *messagesPane) startSearch() tea.Cmd {
 		req = p.search.req + 1
 	}
 	p.search = &search{q: q, req: req, running: true, from: core.StartAll(), scan: searchScan, stats: query.Stats{Budget: q.Budget()}}
-	p.recs, p.judged = nil, map[string]bool{}
+	p.recs = nil
+	p.qv.reset()
 	p.inflight, p.loaded = false, true
 	p.req++ // a browse on its way is stale: the rows are the search's now
 	p.rebuild()
@@ -136,7 +137,7 @@ func (p *messagesPane) searchPage(msg searchPageMsg) tea.Cmd {
 	for _, r := range msg.found {
 		if len(s.found) < searchMaxFound {
 			s.found = append(s.found, r)
-			p.judged[r.ID] = true
+			p.qv.set(r.ID, true)
 		}
 	}
 	p.recs = s.found
@@ -187,8 +188,8 @@ func (p *messagesPane) stopSearch() tea.Cmd {
 func (p *messagesPane) leaveSearch() tea.Cmd {
 	p.stopSearch()
 	p.search = nil
-	p.recs, p.judged = nil, nil
-	p.qr.reset()
+	p.recs = nil
+	p.qv.reset()
 	p.rebuild()
 	return p.refresh()
 }

@@ -169,10 +169,18 @@ func RecordInput(dec decode.Decoder, rec core.Record, deliveries int) Input {
 // MatchRecord decodes rec and matches it (the size budget is checked
 // before decoding, so a huge payload costs nothing).
 func (q *Query) MatchRecord(ctx context.Context, dec decode.Decoder, rec core.Record, deliveries int) (bool, error) {
+	return q.MatchRecordWith(ctx, dec, rec, deliveries, nil)
+}
+
+// MatchRecordWith is MatchRecord with extra fields in $meta (the pending
+// list adds consumer and idle_ms).
+func (q *Query) MatchRecordWith(ctx context.Context, dec decode.Decoder, rec core.Record, deliveries int, extra map[string]any) (bool, error) {
 	if len(rec.Data) > q.opts.MaxInput {
 		return false, fmt.Errorf("%w (%d bytes, limit %d)", ErrTooLarge, len(rec.Data), q.opts.MaxInput)
 	}
-	return q.Match(ctx, RecordInput(dec, rec, deliveries))
+	in := RecordInput(dec, rec, deliveries)
+	in.Meta.Extra = extra
+	return q.Match(ctx, in)
 }
 
 // Match runs the query on in within the time budget and reports whether
