@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -86,7 +87,8 @@ func console(ctx context.Context, env cli.ConsoleEnv) int {
 			if err != nil {
 				return nil, err
 			}
-			return &tui.Target{Name: name, Client: c.Client, Address: c.Address, Demo: true, Close: c.Close}, nil
+			return &tui.Target{Name: name, Client: c.Client, Address: c.Address, Demo: true, Close: c.Close,
+				Queries: savedQueries(cfg.QueriesFile, name, nil, logger)}, nil
 		}
 		x, ok := cfg.Lookup(name)
 		if !ok {
@@ -97,22 +99,24 @@ func console(ctx context.Context, env cli.ConsoleEnv) int {
 			return nil, err
 		}
 		return &tui.Target{Name: name, Client: c.Client, Address: c.Address, Close: c.Close, Notice: c.Notice,
-			Refresh: x.Refresh, Timeout: x.Timeout, TailBuffer: x.TailBuffer}, nil
+			Refresh: x.Refresh, Timeout: x.Timeout, TailBuffer: x.TailBuffer,
+			Queries: savedQueries(cfg.QueriesFile, name, x.Queries, logger)}, nil
 	}
 
 	err = tui.Run(ctx, tui.Options{
-		Contexts:   contexts,
-		Initial:    initial,
-		Open:       open,
-		ReadOnly:   cfg.ReadOnly,
-		ASCII:      cfg.ASCII,
-		NoColor:    cfg.NoColor,
-		Mouse:      cfg.Mouse,
-		TailBuffer: cfg.TailBuffer,
-		Refresh:    cfg.Refresh,
-		Timeout:    cfg.Timeout,
-		Theme:      cfg.Theme,
-		Logger:     logger,
+		Contexts:    contexts,
+		Initial:     initial,
+		Open:        open,
+		ReadOnly:    cfg.ReadOnly,
+		ASCII:       cfg.ASCII,
+		NoColor:     cfg.NoColor,
+		Mouse:       cfg.Mouse,
+		TailBuffer:  cfg.TailBuffer,
+		Refresh:     cfg.Refresh,
+		Timeout:     cfg.Timeout,
+		Theme:       cfg.Theme,
+		Logger:      logger,
+		QueriesFile: cfg.QueriesFile,
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		logger.Error("console stopped", "err", err)
@@ -141,4 +145,21 @@ func versionString() string {
 		}
 	}
 	return v
+}
+
+// savedQueries are a context's queries from the config with those saved
+// from the console over them (a broken file is logged, not fatal).
+func savedQueries(file, ctx string, fromConfig map[string]string, logger *slog.Logger) map[string]string {
+	qs := map[string]string{}
+	for n, q := range fromConfig {
+		qs[n] = q
+	}
+	saved, err := tui.LoadSavedQueries(file, ctx)
+	if err != nil {
+		logger.Warn("saved queries", "err", err)
+	}
+	for n, q := range saved {
+		qs[n] = q
+	}
+	return qs
 }

@@ -74,7 +74,7 @@ func TestWhereJetStream(t *testing.T) {
 	}
 
 	// a bad expression is a usage error that says what and where
-	e.want(cli.ExitUsage, `--where: jq: unexpected token ")" at 6`, "browse", name, "--where", ".n > )")
+	e.want(cli.ExitUsage, `--where: jq: unexpected token ")" at column 6`, "browse", name, "--where", ".n > )")
 	e.want(cli.ExitUsage, "--where: jq:", "tail", name, "--where", "nosuch(1)")
 	e.want(cli.ExitUsage, "--where: jq: input", "browse", name, "--where", "input")
 	// a query that fails on every message: nothing matches, and it is said

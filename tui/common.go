@@ -38,6 +38,8 @@ type Common struct {
 	// filters, queries and diff (decode.JSONOrText unless the context sets
 	// one).
 	Decoder decode.Decoder
+	// Queries are the context's saved filters by name (config and console).
+	Queries map[string]string
 }
 
 func newCommon(o Options) *Common {

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -101,12 +102,37 @@ func TestFlowQueryRedis(t *testing.T) {
 		}
 		ids = append(ids, id)
 	}
-	f := startFlow(t, Options{Contexts: []string{"redis"}, Initial: "redis", Open: openerFor(cfg)})
+	// a saved query from the config
+	open := func(ctx context.Context, name string) (*Target, error) {
+		tg, err := openerFor(cfg)(ctx, name)
+		if tg != nil {
+			tg.Queries = map[string]string{"late": "jq:.job >= 4", "first": "jq:.job == 1"}
+		}
+		return tg, err
+	}
+	qfile := filepath.Join(t.TempDir(), "queries.json")
+	f := startFlow(t, Options{Contexts: []string{"redis"}, Initial: "redis", Open: open, QueriesFile: qfile})
 	f.waitScreen("connected", "connected", "redis_stream")
 	f.command("tail " + topic + " last:10")
 	f.waitModel("tail holds the history", func(m *Model) bool { return len(m.tail.recs) == 5 })
-	f.refilter(`jq:.job >= 4`)
+	// / then tab: the saved queries in name order, applied as they come
+	f.key("/")
+	f.waitModel("filter line open", func(m *Model) bool { return m.mode == inputFilter })
+	f.key("tab")
+	f.waitModel("first saved query", func(m *Model) bool { return m.input.Value() == "jq:.job == 1" && len(m.tail.visible()) == 1 })
+	f.key("tab")
+	f.waitModel("next saved query", func(m *Model) bool { return m.input.Value() == "jq:.job >= 4" })
+	f.key("enter")
 	f.waitModel("jq on the tail", func(m *Model) bool { return len(m.tail.visible()) == 2 })
+	// :save-query keeps the pane's filter for this context
+	f.refilter(`jq:.job == 3`)
+	f.command("save-query three")
+	f.waitStatus("saved", "saved query three")
+	if qs, err := LoadSavedQueries(qfile, "redis"); err != nil || qs["three"] != "jq:.job == 3" {
+		t.Errorf("saved queries file: %v %v", qs, err)
+	}
+	f.command("query late")
+	f.waitModel(":query applies", func(m *Model) bool { return m.tail.filter.Raw == "jq:.job >= 4" && len(m.tail.visible()) == 2 })
 	f.tm.Send(browseTopicMsg{topic: topic})
 	f.waitModel("browsing", func(m *Model) bool { return len(m.messages.recs) == 5 })
 	f.key("3")

@@ -99,7 +99,10 @@ func (m *Model) startInput(mode inputMode, value string) tea.Cmd {
 	m.mode = mode
 	m.input.Reset()
 	m.input.Prompt = "/"
-	m.input.Placeholder = "text, re:REGEX, /REGEX/ or field=value"
+	m.input.Placeholder = "text, re:REGEX, /REGEX/, field=value or jq:EXPR"
+	if mode == inputFilter && len(m.com.Queries) > 0 {
+		m.input.Placeholder += " · tab: saved queries"
+	}
 	if mode == inputCommand {
 		m.input.Prompt = ":"
 		m.input.Placeholder = "ctx NAME | topic NAME | tail PATTERN [last:N|-5m] | dlq | publish | q"
@@ -113,6 +116,22 @@ func (m *Model) inputKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch msg.String() {
 	case "esc", "ctrl+c":
 		m.closeInput()
+		return nil
+	case "tab", "shift+tab":
+		if m.mode != inputFilter {
+			break
+		}
+		name, text, ok := m.com.nextSavedQuery(m.input.Value(), msg.String() == "shift+tab")
+		if !ok {
+			m.setStatus("no saved queries: [contexts.X.queries] in the config, or :save-query NAME")
+			return nil
+		}
+		m.input.SetValue(text)
+		m.input.CursorEnd()
+		m.setStatus("saved query " + name + " (tab: next, enter: apply)")
+		if f, err := ParseFilter(text); err == nil {
+			return m.setFilter(f, false)
+		}
 		return nil
 	case "enter":
 		v := m.input.Value()

@@ -316,6 +316,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case actionDoneMsg:
 		return m, m.actionDone(msg)
+	case queriesSavedMsg:
+		if msg.err != nil {
+			m.setErr(msg.err)
+		} else {
+			m.setStatus(fmt.Sprintf("saved query %s to %s", msg.name, msg.path))
+		}
+		return m, nil
 	case savedMsg:
 		if msg.err != nil {
 			m.setErr(msg.err)

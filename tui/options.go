@@ -31,6 +31,8 @@ type Options struct {
 	PageSize   int           // pending entries / stored messages per page (default 200)
 	Theme      string        // "dark" (default), "light"
 	Logger     *slog.Logger  // never the terminal; main.go points it at a file
+	// QueriesFile is where :save-query keeps queries ("" = nowhere).
+	QueriesFile string
 }
 
 // Target is one connected context.
@@ -53,4 +55,7 @@ type Target struct {
 	// Decoder decodes this context's payloads; nil means
 	// decode.JSONOrText.
 	Decoder decode.Decoder
+	// Queries are the context's saved filters by name (the config's and
+	// those saved from the console, LoadSavedQueries).
+	Queries map[string]string
 }

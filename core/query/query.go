@@ -78,7 +78,7 @@ type Query struct {
 }
 
 // Compile parses and compiles expr. The error says what is wrong and where
-// ("jq: unexpected token \")\" at 6: .a > )").
+// ("jq: unexpected token \")\" at column 6: .a > ⟶)").
 func Compile(expr string, opts ...Options) (*Query, error) {
 	var o Options
 	if len(opts) > 0 {
@@ -91,7 +91,9 @@ func Compile(expr string, opts ...Options) (*Query, error) {
 	if err != nil {
 		var pe *gojq.ParseError
 		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("jq: %s at %d: %s", pe.Error(), pe.Offset, caret(expr, pe.Offset))
+			// the parser's offset is just past the offending token
+			at := max(0, min(pe.Offset-len(pe.Token), len(expr)))
+			return nil, fmt.Errorf("jq: %s at column %d: %s", pe.Error(), at+1, caret(expr, at))
 		}
 		return nil, fmt.Errorf("jq: %w", err)
 	}
@@ -111,11 +113,9 @@ func Compile(expr string, opts ...Options) (*Query, error) {
 	return &Query{src: expr, code: code, opts: o.withDefaults()}, nil
 }
 
-// caret shows the expression with a marker at offset (the parser's offset
-// is just past the offending token).
+// caret shows the expression with a marker before byte off.
 func caret(expr string, off int) string {
-	off = max(0, min(off, len(expr)))
-	return expr[:off] + " ⟵ " + expr[off:]
+	return expr[:off] + "⟶" + expr[off:]
 }
 
 // String is the expression as written.

@@ -115,7 +115,7 @@ func TestVariables(t *testing.T) {
 func TestCompileErrorsSayWhere(t *testing.T) {
 	t.Parallel()
 	for expr, want := range map[string]string{
-		`.a > )`:        `unexpected token ")" at 6`,
+		`.a > )`:        `unexpected token ")" at column 6: .a > ⟶)`,
 		`.a | nosuchfn`: "nosuchfn",
 		`"abc`:          "unterminated string",
 		``:              "empty expression",

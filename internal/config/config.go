@@ -95,6 +95,8 @@ type Context struct {
 	TailBuffer int
 	Theme      string
 	Stuck      core.StuckThresholds
+	// Queries are the context's saved filters by name (`[contexts.X.queries]`).
+	Queries map[string]string
 	// Source says where the context came from, for error messages.
 	Source string
 	// FallbackToCore: a JetStream context whose backend was implied (--nats,
@@ -136,7 +138,10 @@ type Config struct {
 	NoColor  bool
 	Mouse    bool
 	LogFile  string
-	LogLevel slog.Level
+	// QueriesFile keeps the queries saved from the console, by context
+	// ($XDG_STATE_HOME/mqscope/queries.json).
+	QueriesFile string
+	LogLevel    slog.Level
 	// Console settings of the initial context (or the file's top level).
 	Refresh    time.Duration
 	Timeout    time.Duration
@@ -397,6 +402,7 @@ func Load(o LoadOptions) (*Config, error) {
 	cfg.DemoRedisPrefix = getenv("MQSCOPE_DEMO_PREFIX")
 	cfg.Mouse = f.Mouse
 	cfg.LogFile = firstNonEmpty(fl.LogFile, ev.logFile, expandPath(f.LogFile, filepath.Dir(path), getenv), DefaultLogFile(getenv))
+	cfg.QueriesFile = filepath.Join(stateHome(getenv), "mqscope", "queries.json")
 	if f.LogLevel.set {
 		cfg.LogLevel = f.LogLevel.Level
 	}
