@@ -263,6 +263,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, m.messages.Update(msg)
+	case searchProgressMsg:
+		if m.messages.searching() {
+			m.setStatus(m.messages.search.progress())
+		}
+		return m, nil
 	case searchPageMsg:
 		if msg.gen != m.com.Gen {
 			return m, nil

@@ -194,8 +194,15 @@ func (p *messagesPane) View(focused bool) []string {
 		return ph
 	}
 	empty := "no messages"
-	if p.err != nil {
+	switch {
+	case p.err != nil:
 		empty = SanitizeString(p.err.Error())
+	case p.searching():
+		empty = "searching…"
+	case p.search == nil && p.filter.Query() != nil && p.qv.unjudged(p.ids()) > 0:
+		empty = "jq: evaluating…"
+	case len(p.recs) > 0 || p.search != nil:
+		empty = "nothing matches the filter · esc clears it"
 	}
 	return p.table(focused, []column{
 		{title: "ID", width: 16},

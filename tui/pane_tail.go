@@ -503,8 +503,13 @@ func (p *tailPane) View(focused bool) []string {
 	vis := p.visible()
 	if len(vis) == 0 {
 		msg := "waiting for messages…"
-		if p.starting {
+		switch {
+		case p.starting:
 			msg = "starting tail…"
+		case p.filter.Query() != nil && p.qNext < p.base+len(p.recs):
+			msg = "jq: evaluating…"
+		case !p.filter.Empty() && len(p.recs) > 0:
+			msg = fmt.Sprintf("nothing in the buffer matches the filter (%s) · esc clears it", plural(len(p.recs), "message"))
 		}
 		return []string{st.Dim.Render(msg)}
 	}

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -26,13 +27,20 @@ type search struct {
 	req      uint64
 	cancel   context.CancelFunc
 	running  bool
-	from     core.Position
+	from     core.Position // where the next page starts
+	more     bool          // there is a next page
+	rest     []core.Record // the last page's records not yet judged
 	examined int
 	scan     int
 	found    []core.Record
 	stats    query.Stats
 	end      string // why it ended, once it has
 }
+
+// searchProgressMsg asks the root to show a running search's progress as
+// it is when the message arrives (a line computed earlier could land after
+// the search ended and say it still runs).
+type searchProgressMsg struct{}
 
 // searchPageMsg is one page of a search: the matches among examined
 // stored messages.
@@ -41,6 +49,8 @@ type searchPageMsg struct {
 	req      uint64
 	found    []core.Record
 	examined int
+	read     int           // records the page read (0: no page read this time)
+	rest     []core.Record // read, not yet judged
 	stats    query.Stats
 	next     core.Position
 	more     bool
@@ -78,39 +88,51 @@ func (p *messagesPane) startSearch() tea.Cmd {
 	if p.search != nil {
 		req = p.search.req + 1
 	}
-	p.search = &search{q: q, req: req, running: true, from: core.StartAll(), scan: searchScan, stats: query.Stats{Budget: q.Budget()}}
+	p.search = &search{q: q, req: req, running: true, from: core.StartAll(), more: true, scan: searchScan, stats: query.Stats{Budget: q.Budget()}}
 	p.recs = nil
 	p.qv.reset()
 	p.inflight, p.loaded = false, true
 	p.req++ // a browse on its way is stale: the rows are the search's now
 	p.rebuild()
-	return tea.Batch(msgCmd(statusMsg{text: p.search.progress()}), p.searchNext())
+	return tea.Batch(msgCmd(searchProgressMsg{}), p.searchNext())
 }
 
-// searchNext reads and judges the next page off the UI loop.
+// searchSlice bounds one command of a search, so progress shows (and esc
+// lands) even when every message takes the whole query budget.
+const searchSlice = 250 * time.Millisecond
+
+// searchNext judges what is left of the page read last, or reads the next
+// page, off the UI loop; it returns within about searchSlice of judging.
 func (p *messagesPane) searchNext() tea.Cmd {
 	s := p.search
-	ctx, cancel := context.WithCancel(p.com.Ctx)
-	s.cancel = cancel
-	topic, from, req, gen, dec, q := p.topic, s.from, s.req, p.com.Gen, p.com.Decoder, s.q
-	limit := min(searchPage, s.scan-s.examined)
-	op, timeout := p.com.Op, p.com.Timeout
+	op := p.com.Op
 	if op == nil {
 		return nil
 	}
+	ctx, cancel := context.WithCancel(p.com.Ctx)
+	s.cancel = cancel
+	topic, from, req, gen, dec, q := p.topic, s.from, s.req, p.com.Gen, p.com.Decoder, s.q
+	rest, more := s.rest, s.more
+	limit := min(searchPage, s.scan-s.examined)
+	timeout := p.com.Timeout
 	return func() tea.Msg {
 		defer cancel()
-		cctx, ccancel := context.WithTimeout(ctx, timeout)
-		pg, err := op.Browse(cctx, core.BrowseQuery{Topic: topic, From: from, Reverse: true, Limit: limit})
-		ccancel()
-		msg := searchPageMsg{gen: gen, req: req, err: err, next: pg.Next, more: pg.More, stats: query.Stats{Budget: q.Budget()}}
-		if err != nil {
-			return msg
-		}
-		for _, r := range pg.Records {
-			if ctx.Err() != nil {
-				break
+		msg := searchPageMsg{gen: gen, req: req, next: from, more: more, stats: query.Stats{Budget: q.Budget()}}
+		if len(rest) == 0 {
+			cctx, ccancel := context.WithTimeout(ctx, timeout)
+			pg, err := op.Browse(cctx, core.BrowseQuery{Topic: topic, From: from, Reverse: true, Limit: limit})
+			ccancel()
+			if err != nil {
+				msg.err = err
+				return msg
 			}
+			rest, msg.next, msg.more = pg.Records, pg.Next, pg.More
+			msg.read = len(pg.Records)
+		}
+		start := time.Now()
+		for len(rest) > 0 && ctx.Err() == nil && time.Since(start) < searchSlice {
+			r := rest[0]
+			rest = rest[1:]
 			msg.examined++
 			ok, err := q.MatchRecord(ctx, dec, r, 0)
 			msg.stats.Add(ok, err)
@@ -118,6 +140,7 @@ func (p *messagesPane) searchNext() tea.Cmd {
 				msg.found = append(msg.found, r)
 			}
 		}
+		msg.rest = rest
 		return msg
 	}
 }
@@ -133,6 +156,7 @@ func (p *messagesPane) searchPage(msg searchPageMsg) tea.Cmd {
 		return msgCmd(statusMsg{err: fmt.Errorf("search %s: %w", p.topic, msg.err)})
 	}
 	s.examined += msg.examined
+	s.rest, s.from, s.more = msg.rest, msg.next, msg.more
 	s.stats.Merge(msg.stats)
 	for _, r := range msg.found {
 		if len(s.found) < searchMaxFound {
@@ -147,11 +171,12 @@ func (p *messagesPane) searchPage(msg searchPageMsg) tea.Cmd {
 		s.end = fmt.Sprintf("stopped at %d matches: narrow the query", searchMaxFound)
 	case s.examined >= s.scan:
 		s.end = "scan limit reached"
-	case !msg.more || msg.examined == 0 || msg.next.Kind == core.PosNew:
+	case len(s.rest) > 0:
+		return tea.Batch(msgCmd(searchProgressMsg{}), p.searchNext())
+	case !s.more || msg.read == 0 && msg.examined == 0 || s.from.Kind == core.PosNew:
 		s.end = "the oldest message reached"
 	default:
-		s.from = msg.next
-		return tea.Batch(msgCmd(statusMsg{text: s.progress()}), p.searchNext())
+		return tea.Batch(msgCmd(searchProgressMsg{}), p.searchNext())
 	}
 	s.running = false
 	return p.searchStatus()
@@ -191,7 +216,7 @@ func (p *messagesPane) leaveSearch() tea.Cmd {
 	p.recs = nil
 	p.qv.reset()
 	p.rebuild()
-	return p.refresh()
+	return tea.Batch(msgCmd(statusMsg{text: "search left: browsing " + p.topic}), p.refresh())
 }
 
 func matchCount(n int) string {
