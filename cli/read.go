@@ -386,8 +386,7 @@ matched on stderr, and ctrl-c stops it with what it found printed.`,
 	f.BoolVar(&reverse, "reverse", false, "newest first")
 	f.BoolVar(&follow, "follow", false, "at the end, keep printing new messages until interrupted")
 	f.StringVar(&subject, "subject", "", "JetStream: only messages on `SUBJECT` (wildcards allowed)")
-	f.StringVar(&whereExpr, "where", "", "only messages the jq expression `EXPR` matches (.: payload, $headers, $meta)")
-	f.IntVar(&scan, "scan", defaultScan, "with --where: examine at most `N` stored messages (0 = no bound)")
+	whereFlags(f, &whereExpr, &scan)
 	return cmd
 }
 
@@ -585,7 +584,7 @@ messages it lost, and exits with 4.`,
 	f.IntVar(&countN, "count", 0, "exit after `N` messages (0 = until interrupted)")
 	f.StringVar(&from, "from", "", "start at `POS` where history exists: all, last:N, an id, a sequence, a time, -15m (default: new messages only)")
 	f.IntVar(&buffer, "buffer", 1<<20, "messages held while the output catches up; beyond it the oldest are lost and counted")
-	f.StringVar(&whereExpr, "where", "", "only messages the jq expression `EXPR` matches (.: payload, $headers, $meta)")
+	whereFlags(f, &whereExpr, nil)
 	return cmd
 }
 

@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/core/decode"
 	"github.com/mqscope/mqscope/core/query"
@@ -22,6 +24,14 @@ type where struct {
 	q     *query.Query
 	dec   decode.Decoder
 	stats query.Stats
+}
+
+// whereFlags adds --where and, where history is searched, --scan.
+func whereFlags(f *pflag.FlagSet, expr *string, scan *int) {
+	f.StringVar(expr, "where", "", "only messages the jq expression `EXPR` matches (.: payload, $headers, $meta)")
+	if scan != nil {
+		f.IntVar(scan, "scan", defaultScan, "with --where: examine at most `N` stored messages (0 = no bound)")
+	}
 }
 
 // compileWhere reads --where; a bad expression is a usage error (exit 2).

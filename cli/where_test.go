@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/mqscope/mqscope/cli"
 	"github.com/mqscope/mqscope/core"
@@ -90,7 +91,7 @@ func TestWhereJetStream(t *testing.T) {
 }
 
 func TestWhereRedis(t *testing.T) {
-	e, _, stream, ids := redisFixture(t, 10, 0)
+	e, rdb, stream, ids := redisFixture(t, 10, 0)
 	r := e.run("browse", stream, "--where", ".n > 6", "-o", "jsonl")
 	envs := lines[core.Envelope](t, r.stdout)
 	if r.code != 0 || len(envs) != 3 || envs[0].ID != ids[7] || envs[2].ID != ids[9] {
@@ -107,4 +108,15 @@ func TestWhereRedis(t *testing.T) {
 		t.Errorf("tail --where: exit %d, %+v, stderr %q", r.code, envs, r.stderr)
 	}
 	e.want(cli.ExitUsage, "--where: jq:", "browse", stream, "--where", `"unterminated`)
+
+	// dlq ls takes it too
+	for i := 0; i < 3; i++ {
+		if err := rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: stream + core.DefaultDLQSuffix, Values: []any{"data", fmt.Sprintf(`{"n":%d}`, i)}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r = e.run("dlq", "ls", stream, "--where", ".n == 1", "-o", "jsonl")
+	if envs := lines[core.Envelope](t, r.stdout); r.code != 0 || len(envs) != 1 || envs[0].Data != `{"n":1}` || !strings.Contains(r.stderr, "examined 3, matched 1") {
+		t.Errorf("dlq ls --where: exit %d, %+v, stderr %q", r.code, envs, r.stderr)
+	}
 }

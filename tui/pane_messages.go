@@ -201,7 +201,9 @@ func (p *messagesPane) View(focused bool) []string {
 		empty = "searching…"
 	case p.search == nil && p.filter.Query() != nil && p.qv.unjudged(p.ids()) > 0:
 		empty = "jq: evaluating…"
-	case len(p.recs) > 0 || p.search != nil:
+	case p.search != nil:
+		empty = "the search found nothing · esc goes back to browsing"
+	case len(p.recs) > 0:
 		empty = "nothing matches the filter · esc clears it"
 	}
 	return p.table(focused, []column{
