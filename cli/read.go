@@ -401,13 +401,7 @@ func (a *app) search(ctx context.Context, op *core.Operator, q core.BrowseQuery,
 	var failed error
 scan:
 	for {
-		q.Limit = 500
-		if scan > 0 {
-			q.Limit = min(500, scan-examined)
-		}
-		cctx, cancel := a.callTimeout(ctx)
-		page, err := op.Browse(cctx, q)
-		cancel()
+		page, err := a.browsePage(ctx, op, q, 500, scan, examined)
 		if ctx.Err() != nil {
 			end = "interrupted"
 			break
@@ -452,19 +446,25 @@ scan:
 	return failed
 }
 
+// browsePage reads one page of at most size messages from q.From, fewer
+// when a bound (0 = none) leaves fewer after done.
+func (a *app) browsePage(ctx context.Context, op *core.Operator, q core.BrowseQuery, size, bound, done int) (core.BrowsePage, error) {
+	q.Limit = size
+	if bound > 0 {
+		q.Limit = min(size, bound-done)
+	}
+	cctx, cancel := a.callTimeout(ctx)
+	defer cancel()
+	return op.Browse(cctx, q)
+}
+
 func (a *app) browse(ctx context.Context, op *core.Operator, q core.BrowseQuery, limit int, follow bool) error {
 	out := a.newStreamWriter()
 	out.header()
 	n := 0
 	var last core.Record
 	for {
-		q.Limit = 1000
-		if limit > 0 {
-			q.Limit = min(1000, limit-n)
-		}
-		cctx, cancel := a.callTimeout(ctx)
-		page, err := op.Browse(cctx, q)
-		cancel()
+		page, err := a.browsePage(ctx, op, q, 1000, limit, n)
 		if err != nil {
 			_ = out.flush()
 			return fmt.Errorf("browse %s from %s: %w", q.Topic, q.From, err)
