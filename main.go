@@ -160,7 +160,8 @@ func openContexts(ctx context.Context, cfg *config.Config, logger *slog.Logger, 
 			if err != nil {
 				return nil, err
 			}
-			return &tui.Target{Name: name, Client: c.Client, Address: c.Address, Demo: true, Close: c.Close}, nil
+			return &tui.Target{Name: name, Client: c.Client, Address: c.Address, Demo: true, Close: c.Close,
+				Queries: savedQueries(cfg.QueriesFile, name, nil, logger)}, nil
 		}
 		x, ok := cfg.Lookup(name)
 		if !ok {
@@ -171,7 +172,8 @@ func openContexts(ctx context.Context, cfg *config.Config, logger *slog.Logger, 
 			return nil, err
 		}
 		return &tui.Target{Name: name, Client: c.Client, Address: c.Address, Close: c.Close, Notice: c.Notice,
-			Refresh: x.Refresh, Timeout: x.Timeout, TailBuffer: x.TailBuffer, Trends: x.Trends}, nil
+			Refresh: x.Refresh, Timeout: x.Timeout, TailBuffer: x.TailBuffer, Trends: x.Trends,
+			Queries: savedQueries(cfg.QueriesFile, name, x.Queries, logger)}, nil
 	}
 	return cs, 0
 }
@@ -179,21 +181,22 @@ func openContexts(ctx context.Context, cfg *config.Config, logger *slog.Logger, 
 // consoleOptions are the console's settings from the config.
 func consoleOptions(cfg *config.Config, cs *contexts, logger *slog.Logger) tui.Options {
 	return tui.Options{
-		Contexts:   cs.contexts,
-		Initial:    cs.initial,
-		Open:       cs.open,
-		ReadOnly:   cfg.ReadOnly,
-		ASCII:      cfg.ASCII,
-		NoColor:    cfg.NoColor,
-		Mouse:      cfg.Mouse,
-		TailBuffer: cfg.TailBuffer,
-		Refresh:    cfg.Refresh,
-		Timeout:    cfg.Timeout,
-		Theme:      cfg.Theme,
-		Logger:     logger,
-		History:    cs.hist,
-		Trends:     cfg.Trends,
-		Spark:      cfg.History.Spark,
+		Contexts:    cs.contexts,
+		Initial:     cs.initial,
+		Open:        cs.open,
+		ReadOnly:    cfg.ReadOnly,
+		ASCII:       cfg.ASCII,
+		NoColor:     cfg.NoColor,
+		Mouse:       cfg.Mouse,
+		TailBuffer:  cfg.TailBuffer,
+		Refresh:     cfg.Refresh,
+		Timeout:     cfg.Timeout,
+		Theme:       cfg.Theme,
+		Logger:      logger,
+		History:     cs.hist,
+		Trends:      cfg.Trends,
+		Spark:       cfg.History.Spark,
+		QueriesFile: cfg.QueriesFile,
 	}
 }
 
@@ -234,4 +237,21 @@ func versionString() string {
 		}
 	}
 	return v
+}
+
+// savedQueries are a context's queries from the config with those saved
+// from the console over them (a broken file is logged, not fatal).
+func savedQueries(file, ctx string, fromConfig map[string]string, logger *slog.Logger) map[string]string {
+	qs := map[string]string{}
+	for n, q := range fromConfig {
+		qs[n] = q
+	}
+	saved, err := tui.LoadSavedQueries(file, ctx)
+	if err != nil {
+		logger.Warn("saved queries", "err", err)
+	}
+	for n, q := range saved {
+		qs[n] = q
+	}
+	return qs
 }

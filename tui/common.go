@@ -51,6 +51,8 @@ type Common struct {
 	History *history.Store
 	Trends  history.Thresholds
 	Spark   time.Duration
+	// Queries are the context's saved filters by name (config and console).
+	Queries map[string]string
 }
 
 func newCommon(o Options) *Common {

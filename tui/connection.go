@@ -93,6 +93,10 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 	if msg.target.Decoder != nil {
 		m.com.Decoder = msg.target.Decoder
 	}
+	m.com.Queries = map[string]string{}
+	for n, q := range msg.target.Queries {
+		m.com.Queries[n] = q
+	}
 	m.com.ReadOnly = m.o.ReadOnly || m.com.Op.ReadOnly()
 	m.com.Context = msg.name
 	m.info, m.infoErr = msg.info, nil

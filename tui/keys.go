@@ -59,6 +59,7 @@ type KeyMap struct {
 	LastErrors                                                     Binding
 	Mark, Diff                                                     Binding
 	History                                                        Binding
+	Search                                                         Binding
 }
 
 // DefaultKeyMap is the console's key map.
@@ -116,6 +117,7 @@ func DefaultKeyMap() KeyMap {
 		History:    bind([]string{"h"}, "h", "history: backlog, rates, trend"),
 
 		NextPage:  bind([]string{"]"}, "]", "next page"),
+		Search:    bind([]string{"S"}, "S", "search history with the jq filter").op(core.OpBrowse),
 		FirstPage: bind([]string{"["}, "[", "first page"),
 
 		CopyPayload: bind([]string{"y"}, "y", "copy payload"),

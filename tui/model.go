@@ -214,7 +214,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tickMsg:
 		m.ticks++
 		m.tail.drain(m.com.Now())
-		return m, m.tickCmd()
+		return m, tea.Batch(m.tickCmd(), m.tail.queryNext())
 	case refreshMsg:
 		if msg.gen != m.com.Gen {
 			return m, nil // a refresh loop of an old context ends here
@@ -278,6 +278,29 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, m.messages.Update(msg)
+	case searchProgressMsg:
+		if m.messages.searching() {
+			m.setStatus(m.messages.search.progress())
+		}
+		return m, nil
+	case searchPageMsg:
+		if msg.gen != m.com.Gen {
+			return m, nil
+		}
+		return m, m.messages.Update(msg)
+	case queryBatchMsg:
+		if msg.gen != m.com.Gen {
+			return m, nil
+		}
+		switch msg.to {
+		case queryToTail:
+			return m, m.tail.Update(msg)
+		case queryToMessages:
+			return m, m.messages.Update(msg)
+		case queryToPending:
+			return m, m.pending.Update(msg)
+		}
+		return m, nil
 	case tailStartedMsg:
 		if msg.gen != m.com.Gen {
 			if msg.tail != nil {
@@ -313,6 +336,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case actionDoneMsg:
 		return m, m.actionDone(msg)
+	case queriesSavedMsg:
+		if msg.err != nil {
+			m.setErr(msg.err)
+		} else {
+			m.setStatus(fmt.Sprintf("saved query %s to %s", msg.name, msg.path))
+		}
+		return m, nil
 	case savedMsg:
 		if msg.err != nil {
 			m.setErr(msg.err)

@@ -43,6 +43,8 @@ type Options struct {
 	Trends history.Thresholds
 	// Spark is how far back the sparklines reach (default 10m).
 	Spark time.Duration
+	// QueriesFile is where :save-query keeps queries ("" = nowhere).
+	QueriesFile string
 }
 
 // Target is one connected context.
@@ -73,6 +75,9 @@ type Target struct {
 	// Trends are this context's signal thresholds; zero fields mean the
 	// console's (Options.Trends).
 	Trends history.Thresholds
+	// Queries are the context's saved filters by name (the config's and
+	// those saved from the console, LoadSavedQueries).
+	Queries map[string]string
 }
 
 // operator is the view the console acts through.

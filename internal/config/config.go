@@ -97,6 +97,8 @@ type Context struct {
 	Theme      string
 	Stuck      core.StuckThresholds
 	Trends     history.Thresholds
+	// Queries are the context's saved filters by name (`[contexts.X.queries]`).
+	Queries map[string]string
 	// Source says where the context came from, for error messages.
 	Source string
 	// FallbackToCore: a JetStream context whose backend was implied (--nats,
@@ -139,6 +141,9 @@ type Config struct {
 	Mouse    bool
 	LogFile  string
 	LogLevel slog.Level
+	// QueriesFile keeps the queries saved from the console, by context
+	// ($XDG_STATE_HOME/mqscope/queries.json).
+	QueriesFile string
 	// Serve is the [serve] table (mqscope serve); paths are expanded.
 	Serve Serve
 
@@ -450,6 +455,7 @@ func Load(o LoadOptions) (*Config, error) {
 		MaxSessions:    f.Serve.MaxSessions,
 		IdleTimeout:    time.Duration(f.Serve.IdleTimeout),
 	}
+	cfg.QueriesFile = filepath.Join(stateHome(getenv), "mqscope", "queries.json")
 	if f.LogLevel.set {
 		cfg.LogLevel = f.LogLevel.Level
 	}

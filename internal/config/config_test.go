@@ -234,6 +234,9 @@ refresh = "7s"
 consumer_idle = "90s"
 [contexts.b.tls]
 ca = "~/ca.pem"
+[contexts.b.queries]
+big-eur = 'jq:.amount > 100 and .currency == "EUR"'
+retried = "jq:$meta.deliveries > 3"
 
 [contexts.r]
 backend = "redis_stream"
@@ -255,8 +258,9 @@ tail_buffer = 7
 		TLS:          TLS{CA: filepath.Join(s.home, "ca.pem")},
 		ReadOnly:     true, CreateStreams: true, Consumer: "me", DLQSuffix: ".dead",
 		Refresh: 7 * time.Second, Timeout: DefaultTimeout, TailBuffer: 500, Theme: "light",
-		Stuck:  core.StuckThresholds{PendingIdle: 45 * time.Second, ConsumerIdle: 90 * time.Second},
-		Source: path,
+		Stuck:   core.StuckThresholds{PendingIdle: 45 * time.Second, ConsumerIdle: 90 * time.Second},
+		Queries: map[string]string{"big-eur": `jq:.amount > 100 and .currency == "EUR"`, "retried": "jq:$meta.deliveries > 3"},
+		Source:  path,
 	}
 	if !reflect.DeepEqual(b, want) {
 		t.Errorf("context b:\n got %+v\nwant %+v", b, want)
@@ -430,6 +434,7 @@ func TestFileErrors(t *testing.T) {
 		{"huge tail buffer", "tail_buffer = 99999999999\n", []string{`1:tail_buffer:from 1 to 1000000`}},
 		{"refresh too fast", "refresh = \"1ms\"\n", []string{`1:refresh:too fast`}},
 		{"dlq suffix with wildcard", "dlq_suffix = \".>\"\n", []string{`1:dlq_suffix:wildcards`}},
+		{"bad saved query", "[contexts.a]\nbackend = \"nats_core\"\n[contexts.a.queries]\nbig = \"jq:.amount > )\"\n", []string{`4:contexts.a.queries.big:jq: unexpected token ")" at column 11`}},
 		{"undefined default context", "default_context = \"nope\"\n[contexts.a]\nbackend = \"nats_core\"\n", []string{`1:default_context:context "nope" is not defined; known contexts: a`}},
 		{"several errors at once", "colour = 1\n[contexts.a]\nbackend = \"nats_core\"\nurll = \"x\"\n[contexts.b]\n", []string{
 			`1:colour:unknown key`, `4:contexts.a.urll:unknown key (did you mean "url"?)`, `5:contexts.b:backend is required`}},

@@ -157,6 +157,9 @@ type fileContext struct {
 	CreateStreams bool    `toml:"create_streams"`
 	Cluster       bool    `toml:"cluster"`
 	Consumer      string  `toml:"consumer"`
+	// Queries are saved filters by name ("jq:.amount > 100", or any
+	// filter the console's / takes).
+	Queries map[string]string `toml:"queries"`
 	Settings
 
 	// Inline secrets are refused (decoded only to say so precisely).
