@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/mqscope/mqscope/internal/testbroker"
+	"github.com/mqscope/mqscope/tui"
 )
 
 // TestMain fails the package when a session leaves a goroutine behind.
@@ -358,4 +361,32 @@ func TestStoppingServerEndsSessions(t *testing.T) {
 	if !strings.Contains(tm.raw(), "\x1b[?1049l") {
 		t.Errorf("the console did not leave the alternate screen before the connection closed")
 	}
+}
+
+// TestQuitWhileConnecting: a console that quits while its context is still
+// being opened gives the shared client back when the open completes (the
+// console itself never sees that connect, so it cannot close it).
+func TestQuitWhileConnecting(t *testing.T) {
+	t.Parallel()
+	alice := newUser(t, "alice")
+	gate := make(chan struct{})
+	var started sync.Once
+	opening := make(chan struct{})
+	f := newFixture(t, []string{operatorLine(alice)}, func(o *Options) {
+		open := o.Open
+		o.Open = func(ctx context.Context, name string) (*tui.Target, error) {
+			started.Do(func() { close(opening) })
+			<-gate // the broker is slow to answer
+			return open(ctx, name)
+		}
+	})
+	base := f.nats.Server().NumClients()
+	tm := f.console(alice, 100, 30)
+	<-opening
+	tm.send("q")
+	tm.wait()
+	close(gate)
+	eventually(t, "the client opened after the console quit is closed", func() bool {
+		return f.nats.Server().NumClients() == base && f.srv.pool.clients() == 0
+	})
 }
