@@ -63,6 +63,8 @@ type subscription struct {
 	refusals     int  // pull requests refused since a message or heartbeat last came
 	lastRefusal  string
 	stopped      bool
+	handback     []*nats.Msg // a group member's deliveries that arrived after stopped, NAKed by shutdown
+	handedBack   bool        // shutdown has NAKed handback: later arrivals are NAKed at once
 	unsettled    map[uint64]struct{}
 	lastSeq      uint64
 	streamBorn   time.Time // the stream's creation time: a new stream restarts sequences
@@ -317,10 +319,19 @@ func (s *subscription) onMsg(m *nats.Msg) {
 	seq := replySeq(m.Reply)
 	s.mu.Lock()
 	if s.stopped {
-		s.mu.Unlock()
-		if s.durable {
-			_ = m.Respond(ackNak) // hand it back to the group at once
+		if !s.durable {
+			s.mu.Unlock()
+			return
 		}
+		if !s.handedBack {
+			// Held until the server has dropped this member's pull
+			// request: see shutdown.
+			s.handback = append(s.handback, m)
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		_ = m.Respond(ackNak) // hand it back to the group at once
 		return
 	}
 	s.queue = append(s.queue, &queued{msg: m, since: time.Now()})
@@ -751,13 +762,16 @@ const inboxDrainWait = 3 * time.Second
 // shutdown runs once both goroutines have returned: no handler is running.
 //
 // Order matters for a group member. It marks itself stopped first, so
-// onMsg NAKs whatever arrives from then on; hands back the queue; then
-// drains the pull inbox: the server is told to stop (UNSUB: it no longer
-// fills a pull nobody listens to) and a round trip later every message it
-// sent before that has reached onMsg and been NAKed. Unsubscribing before
-// marking stopped dropped the client's pending messages and those still on
-// the wire, and they stayed with the server's ack-pending list until
-// AckWait (issue 10).
+// onMsg keeps whatever arrives from then on for the hand-back; drains the
+// pull inbox: the server is told to stop (UNSUB: it no longer fills a pull
+// nobody listens to) and a round trip later every message it sent before
+// that has reached onMsg; has the server drop the pull request
+// (dropPull); and only then NAKs the queue and what arrived meanwhile.
+// Unsubscribing before marking stopped dropped the client's pending
+// messages and those still on the wire, and they stayed with the server's
+// ack-pending list until AckWait (issue 10). NAKing before the server had
+// dropped the pull request could strand a NAKed message until AckWait on
+// nats-server before 2.10.16 (see dropPull).
 func (s *subscription) shutdown() {
 	s.mu.Lock()
 	s.stopped = true
@@ -765,10 +779,26 @@ func (s *subscription) shutdown() {
 	s.queue = nil
 	s.mu.Unlock()
 	if s.durable {
-		for _, q := range left {
-			_ = s.b.nc.Publish(q.msg.Reply, ackNak)
+		drained := s.drainInbox()
+		s.mu.Lock()
+		late := s.handback
+		s.handback = nil
+		s.handedBack = true
+		s.mu.Unlock()
+		if len(left)+len(late) > 0 {
+			if drained {
+				s.dropPull()
+			}
+			for _, q := range left {
+				_ = s.b.nc.Publish(q.msg.Reply, ackNak)
+			}
+			for _, m := range late {
+				_ = s.b.nc.Publish(m.Reply, ackNak)
+			}
+			if drained {
+				_ = s.b.nc.FlushTimeout(inboxDrainWait)
+			}
 		}
-		s.drainInbox()
 	} else {
 		_ = s.isub.Unsubscribe()
 	}
@@ -777,14 +807,13 @@ func (s *subscription) shutdown() {
 
 // drainInbox unsubscribes from the pull inbox without dropping what is on
 // its way (nats.go Drain: UNSUB, a flush, then the callbacks of everything
-// already received), waits for the last callback (bounded), and flushes the
-// NAKs so they are with the server when Unsubscribe returns. On a closed or
-// reconnecting connection there is nothing to wait for: whatever it held
-// comes back after AckWait.
-func (s *subscription) drainInbox() {
+// already received) and waits for the last callback (bounded). It says
+// whether the connection could drain: on a closed or reconnecting one there
+// is nothing to wait for, and whatever it held comes back after AckWait.
+func (s *subscription) drainInbox() bool {
 	if err := s.isub.Drain(); err != nil {
 		_ = s.isub.Unsubscribe()
-		return
+		return false
 	}
 	select {
 	case <-s.inboxDone:
@@ -793,7 +822,27 @@ func (s *subscription) drainInbox() {
 			"stream", s.streamName(), "consumer", s.currentName(), "waited", inboxDrainWait, "ack_wait", s.ackWait)
 		_ = s.isub.Unsubscribe()
 	}
-	_ = s.b.nc.FlushTimeout(inboxDrainWait)
+	return true
+}
+
+// dropPull has the server forget this member's pull request before the
+// member hands anything back. After the UNSUB the request stays in the
+// consumer's waiting list until the server next looks at it; nats-server
+// before 2.10.16 (Debian's 2.9, for one) takes a NAKed message off its
+// redelivery queue for the first waiting request, finds this one without
+// interest and, when no other member has a request open, drops the
+// redelivery: it comes back only after AckWait (before 2.10.14 the server
+// also steps its next sequence back and delivers the last new message a
+// second time). A
+// consumer info request makes the server sweep its waiting requests
+// (those without interest or expired go) before it answers, so the NAKs
+// sent after the answer find only live requests, or none and wait for the
+// next. Bounded; on failure the NAKs go anyway (newer servers put such a
+// redelivery back on the queue).
+func (s *subscription) dropPull() {
+	ctx, cancel := context.WithTimeout(context.Background(), inboxDrainWait)
+	defer cancel()
+	_, _ = s.b.js.Consumer(ctx, s.streamName(), s.currentName())
 }
 
 func (s *subscription) deleteEphemeral() {
