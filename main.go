@@ -25,6 +25,7 @@ import (
 
 	_ "github.com/mqscope/mqscope/backends"
 	"github.com/mqscope/mqscope/cli"
+	"github.com/mqscope/mqscope/core/decode"
 	"github.com/mqscope/mqscope/internal/demo"
 	"github.com/mqscope/mqscope/tui"
 )
@@ -86,7 +87,7 @@ func console(ctx context.Context, env cli.ConsoleEnv) int {
 			if err != nil {
 				return nil, err
 			}
-			return &tui.Target{Name: name, Client: c.Client, Address: c.Address, Demo: true, Close: c.Close}, nil
+			return &tui.Target{Name: name, Client: c.Client, Address: c.Address, Demo: true, Close: c.Close, Decoder: &decode.Set{}}, nil
 		}
 		x, ok := cfg.Lookup(name)
 		if !ok {
@@ -97,7 +98,7 @@ func console(ctx context.Context, env cli.ConsoleEnv) int {
 			return nil, err
 		}
 		return &tui.Target{Name: name, Client: c.Client, Address: c.Address, Close: c.Close, Notice: c.Notice,
-			Refresh: x.Refresh, Timeout: x.Timeout, TailBuffer: x.TailBuffer}, nil
+			Refresh: x.Refresh, Timeout: x.Timeout, TailBuffer: x.TailBuffer, Decoder: x.Decoder()}, nil
 	}
 
 	err = tui.Run(ctx, tui.Options{

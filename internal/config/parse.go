@@ -122,6 +122,7 @@ func parseFile(path string, src []byte, getenv func(string) string) (*file, []Co
 			},
 		}
 		applySettings(&c, f.Settings, fc.Settings)
+		c.Decode = parseDecode(md, base, fc.Decode, dir, getenv, add)
 		validateSettings(base, fc.Settings, add)
 
 		if fc.Password != "" {
@@ -235,7 +236,7 @@ func suggest(k toml.Key) string {
 		"dlq_suffix", "refresh", "timeout", "tail_buffer", "theme", "stuck", "pending_idle", "consumer_idle",
 		"contexts", "description", "backend", "url", "user", "password_env", "password_file", "token_env",
 		"token_file", "creds_file", "nkey_file", "tls", "ca", "cert", "key", "server_name",
-		"insecure_skip_verify", "handshake_first", "create_streams", "cluster", "consumer"}
+		"insecure_skip_verify", "handshake_first", "create_streams", "cluster", "consumer", "decode"}
 	last := k[len(k)-1]
 	best, bestD := "", 3
 	for _, c := range known {

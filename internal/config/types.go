@@ -132,6 +132,9 @@ type fileContext struct {
 	CreateStreams bool    `toml:"create_streams"`
 	Cluster       bool    `toml:"cluster"`
 	Consumer      string  `toml:"consumer"`
+	// Decode maps topic globs to payload formats, with the protobuf schema
+	// sources (see decode.go).
+	Decode map[string]any `toml:"decode"`
 	Settings
 
 	// Inline secrets are refused (decoded only to say so precisely).
