@@ -26,6 +26,9 @@ type inspector struct {
 	// body is a large payload, paged: only the lines on screen are
 	// formatted (nil: the payload is in lines)
 	body *pagedPayload
+	// raw shows the payload as a hex dump rather than decoded (the
+	// ViewRaw key toggles it).
+	raw bool
 }
 
 // lazyPayload is the size from which the inspector pages the payload
@@ -85,7 +88,13 @@ func (in *inspector) Actions() []action {
 	if s.topic == "" {
 		s.topic = r.Topic
 	}
-	return append(as, messageActions(in.com, s, func() []string { return []string{r.ID} }, func() core.Record { return r })...)
+	as = append(as, messageActions(in.com, s, func() []string { return []string{r.ID} }, func() core.Record { return r })...)
+	return append(as, act(k.ViewRaw, needNothing, func() tea.Cmd {
+		in.raw = !in.raw
+		in.lines = in.build()
+		in.clamp()
+		return nil
+	}))
 }
 
 // has: the inspector's one message is its row and its selection.
@@ -148,11 +157,20 @@ func (in *inspector) build() []string {
 		size = len(r.Data)
 	}
 	var kind string
+	var decoded []string
 	if len(r.Data) > lazyPayload {
 		in.body = newPagedPayload(r.Data, in.w)
 		kind = in.body.kind()
 	} else {
 		kind = payloadKind(r.Data)
+		if res, ok := decodeRecord(in.com.Decoder, r, lazyPayload); ok {
+			if lines, k, ok := decodedLines(res, r.Data); ok {
+				decoded, kind = lines, k
+			}
+		}
+		if in.raw && len(r.Data) > 0 {
+			decoded, kind = nil, strings.TrimSuffix(kind, ", shown as JSON")+"; raw: hex"
+		}
 	}
 	kv("size", fmt.Sprintf("%d bytes (%s)", size, kind))
 	if size > len(r.Data) {
@@ -175,6 +193,12 @@ func (in *inspector) build() []string {
 	ls = append(ls, "", st.ColHeader.Render("PAYLOAD"))
 	if in.body != nil {
 		return ls
+	}
+	if decoded != nil {
+		return append(ls, decoded...)
+	}
+	if in.raw && len(r.Data) > 0 {
+		kind = "binary"
 	}
 	switch kind {
 	case "empty":

@@ -99,7 +99,7 @@ func (p *messagesPane) refresh() tea.Cmd {
 }
 
 func (p *messagesPane) rebuild() {
-	p.shown = filterRows(&p.msgList, p.recs, p.filter.MatchRecord, func(r core.Record) string { return r.ID })
+	p.shown = filterRows(&p.msgList, p.recs, func(r core.Record) bool { return p.filter.MatchDecoded(p.com.Decoder, r) }, func(r core.Record) string { return r.ID })
 }
 
 func (p *messagesPane) Update(msg tea.Msg) tea.Cmd {
@@ -159,7 +159,7 @@ func (p *messagesPane) View(focused bool) []string {
 			"ID":      SanitizeString(r.ID),
 			"TIME":    clock(r.Time),
 			"SIZE":    humanSize(uint64(size)),
-			"PAYLOAD": payloadPreview(r.Data),
+			"PAYLOAD": decodedPreview(p.com.Decoder, r),
 		}
 	}, empty)
 }

@@ -100,7 +100,7 @@ func (p *tailPane) SetFilter(f Filter) {
 	p.filter = f
 	p.matches = p.matches[:0]
 	for i, r := range p.recs {
-		if f.MatchRecord(r) {
+		if f.MatchDecoded(p.com.Decoder, r) {
 			p.matches = append(p.matches, p.base+i)
 		}
 	}
@@ -259,11 +259,11 @@ func (p *tailPane) appendRecords(rs []core.Record) {
 		p.received++
 		abs := p.base + len(p.recs)
 		p.recs = append(p.recs, r)
-		p.previews = append(p.previews, payloadPreview(r.Data))
+		p.previews = append(p.previews, decodedPreview(p.com.Decoder, r))
 		if w := ansi.StringWidth(SanitizeString(recordSubject(r))); w > p.subjW {
 			p.subjW = min(w, maxSubjectWidth)
 		}
-		if p.filter.MatchRecord(r) {
+		if p.filter.MatchDecoded(p.com.Decoder, r) {
 			p.matches = append(p.matches, abs)
 		}
 	}
