@@ -361,3 +361,23 @@ func forMsgpack(v any) any {
 	}
 	return v
 }
+
+// EncodeAs turns JSON text into bytes of a named format (as in the config);
+// "raw" returns the input unchanged.
+func (s *Set) EncodeAs(format string, jsonText []byte) ([]byte, error) {
+	if format == "raw" {
+		return append([]byte(nil), jsonText...), nil
+	}
+	var sc *Schema
+	if s != nil {
+		sc = s.schema
+	}
+	c, err := sc.codec(format)
+	if err != nil {
+		return nil, err
+	}
+	if c.format == FormatAuto {
+		return append([]byte(nil), jsonText...), nil
+	}
+	return c.encode(jsonText)
+}
