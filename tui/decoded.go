@@ -72,3 +72,36 @@ func decodedLines(res decode.Result, data []byte) (lines []string, kind string, 
 	}
 	return nil, "", false
 }
+
+// payloadEncoder is a decoder that also writes JSON back in its format
+// (decode.Set).
+type payloadEncoder interface {
+	Encode(rec core.Record, jsonText []byte) ([]byte, string, error)
+}
+
+// encodePayload encodes what the operator wrote for rec's topic; with a
+// decoder that cannot encode, the text goes out as written.
+func encodePayload(d decode.Decoder, rec core.Record, text []byte) ([]byte, string, error) {
+	if e, ok := d.(payloadEncoder); ok {
+		return e.Encode(rec, text)
+	}
+	return text, decode.FormatText, nil
+}
+
+// editableDecoded is a message's payload as the publish dialog offers it
+// for editing: pretty JSON when its decoder reads it as msgpack, CBOR or
+// protobuf and can write it back (ok false: edit the payload as is).
+func editableDecoded(d decode.Decoder, r core.Record) ([]byte, string, bool) {
+	if _, ok := d.(payloadEncoder); !ok {
+		return nil, "", false
+	}
+	res, ok := decodeRecord(d, r, lazyPayload)
+	if !ok || !res.Structured() || res.Format == decode.FormatJSON || res.Format == decode.FormatProtobuf {
+		return nil, "", false
+	}
+	text := []byte(decode.PrettyJSON(res.Value))
+	if !editableText(text) {
+		return nil, "", false
+	}
+	return text, res.Format, true
+}
