@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"unicode/utf8"
-
 	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/core/decode"
 )
@@ -28,7 +26,7 @@ func envelope(d *decode.Set, rec core.Record) core.Envelope {
 	}
 	// Auto reads valid UTF-8 as JSON or text, both already in data: skip
 	// the parse (a JSON firehose costs nothing more).
-	if d.FormatFor(rec) == decode.FormatAuto && utf8.Valid(rec.Data) {
+	if d.ReadsAsRaw(rec) {
 		return e
 	}
 	res := d.Decode(rec)

@@ -32,6 +32,9 @@ func decodeRecord(d decode.Decoder, r core.Record, limit int) (decode.Result, bo
 // "[cbor: error] <hex>"; anything else as payloadPreview shows it. The
 // result is sanitised.
 func decodedPreview(d decode.Decoder, r core.Record) string {
+	if raw, ok := d.(interface{ ReadsAsRaw(core.Record) bool }); ok && raw.ReadsAsRaw(r) {
+		return payloadPreview(r.Data) // JSON or text: shown as it is, no parse
+	}
 	res, ok := decodeRecord(d, r, decodeLimit)
 	if !ok {
 		return payloadPreview(r.Data)

@@ -319,3 +319,27 @@ func TestHostilePayloadsStayBounded(t *testing.T) {
 		}
 	}
 }
+
+func TestReadsAsRaw(t *testing.T) {
+	set, _ := NewSet([]Rule{{Glob: "t.*", Format: "text"}, {Glob: "j.*", Format: "json"}}, nil)
+	mp, _ := msgpack.Marshal(map[string]any{"a": 1})
+	for _, c := range []struct {
+		rec  core.Record
+		want bool
+	}{
+		{core.Record{Topic: "x", Data: []byte(`{"a":1}`)}, true},
+		{core.Record{Topic: "x", Data: mp}, false},
+		{core.Record{Topic: "t.1", Data: mp}, true},
+		{core.Record{Topic: "j.1", Data: []byte(`{"a":1}`)}, false},
+	} {
+		if got := set.ReadsAsRaw(c.rec); got != c.want {
+			t.Errorf("%s %q: %v", c.rec.Topic, c.rec.Data, got)
+		}
+		// the claim it rests on: auto never finds msgpack or CBOR in text
+		if isText(c.rec.Data) {
+			if f := decodeAuto(c.rec.Data).Format; f == FormatMsgpack || f == FormatCBOR {
+				t.Errorf("auto read UTF-8 %q as %s", c.rec.Data, f)
+			}
+		}
+	}
+}

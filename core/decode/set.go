@@ -381,3 +381,17 @@ func (s *Set) EncodeAs(format string, jsonText []byte) ([]byte, error) {
 	}
 	return c.encode(jsonText)
 }
+
+// ReadsAsRaw reports whether rec's payload needs no decoding to be shown:
+// under auto, clean text (UTF-8 without control characters) is JSON or
+// text, never msgpack or CBOR (decodeAuto does not try them on it), and
+// text is itself. A caller showing the raw text then skips the parse.
+func (s *Set) ReadsAsRaw(rec core.Record) bool {
+	switch s.FormatFor(rec) {
+	case FormatAuto:
+		return isText(rec.Data)
+	case FormatText:
+		return true
+	}
+	return false
+}
