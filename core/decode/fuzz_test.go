@@ -2,6 +2,7 @@ package decode
 
 import (
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/fxamacker/cbor/v2"
@@ -85,6 +86,32 @@ func FuzzProtobuf(f *testing.F) {
 		f.Fatal(err)
 	}
 	fuzzDecoder(f, "protobuf:shop.v1.Order", sc, b)
+}
+
+// FuzzProtobufValue: the direct protobuf-to-value path gives what
+// protojson's text parsed back gives.
+func FuzzProtobufValue(f *testing.F) {
+	sc, err := LoadSchema(SchemaSources{ProtoFiles: []string{filepath.Join("testdata", "shop.proto")}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	set, _ := NewSet([]Rule{{Glob: "*", Format: "protobuf:shop.v1.Order"}}, sc)
+	b, _, err := set.Encode(core.Record{Topic: "t"}, []byte(orderJSON))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	c := set.rules[0].codec.proto
+	f.Fuzz(func(t *testing.T, b []byte) {
+		direct, err1 := c.decode(b)
+		viaJSON, err2 := c.decodeViaJSON(b)
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("errors differ: %v / %v", err1, err2)
+		}
+		if err1 == nil && !reflect.DeepEqual(direct, viaJSON) {
+			t.Fatalf("direct %s\nprotojson %s", CompactJSON(direct), CompactJSON(viaJSON))
+		}
+	})
 }
 
 func FuzzProtobufSchemaless(f *testing.F) {

@@ -187,6 +187,20 @@ func (c protoCodec) decode(b []byte) (any, error) {
 	if err := (proto.UnmarshalOptions{Resolver: c.types}).Unmarshal(b, m); err != nil {
 		return nil, fmt.Errorf("protobuf %s: %w", c.md.FullName(), err)
 	}
+	v, err := c.protoValue(m)
+	if err != nil {
+		return nil, fmt.Errorf("protobuf %s: %w", c.md.FullName(), err)
+	}
+	return v, nil
+}
+
+// decodeViaJSON is decode through protojson's text (the reference
+// protoValue is checked against).
+func (c protoCodec) decodeViaJSON(b []byte) (any, error) {
+	m := dynamicpb.NewMessage(c.md)
+	if err := (proto.UnmarshalOptions{Resolver: c.types}).Unmarshal(b, m); err != nil {
+		return nil, fmt.Errorf("protobuf %s: %w", c.md.FullName(), err)
+	}
 	j, err := protojson.MarshalOptions{Resolver: c.types, UseProtoNames: true}.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("protobuf %s: %w", c.md.FullName(), err)
