@@ -51,6 +51,10 @@ func TestDecodedTailAndInspector(t *testing.T) {
 	p := newTailPane(c, 100)
 	p.SetSize(120, 10)
 	p.appendRecords([]core.Record{rec})
+	if p.previews[0] != "" {
+		t.Error("the preview was made on arrival, not when drawn")
+	}
+	p.line(p.base)
 	prev := p.previews[0]
 	if !strings.HasPrefix(prev, "[msgpack] {") || !strings.Contains(prev, `"temp`) || strings.ContainsRune(prev, 0x1b) {
 		t.Fatalf("tail preview %q", prev)
@@ -85,6 +89,7 @@ func TestDecodeErrorShowsHex(t *testing.T) {
 	rec := core.Record{Topic: "orders.eu", ID: "1", Data: []byte{0x0a, 0xff, 0x1b}, Size: 3}
 	p := newTailPane(c, 100)
 	p.appendRecords([]core.Record{rec})
+	p.line(p.base)
 	if prev := p.previews[0]; !strings.HasPrefix(prev, "[protobuf:shop.v1.Order: ") || !strings.HasSuffix(prev, "0a ff 1b") {
 		t.Fatalf("tail preview %q", prev)
 	}

@@ -36,8 +36,8 @@ type tailPane struct {
 
 	cap  int
 	recs []core.Record // bounded to cap
-	// previews[i] is recs[i]'s payload preview, made once on arrival: a
-	// frame never reads a whole payload again
+	// previews[i] is recs[i]'s payload preview, made once, when first
+	// drawn ("" until then): a frame never reads a whole payload again
 	previews []string
 	base     int   // absolute index of recs[0]
 	matches  []int // absolute indices of records passing the filter
@@ -259,7 +259,7 @@ func (p *tailPane) appendRecords(rs []core.Record) {
 		p.received++
 		abs := p.base + len(p.recs)
 		p.recs = append(p.recs, r)
-		p.previews = append(p.previews, decodedPreview(p.com.Decoder, r))
+		p.previews = append(p.previews, "") // made when first drawn (line)
 		if w := ansi.StringWidth(SanitizeString(recordSubject(r))); w > p.subjW {
 			p.subjW = min(w, maxSubjectWidth)
 		}
@@ -413,7 +413,15 @@ func (p *tailPane) line(abs int) string {
 		sb.WriteString(SanitizeString(r.ID))
 	}
 	sb.WriteString("  ")
-	sb.WriteString(p.previews[abs-p.base])
+	pv := p.previews[abs-p.base]
+	if pv == "" && len(r.Data) > 0 {
+		// Made when first drawn, not on arrival: on a firehose most
+		// records are never on screen, and decoding them (protobuf,
+		// msgpack) would cost the UI loop for nothing.
+		pv = decodedPreview(p.com.Decoder, r)
+		p.previews[abs-p.base] = pv
+	}
+	sb.WriteString(pv)
 	return sb.String()
 }
 
