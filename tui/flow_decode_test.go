@@ -15,13 +15,13 @@ import (
 
 // decodingOpener is openerFor with a context's decoders: topics matching
 // pbGlob are shop.v1.Order protobuf, mpGlob msgpack.
-func decodingOpener(t *testing.T, cfg core.Config, pbGlob, mpGlob string) (func(context.Context, string) (*Target, error), *decode.Set) {
+func decodingOpener(t *testing.T, cfg core.Config, pbGlob, mpGlob string, more ...decode.Rule) (func(context.Context, string) (*Target, error), *decode.Set) {
 	t.Helper()
 	sc, err := decode.LoadSchema(decode.SchemaSources{DescriptorSets: []string{filepath.Join("..", "core", "decode", "testdata", "shop.pb")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := decode.NewSet([]decode.Rule{{Glob: pbGlob, Format: "protobuf:shop.v1.Order"}, {Glob: mpGlob, Format: "msgpack"}}, sc)
+	set, err := decode.NewSet(append([]decode.Rule{{Glob: pbGlob, Format: "protobuf:shop.v1.Order"}, {Glob: mpGlob, Format: "msgpack"}}, more...), sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,10 +37,10 @@ func decodingOpener(t *testing.T, cfg core.Config, pbGlob, mpGlob string) (func(
 
 const flowOrder = `{"id":"o-7","customer":"lin","currency":"EUR","lines":[{"sku":"K-2","quantity":4}]}`
 
-// TestFlowDecodeRoundTrip, on JetStream and Redis: publish JSON from the
-// console to a protobuf topic (stored encoded), browse shows it decoded,
-// the inspector as pretty JSON, edit & resend opens the JSON and, unchanged,
-// publishes the very same bytes.
+// TestFlowDecodeRoundTrip, on JetStream and Redis, for protobuf, msgpack
+// and CBOR topics: publish JSON from the console (stored encoded), browse
+// shows it decoded, the inspector as pretty JSON, edit & resend opens the
+// JSON and, unchanged, publishes the very same bytes.
 func TestFlowDecodeRoundTrip(t *testing.T) {
 	t.Parallel()
 	srv := testbroker.StartNATS(t)
@@ -53,40 +53,45 @@ func TestFlowDecodeRoundTrip(t *testing.T) {
 			t.Parallel()
 			cl := newClient(t, cfg)
 			op := cl.Operator()
-			topic := shortName(t, "pb")
+			base := shortName(t, "dec")
 			if cfg.Driver == core.DriverRedisStream {
-				testbroker.CleanupRedisKeys(t, testbroker.Redis(t), topic+"*")
+				testbroker.CleanupRedisKeys(t, testbroker.Redis(t), base+"*")
 			}
-			open, set := decodingOpener(t, cfg, topic+"*", "nothing")
-			want, _, err := set.Encode(core.Record{Topic: topic}, []byte(flowOrder))
-			if err != nil {
-				t.Fatal(err)
-			}
-
+			open, set := decodingOpener(t, cfg, base+"pb*", base+"mp*", decode.Rule{Glob: base + "cb*", Format: "cbor"})
 			f := startFlow(t, Options{Contexts: []string{"c"}, Initial: "c", Open: open})
 			f.waitScreen("connected", "connected")
-			f.command("publish " + topic)
-			f.waitScreen("publish dialog", "Publish")
-			f.typ(flowOrder)
-			f.key("ctrl+s")
-			f.waitStatus("published", "publish to "+topic+": 1/1 done")
-			first := browseLast(t, op, topic)
-			if !bytes.Equal(first.Data, want) {
-				t.Fatalf("stored %x, want the protobuf encoding %x", first.Data, want)
-			}
+			for _, format := range []string{"protobuf:shop.v1.Order", "msgpack", "cbor"} {
+				topic := base + map[string]string{"protobuf:shop.v1.Order": "pb", "msgpack": "mp", "cbor": "cb"}[format]
+				want, got, err := set.Encode(core.Record{Topic: topic}, []byte(flowOrder))
+				if err != nil || got != format {
+					t.Fatalf("%s: %s %v", topic, got, err)
+				}
 
-			f.command("topic " + topic)
-			f.key("b")
-			f.waitScreen("browse shows it decoded", `[protobuf:shop.v1.Order] {`)
-			f.key("enter")
-			f.waitScreen("inspector", "protobuf:shop.v1.Order, shown as JSON", `"sku": "K-2"`)
-			f.key("e")
-			f.waitScreen("resend dialog with JSON", "Edit & resend", "protobuf:shop.v1.Order as JSON", `"customer": "lin",`)
-			f.key("ctrl+s")
-			f.waitStatus("resent", "publish to "+topic+": 1/1 done")
-			f.waitModel("resent copy stored", func(*Model) bool { return browseLast(t, op, topic).ID != first.ID })
-			if last := browseLast(t, op, topic); !bytes.Equal(last.Data, first.Data) {
-				t.Fatalf("resent %x, want the same bytes %x", last.Data, first.Data)
+				f.command("publish " + topic)
+				f.waitScreen("publish dialog", "Publish")
+				f.typ(flowOrder)
+				f.key("ctrl+s")
+				f.waitStatus("published", "publish to "+topic+": 1/1 done")
+				first := browseLast(t, op, topic)
+				if !bytes.Equal(first.Data, want) {
+					t.Fatalf("%s: stored %x, want the %s encoding %x", topic, first.Data, format, want)
+				}
+
+				f.command("topic " + topic)
+				f.key("b")
+				f.waitScreen("browse shows it decoded", "["+format+"] {")
+				f.key("enter")
+				f.waitScreen("inspector", format+", shown as JSON", `"sku": "K-2"`)
+				f.key("e")
+				f.waitScreen("resend dialog with JSON", "Edit & resend", format+" as JSON", `"customer": "lin",`)
+				f.key("ctrl+s")
+				f.waitStatus("resent", "publish to "+topic+": 1/1 done")
+				f.waitModel("resent copy stored", func(*Model) bool { return browseLast(t, op, topic).ID != first.ID })
+				if last := browseLast(t, op, topic); !bytes.Equal(last.Data, first.Data) {
+					t.Fatalf("%s: resent %x, want the same bytes %x", topic, last.Data, first.Data)
+				}
+				f.key("esc")
+				f.key("1")
 			}
 		})
 	}
