@@ -134,3 +134,25 @@ func TestFilterSeesDecodedPayload(t *testing.T) {
 		}
 	}
 }
+
+// Publishing text that is not JSON to a msgpack or protobuf topic is
+// refused in the dialog, which says why and stays open.
+func TestPublishDialogRefusesWhatCannotBeEncoded(t *testing.T) {
+	c := newCommon(Options{})
+	c.Decoder = testDecoders(t)
+	for topic, want := range map[string]string{"tele.1": "not valid JSON", "orders.eu": `unknown field "nope"`} {
+		d := newPublishDialog(c, topic, nil, []byte(`{"nope":1`)).(*formDialog)
+		if topic == "orders.eu" {
+			d.field(fieldPayload).area.SetValue(`{"nope":1}`)
+		}
+		cmd, closed := d.doSubmit()
+		if cmd != nil || closed || !strings.Contains(d.err, want) {
+			t.Errorf("%s: closed=%v err=%q, want %q", topic, closed, d.err, want)
+		}
+	}
+	// a topic without a rule publishes the text as written
+	d := newPublishDialog(c, "plain", nil, []byte(`not json`)).(*formDialog)
+	if cmd, closed := d.doSubmit(); cmd == nil || !closed || d.err != "" {
+		t.Errorf("plain text refused: %q", d.err)
+	}
+}
