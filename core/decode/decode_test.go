@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -341,5 +342,19 @@ func TestReadsAsRaw(t *testing.T) {
 				t.Errorf("auto read UTF-8 %q as %s", c.rec.Data, f)
 			}
 		}
+	}
+}
+
+func TestNonFiniteFloatsAreText(t *testing.T) {
+	mp, _ := msgpack.Marshal(map[string]any{"nan": math.NaN(), "inf": math.Inf(-1), "f32": float32(0.5)})
+	v, err := decodeMsgpack(mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := CompactJSON(v); got != `{"f32":0.5,"inf":"-Infinity","nan":"NaN"}` {
+		t.Fatalf("%s", got)
+	}
+	if v, _ := parseJSON([]byte(`[1e400]`)); CompactJSON(v) != `["Infinity"]` {
+		t.Fatalf("%s", CompactJSON(v))
 	}
 }

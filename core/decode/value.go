@@ -18,10 +18,12 @@ import (
 // writes bytes fields), times RFC 3339 text.
 func normalize(v any) any {
 	switch x := v.(type) {
-	case nil, bool, string, float64, int, *big.Int:
+	case nil, bool, string, int, *big.Int:
 		return x
+	case float64:
+		return finite(x)
 	case float32:
-		return float64(x)
+		return finite(float64(x))
 	case int8:
 		return int(x)
 	case int16:
@@ -86,6 +88,21 @@ func normalize(v any) any {
 	return fmt.Sprint(v)
 }
 
+// finite keeps every value writable as JSON: NaN and the infinities
+// (msgpack and CBOR floats, a JSON number past float64's range) become
+// the strings protojson writes for them.
+func finite(f float64) any {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	}
+	return f
+}
+
 func fromInt64(x int64) any {
 	if int64(int(x)) == x {
 		return int(x)
@@ -143,7 +160,7 @@ func numbers(v any) any {
 			return b
 		}
 		f, _ := strconv.ParseFloat(s, 64)
-		return f
+		return finite(f)
 	case []any:
 		for i, e := range x {
 			x[i] = numbers(e)
