@@ -16,27 +16,9 @@ func (a *app) decoder() *decode.Set {
 	return &decode.Set{}
 }
 
-// envelope is rec's envelope with, when the payload decodes to something
-// other than its raw text (msgpack, CBOR, protobuf), the format and the
-// decoded document, or the error when its configured decoder rejects it.
+// envelope is rec's envelope with format and decoded (decode.Envelope).
 func envelope(d *decode.Set, rec core.Record) core.Envelope {
-	e := core.EnvelopeOf(rec)
-	if e.Truncated {
-		return e
-	}
-	// Auto reads valid UTF-8 as JSON or text, both already in data: skip
-	// the parse (a JSON firehose costs nothing more).
-	if d.ReadsAsRaw(rec) {
-		return e
-	}
-	res := d.Decode(rec)
-	switch {
-	case res.Err != nil:
-		e.Format, e.DecodeError = res.Format, res.Err.Error()
-	case res.Structured() && res.Format != decode.FormatJSON:
-		e.Format, e.Decoded = res.Format, []byte(decode.CompactJSON(res.Value))
-	}
-	return e
+	return decode.Envelope(d, rec)
 }
 
 // decodedCell is the payload for a table: one line of decoded JSON tagged

@@ -584,7 +584,7 @@ func newSaveDialog(c *Common, recs []core.Record, path string) dialog {
 			if p == "" {
 				return nil, errors.New("file is required")
 			}
-			return saveJSONL(p, recs), nil
+			return saveJSONL(p, recs, c.Decoder), nil
 		}).addInput(fieldFile, "file", path, "")
 }
 

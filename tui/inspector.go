@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/core/decode"
 )
 
 // inspector shows one message: metadata, headers and the payload (pretty
@@ -78,8 +79,9 @@ func (in *inspector) Actions() []action {
 			return tea.Batch(tea.SetClipboard(r.ID), msgCmd(statusMsg{text: "copied id " + r.ID}))
 		}),
 		act(k.CopyJSON, needNothing, func() tea.Cmd {
-			// The envelope `mqscope pub --from` replays, byte for byte.
-			env := core.EnvelopeOf(r).AppendJSON(nil)
+			// The envelope `mqscope pub --from` replays, byte for byte
+			// (with format and decoded, which it ignores).
+			env := decode.Envelope(in.com.Decoder, r).AppendJSON(nil)
 			return tea.Batch(tea.SetClipboard(string(env)),
 				msgCmd(statusMsg{text: fmt.Sprintf("copied the message as JSON (%d bytes) to the clipboard", len(env))}))
 		}),

@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/core/decode"
 )
 
 // drainMax bounds how many messages one tick takes from the ring buffer,
@@ -516,10 +517,11 @@ func defaultSavePath(pattern string, now time.Time) string {
 	return fmt.Sprintf("mqscope-tail-%s-%s.jsonl", safe, now.UTC().Format("20060102-150405"))
 }
 
-// saveJSONL writes records as JSON lines, one core.Envelope each (the shape
+// saveJSONL writes records as JSON lines, one core.Envelope each, with
+// format and decoded where dec reads them (decode.Envelope: the shape
 // `mqscope tail -o jsonl` writes and `mqscope pub --from` replays; a
 // command's work, never Update's).
-func saveJSONL(path string, recs []core.Record) tea.Cmd {
+func saveJSONL(path string, recs []core.Record, dec decode.Decoder) tea.Cmd {
 	return func() tea.Msg {
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err != nil {
@@ -528,7 +530,7 @@ func saveJSONL(path string, recs []core.Record) tea.Cmd {
 		w := bufio.NewWriter(f)
 		var line []byte
 		for _, r := range recs {
-			line = append(core.EnvelopeOf(r).AppendJSON(line[:0]), '\n')
+			line = append(decode.Envelope(dec, r).AppendJSON(line[:0]), '\n')
 			if _, err := w.Write(line); err != nil {
 				f.Close()
 				return savedMsg{path: path, err: fmt.Errorf("save tail to %s: %w", path, err)}

@@ -3,6 +3,7 @@ package decode
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"math"
 	"os"
@@ -356,5 +357,37 @@ func TestNonFiniteFloatsAreText(t *testing.T) {
 	}
 	if v, _ := parseJSON([]byte(`[1e400]`)); CompactJSON(v) != `["Infinity"]` {
 		t.Fatalf("%s", CompactJSON(v))
+	}
+}
+
+// Envelope adds format and decoded for binary formats only, and the
+// envelope still round-trips the bytes (Record ignores decoded).
+func TestEnvelopeDecodedRoundTrips(t *testing.T) {
+	set, _ := NewSet([]Rule{{Glob: "pb.*", Format: "protobuf:shop.v1.Order"}}, protoSchema(t))
+	pb, _, _ := set.Encode(core.Record{Topic: "pb.1"}, []byte(orderJSON))
+	mp, _ := msgpack.Marshal(map[string]any{"a": 1})
+	for _, c := range []struct {
+		rec     core.Record
+		format  string
+		decoded bool
+	}{
+		{core.Record{Topic: "pb.1", Data: pb, Size: len(pb)}, "protobuf:shop.v1.Order", true},
+		{core.Record{Topic: "x", Data: mp, Size: len(mp)}, "msgpack", true},
+		{core.Record{Topic: "x", Data: []byte(`{"a":1}`), Size: 7}, "", false},
+		{core.Record{Topic: "pb.1", Data: []byte{0x0a, 0xff}, Size: 2}, "protobuf:shop.v1.Order", false},
+		{core.Record{Topic: "x", Data: mp[:2], Size: len(mp)}, "", false}, // truncated
+	} {
+		e := Envelope(set, c.rec)
+		if e.Format != c.format || (len(e.Decoded) > 0) != c.decoded {
+			t.Errorf("%x: format %q decoded %s error %q", c.rec.Data, e.Format, e.Decoded, e.DecodeError)
+		}
+		var back core.Envelope
+		if err := json.Unmarshal(e.AppendJSON(nil), &back); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := back.Record()
+		if err != nil || !bytes.Equal(rec.Data, c.rec.Data) {
+			t.Errorf("%x: round trip gave %x (%v)", c.rec.Data, rec.Data, err)
+		}
 	}
 }
