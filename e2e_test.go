@@ -5,8 +5,10 @@ package main
 // without it. Run just this with ./scripts/e2e.sh (make e2e).
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -18,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/mqscope/mqscope/internal/testbroker"
 )
@@ -79,6 +83,8 @@ type sessionOpts struct {
 	width, height int
 	env           map[string]string
 	args          []string
+	// command, when set, runs instead of the binary (ssh to mqscope serve)
+	command []string
 }
 
 func startSession(t *testing.T, o sessionOpts) *session {
@@ -112,8 +118,12 @@ func startSession(t *testing.T, o sessionOpts) *session {
 		}
 		cmd = append(cmd, k+"="+v)
 	}
-	cmd = append(cmd, bin, "--log-file", s.log)
-	cmd = append(cmd, o.args...)
+	if o.command != nil {
+		cmd = append(cmd, o.command...)
+	} else {
+		cmd = append(cmd, bin, "--log-file", s.log)
+		cmd = append(cmd, o.args...)
+	}
 	script := shellJoin(cmd) + `; echo "mqscope exited $?"; sleep 60`
 	args := []string{"-L", s.socket, "-f", "/dev/null", "new-session", "-d", "-s", "e2e",
 		"-x", strconv.Itoa(o.width), "-y", strconv.Itoa(o.height), "sh", "-c", script}
@@ -398,4 +408,84 @@ func TestE2EDumbTerminal(t *testing.T) {
 	}
 	s.assertNoLogOnScreen(scr)
 	s.quit()
+}
+
+// TestE2EServeOverSSH: mqscope serve on a NATS context, reached with the
+// real ssh client in tmux; an operator's console, then a viewer's command.
+func TestE2EServeOverSSH(t *testing.T) {
+	sshBin, err := exec.LookPath("ssh")
+	if err != nil {
+		t.Fatalf("the OpenSSH client (ssh) is required for the serve end-to-end test and was not found in PATH: install it (Debian/Ubuntu: apt-get install -y openssh-client; macOS: it comes with the system)")
+	}
+	nats := testbroker.StartNATS(t)
+	dir := t.TempDir()
+	key := func(name string) (string, string) {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		block, err := gossh.MarshalPrivateKey(priv, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		signer, _ := gossh.NewSignerFromKey(priv)
+		return path, strings.TrimSpace(string(gossh.MarshalAuthorizedKey(signer.PublicKey()))) + " " + name
+	}
+	opKey, opLine := key("alice")
+	viewKey, viewLine := key("bob")
+	keys := filepath.Join(dir, "authorized_keys")
+	if err := os.WriteFile(keys, []byte(`environment="MQSCOPE_ROLE=operator" `+opLine+"\n"+viewLine+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	_ = l.Close()
+	logFile := filepath.Join(dir, "serve.log")
+	srv := exec.Command(mqscopeBinary(t), "serve", "--nats", nats.URL(), "--listen", "127.0.0.1:"+port,
+		"--authorized-keys", keys, "--host-key", filepath.Join(dir, "host_key"), "--log-file", logFile)
+	srv.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_STATE_HOME="+filepath.Join(dir, "state"))
+	var srvOut strings.Builder
+	srv.Stdout, srv.Stderr = &srvOut, &srvOut
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	ssh := func(key string, extra ...string) []string {
+		return append([]string{sshBin, "-i", key, "-p", port, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+			"-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", "-o", "ConnectionAttempts=30"}, extra...)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.Dial("tcp", "127.0.0.1:"+port)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mqscope serve is not listening on %s: %v\n%s", port, err, srvOut.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	s := startSession(t, sessionOpts{width: 100, height: 30, command: ssh(opKey, "-t", "alice@127.0.0.1")})
+	scr := s.waitText(30*time.Second, "ctx nats", "connected", "nats_jetstream")
+	if strings.Contains(strings.SplitN(scr, "\n", 2)[0], "READ-ONLY") {
+		t.Errorf("the operator's console is read-only:\n%s", scr)
+	}
+	s.assertNoLogOnScreen(scr)
+	s.quit()
+
+	v := startSession(t, sessionOpts{width: 100, height: 30, command: ssh(viewKey, "bob@127.0.0.1", "--", "purge", "--yes", "orders")})
+	v.waitText(30*time.Second, "read-only", "mqscope exited 3")
+	b, _ := os.ReadFile(logFile)
+	if !strings.Contains(string(b), "ssh_user=bob") || !strings.Contains(string(b), "audit: refused in read-only mode") {
+		t.Errorf("the server's log has no audit line naming bob:\n%s", b)
+	}
 }

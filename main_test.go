@@ -49,6 +49,7 @@ func TestBadInvocations(t *testing.T) {
 		{"missing config file", []string{"--config", filepath.Join(h, "none.toml")}, []string{"none.toml"}},
 		{"unknown context", []string{"--context", "ghost"}, []string{`context "ghost" is not configured`}},
 		{"bad nats url", []string{"--nats", "http://x"}, []string{"--nats"}},
+		{"serve without keys", []string{"serve", "--nats", "nats://127.0.0.1:1"}, []string{"--authorized-keys"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,9 +83,24 @@ func TestHelp(t *testing.T) {
 		t.Errorf("--help wrote to stderr: %q", errb.String())
 	}
 	for _, f := range []string{"--context", "--nats", "--redis", "--config", "--read-only", "--ascii", "--log-file", "--demo", "--version",
-		"topics", "groups", "pending", "browse", "tail", "pub", "ack", "dlq", "completion", "Exit codes"} {
+		"topics", "groups", "pending", "browse", "tail", "pub", "ack", "dlq", "serve", "completion", "Exit codes"} {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("--help does not mention %s", f)
 		}
+	}
+}
+
+// TestServeBadKeys: a malformed authorized_keys line stops serve at start,
+// naming the file and line.
+func TestServeBadKeys(t *testing.T) {
+	h := hermetic(t)
+	keys := filepath.Join(h, "keys")
+	if err := os.WriteFile(keys, []byte("# team\nenvironment=\"MQSCOPE_ROLE=admin\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC737eD7bVWNFJpM0lm0f6aaV1kK8C1j0lqz9W0h9b3x a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := run([]string{"serve", "--nats", "nats://127.0.0.1:1", "--authorized-keys", keys, "--listen", "127.0.0.1:0"}, &out, &errb)
+	if code != 2 || !strings.Contains(errb.String(), keys+":2: MQSCOPE_ROLE=\"admin\"") {
+		t.Errorf("exit %d, stderr %q; want 2 naming %s:2", code, errb.String(), keys)
 	}
 }

@@ -5,13 +5,20 @@ import (
 	"github.com/mqscope/mqscope/core/decode"
 )
 
-// decoder is the connected context's payload decoders ([contexts.NAME.decode],
-// else Content-Type headers and auto).
+// decoder is the context's payload decoders ([contexts.NAME.decode], else
+// Content-Type headers and auto), for output, pub and --where queries: the
+// connected context, or before connecting the one that will be.
 func (a *app) decoder() *decode.Set {
-	if a.cfg != nil {
-		if x, ok := a.cfg.Lookup(a.ctxName); ok {
-			return x.Decoder()
-		}
+	cfg, err := a.load()
+	if err != nil {
+		return &decode.Set{}
+	}
+	name := a.ctxName
+	if name == "" {
+		name = cfg.Initial
+	}
+	if x, ok := cfg.Lookup(name); ok {
+		return x.Decoder()
 	}
 	return &decode.Set{}
 }

@@ -185,6 +185,7 @@ func (a *app) addMutatingCommands(root *cobra.Command) {
 			func(o *core.Operator) func(context.Context, core.ActionRequest) (core.Result, error) { return o.Term }},
 	} {
 		var reason string
+		var delay time.Duration
 		cmd := &cobra.Command{
 			Use: string(x.op) + " TOPIC GROUP ID... (- reads ids from stdin)", GroupID: "act", Args: minArgs("TOPIC", "GROUP", "ID"),
 			Short: x.short, Long: x.long + "\n\nAsks on a terminal; without one, needs --yes. Refused in read-only mode.",
@@ -196,13 +197,20 @@ func (a *app) addMutatingCommands(root *cobra.Command) {
 			if err != nil {
 				return err
 			}
-			req := core.ActionRequest{Topic: args[0], Group: args[1], IDs: ids, Reason: reason}
+			req := core.ActionRequest{Topic: args[0], Group: args[1], IDs: ids, Reason: reason, Delay: delay}
+			ask := fmt.Sprintf("%s %s of %s group %s", x.op, plural(len(ids), "message"), args[0], args[1])
+			if delay > 0 {
+				ask += ", redelivered after " + delay.String()
+			}
 			return a.mutate(cmd, mutation{op: x.op, target: args[0] + " group " + args[1],
-				ask: fmt.Sprintf("%s %s of %s group %s", x.op, plural(len(ids), "message"), args[0], args[1]),
+				ask: ask,
 				run: func(ctx context.Context, o *core.Operator) (core.Result, error) { return x.fn(o)(ctx, req) }})
 		})
-		if x.op == core.OpTerm {
+		switch x.op {
+		case core.OpTerm:
 			cmd.Flags().StringVar(&reason, "reason", "", "why (JetStream: sent with the term)")
+		case core.OpNak:
+			cmd.Flags().DurationVar(&delay, "delay", 0, "redeliver after `D` (JetStream; Redis refuses a delay)")
 		}
 		root.AddCommand(cmd)
 	}
@@ -386,21 +394,34 @@ Asks on a terminal; without one, needs --yes. Refused in read-only mode.`,
 	}
 	move.Flags().StringVar(&reason, "reason", "", "why (the Mq-Reason header; default \"moved by operator\")")
 	move.Flags().BoolVar(&create, "create", false, "create the DLQ's storage first when it has none (JetStream)")
-	var lsLimit int
+	var lsLimit, lsScan int
+	var lsWhere string
 	ls := &cobra.Command{
 		Use: "ls TOPIC", Args: exactArgs("TOPIC"),
 		Short:             "List the dead-lettered messages of TOPIC (or of a DLQ topic named directly)",
 		Long:              "Print the messages of TOPIC's dead-letter topic, oldest first, like browse; -o jsonl prints envelopes\nwith their Mq-Origin-* and Mq-Reason headers.",
 		ValidArgsFunction: a.completeTopicGroup,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if lsScan < 0 {
+				return usageErr("--scan %d: want 0 (no bound) or more", lsScan)
+			}
+			w, err := a.compileWhere(lsWhere)
+			if err != nil {
+				return err
+			}
 			op, err := a.operator(cmd.Context())
 			if err != nil {
 				return err
 			}
-			return a.browse(cmd.Context(), op, core.BrowseQuery{Topic: dlqOf(op, args[0]), From: core.StartAll()}, lsLimit, false)
+			q := core.BrowseQuery{Topic: dlqOf(op, args[0]), From: core.StartAll()}
+			if w != nil {
+				return a.search(cmd.Context(), op, q, w, lsLimit, lsScan)
+			}
+			return a.browse(cmd.Context(), op, q, lsLimit, false)
 		}),
 	}
 	ls.Flags().IntVar(&lsLimit, "limit", 0, "at most `N` messages (0 = all)")
+	whereFlags(ls.Flags(), &lsWhere, &lsScan)
 	redrive := &cobra.Command{
 		Use: "redrive TOPIC [ID...|--all]", Args: minArgs("TOPIC"),
 		Short: "Send dead-lettered messages back to where they came from",

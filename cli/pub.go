@@ -190,6 +190,9 @@ func parsePace(rate, speed string) (*pace, error) {
 
 func (a *app) pubFrom(cmd *cobra.Command, file, to string, p *pace, create bool) error {
 	in := a.o.Stdin
+	if file != "-" && a.o.Remote != nil {
+		return usageErr("pub --from %s: over SSH that file would be the server's; send yours on stdin: --from - < FILE", file)
+	}
 	if file != "-" {
 		f, err := os.Open(file)
 		if err != nil {

@@ -106,13 +106,7 @@ Nothing is connected.`,
 seen so far. Columns as in the console's Topics pane; RATE needs two looks and is 0 here.`,
 			RunE: runE(a.topics),
 		},
-		&cobra.Command{
-			Use: "groups TOPIC", GroupID: "read", Args: exactArgs("TOPIC"),
-			Short:             "List a topic's consumer groups (JetStream: durable consumers), stuck first",
-			Long:              "List the groups of TOPIC with pending, lag, the oldest pending idle time and why a group looks stuck.\n-o json adds each group's consumers.",
-			ValidArgsFunction: a.completeTopicGroup,
-			RunE:              runE(a.groups),
-		},
+		a.groupsCommand(),
 		a.pendingCommand(),
 		a.browseCommand(),
 		&cobra.Command{
@@ -123,6 +117,7 @@ topic, subject, id, seq, time, headers, data (text, or base64 with "encoding": "
 			ValidArgsFunction: a.completeTopicGroup,
 			RunE:              runE(a.get),
 		},
+		a.diffCommand(),
 		a.tailCommand(),
 		&cobra.Command{
 			Use: "caps", GroupID: "read", Args: cobra.NoArgs,
@@ -211,6 +206,40 @@ func groupRow(g core.GroupInfo) GroupRow {
 			Stuck: append([]string{}, c.Stuck...)})
 	}
 	return r
+}
+
+func (a *app) groupsCommand() *cobra.Command {
+	var w watchFlags
+	cmd := &cobra.Command{
+		Use: "groups TOPIC", GroupID: "read", Args: exactArgs("TOPIC"),
+		Short: "List a topic's consumer groups (JetStream: durable consumers), stuck first",
+		Long: `List the groups of TOPIC with pending, lag, the oldest pending idle time and why a group looks stuck.
+-o json adds each group's consumers.
+
+--watch samples the groups every --interval until interrupted (or --count samples) and prints, per
+group and sample, what the console's history keeps: pending, lag, backlog (pending + lag), the in
+and acked rates since the previous sample, and the trend signal ("growing", "stalled", "draining"
+with an ETA) with its basis, judged by the context's [trends] thresholds (--window, --stalled).`,
+		Example: `  # one JSON line per group every 5 s, for a dashboard or an alert script
+  mqscope groups orders --watch --interval 5s -o jsonl | jq -c 'select(.signal == "stalled")'`,
+		ValidArgsFunction: a.completeTopicGroup,
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if w.watch {
+				return a.watchGroups(cmd, args[0], w)
+			}
+			if cmd.Flags().Changed("interval") || cmd.Flags().Changed("count") {
+				return usageErr("--interval and --count go with --watch")
+			}
+			return a.groups(cmd, args)
+		}),
+	}
+	f := cmd.Flags()
+	f.BoolVar(&w.watch, "watch", false, "sample the groups every --interval and print each sample with its trend, until interrupted")
+	f.DurationVar(&w.interval, "interval", 5*time.Second, "time between samples with --watch")
+	f.IntVar(&w.count, "count", 0, "with --watch: stop after this many samples (0 = until interrupted)")
+	f.DurationVar(&w.th.Window, "window", 0, "with --watch: rates and slopes over this stretch (default the context's [trends] window, 2m)")
+	f.DurationVar(&w.th.Stalled, "stalled", 0, "with --watch: growing this long with nothing acked is \"stalled\" (default [trends] stalled, 5m)")
+	return cmd
 }
 
 func (a *app) groups(cmd *cobra.Command, args []string) error {
@@ -326,7 +355,8 @@ func (a *app) browseCommand() *cobra.Command {
 	var from string
 	var limit int
 	var reverse, follow bool
-	var subject string
+	var subject, whereExpr string
+	var scan int
 	cmd := &cobra.Command{
 		Use: "browse TOPIC", GroupID: "read", Args: exactArgs("TOPIC"),
 		Short: "Print a topic's stored messages, oldest first (or newest with --reverse)",
@@ -334,9 +364,15 @@ func (a *app) browseCommand() *cobra.Command {
 printing new ones. With -o json or -o jsonl each message is one envelope per line.
 
 --from takes an id (1700000000000-0), a sequence (42 or seq:42), a time (RFC 3339),
-a duration ago (-15m), all or last:N.`,
+a duration ago (-15m), all or last:N.
+
+--where EXPR keeps the messages a jq expression matches (see README, Queries) and searches
+history: it examines at most --scan messages (default 10000), says how many it examined and
+matched on stderr, and ctrl-c stops it with what it found printed.`,
 		Example: `  mqscope browse orders --from -1h -o jsonl > orders.jsonl
-  mqscope browse orders --reverse --limit 10`,
+  mqscope browse orders --reverse --limit 10
+  # the last 5 big EUR orders among the newest 50000 messages
+  mqscope browse orders --reverse --where '.amount > 100 and .currency == "EUR"' --limit 5 --scan 50000`,
 		ValidArgsFunction: a.completeTopicGroup,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			q := core.BrowseQuery{Topic: args[0], Reverse: reverse, Subject: subject, From: core.StartAll()}
@@ -353,9 +389,22 @@ a duration ago (-15m), all or last:N.`,
 			if follow && reverse {
 				return usageErr("--follow and --reverse: a follow goes forward")
 			}
+			if scan < 0 {
+				return usageErr("--scan %d: want 0 (no bound) or more", scan)
+			}
+			w, err := a.compileWhere(whereExpr)
+			if err != nil {
+				return err
+			}
+			if w != nil && follow {
+				return usageErr("--where and --follow: use tail --where to follow")
+			}
 			op, err := a.operator(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if w != nil {
+				return a.search(cmd.Context(), op, q, w, limit, scan)
 			}
 			return a.browse(cmd.Context(), op, q, limit, follow)
 		}),
@@ -366,7 +415,76 @@ a duration ago (-15m), all or last:N.`,
 	f.BoolVar(&reverse, "reverse", false, "newest first")
 	f.BoolVar(&follow, "follow", false, "at the end, keep printing new messages until interrupted")
 	f.StringVar(&subject, "subject", "", "JetStream: only messages on `SUBJECT` (wildcards allowed)")
+	whereFlags(f, &whereExpr, &scan)
 	return cmd
+}
+
+// search is browse --where: a bounded, stoppable scan of history that
+// prints the matches as it finds them.
+func (a *app) search(ctx context.Context, op *core.Operator, q core.BrowseQuery, w *where, limit, scan int) error {
+	out := a.newStreamWriter()
+	out.header()
+	prog := newProgress(a.o.Stderr)
+	examined, matched := 0, 0
+	end := "the end of the topic"
+	var failed error
+scan:
+	for {
+		page, err := a.browsePage(ctx, op, q, 500, scan, examined)
+		if ctx.Err() != nil {
+			end = "interrupted"
+			break
+		}
+		if err != nil {
+			failed = fmt.Errorf("browse %s from %s: %w", q.Topic, q.From, err)
+			break
+		}
+		for _, r := range page.Records {
+			if ctx.Err() != nil {
+				end = "interrupted"
+				break scan
+			}
+			examined++
+			if w.keep(ctx, r, 0) {
+				matched++
+				if err := out.write(r); err != nil {
+					return err
+				}
+				if limit > 0 && matched >= limit {
+					end = fmt.Sprintf("--limit %d reached", limit)
+					break scan
+				}
+			}
+			if scan > 0 && examined >= scan {
+				end = fmt.Sprintf("--scan %d reached; --scan N looks further", scan)
+				break scan
+			}
+		}
+		prog.show(examined, scan, matched)
+		if !page.More || len(page.Records) == 0 || page.Next.Kind == core.PosNew {
+			break
+		}
+		q.From = page.Next
+	}
+	prog.done()
+	if err := out.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.o.Stderr, "mqscope: browse %s: examined %d, matched %d (%s)\n", q.Topic, examined, matched, end)
+	w.report(a.o.Stderr)
+	return failed
+}
+
+// browsePage reads one page of at most size messages from q.From, fewer
+// when a bound (0 = none) leaves fewer after done.
+func (a *app) browsePage(ctx context.Context, op *core.Operator, q core.BrowseQuery, size, bound, done int) (core.BrowsePage, error) {
+	q.Limit = size
+	if bound > 0 {
+		q.Limit = min(size, bound-done)
+	}
+	cctx, cancel := a.callTimeout(ctx)
+	defer cancel()
+	return op.Browse(cctx, q)
 }
 
 func (a *app) browse(ctx context.Context, op *core.Operator, q core.BrowseQuery, limit int, follow bool) error {
@@ -375,13 +493,7 @@ func (a *app) browse(ctx context.Context, op *core.Operator, q core.BrowseQuery,
 	n := 0
 	var last core.Record
 	for {
-		q.Limit = 1000
-		if limit > 0 {
-			q.Limit = min(1000, limit-n)
-		}
-		cctx, cancel := a.callTimeout(ctx)
-		page, err := op.Browse(cctx, q)
-		cancel()
+		page, err := a.browsePage(ctx, op, q, 1000, limit, n)
 		if err != nil {
 			_ = out.flush()
 			return fmt.Errorf("browse %s from %s: %w", q.Topic, q.From, err)
@@ -452,7 +564,7 @@ func (a *app) get(cmd *cobra.Command, args []string) error {
 
 func (a *app) tailCommand() *cobra.Command {
 	var countN, buffer int
-	var from string
+	var from, whereExpr string
 	cmd := &cobra.Command{
 		Use: "tail PATTERN", GroupID: "read", Args: exactArgs("PATTERN"),
 		Short: "Print new messages as they arrive (NATS wildcards allowed), without consuming them",
@@ -478,19 +590,31 @@ messages it lost, and exits with 4.`,
 				}
 				q.From = p
 			}
+			w, err := a.compileWhere(whereExpr)
+			if err != nil {
+				return err
+			}
 			op, err := a.operator(cmd.Context())
 			if err != nil {
 				return err
 			}
 			out := a.newStreamWriter()
 			out.header()
-			return a.follow(cmd.Context(), op, q, out, nil, countN)
+			var keep func(core.Record) bool
+			if w != nil {
+				// the query's budget bounds each message, not the
+				// interrupt: ctrl-c stops the tail, not a query
+				keep = func(r core.Record) bool { return w.keep(context.WithoutCancel(cmd.Context()), r, 0) }
+				defer w.report(a.o.Stderr)
+			}
+			return a.follow(cmd.Context(), op, q, out, keep, countN)
 		}),
 	}
 	f := cmd.Flags()
 	f.IntVar(&countN, "count", 0, "exit after `N` messages (0 = until interrupted)")
 	f.StringVar(&from, "from", "", "start at `POS` where history exists: all, last:N, an id, a sequence, a time, -15m (default: new messages only)")
 	f.IntVar(&buffer, "buffer", 1<<20, "messages held while the output catches up; beyond it the oldest are lost and counted")
+	whereFlags(f, &whereExpr, nil)
 	return cmd
 }
 

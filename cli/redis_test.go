@@ -297,6 +297,13 @@ func TestRedisPubNakTermRewindReplayFollow(t *testing.T) {
 	}
 	e.want(cli.ExitUsage, "key=value", "pub", stream, "x", "-H", "novalue")
 
+	// nak with a delay: Redis cannot, and says so; nothing changes.
+	before := xpending(t, rdb, stream)
+	e.want(cli.ExitRefused, "no delayed redelivery", "nak", stream, "g", ids[0], "--delay", "30s", "--yes")
+	if after := xpending(t, rdb, stream); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("a refused nak changed the pending list: %v → %v", before, after)
+	}
+	e.want(cli.ExitUsage, "invalid argument", "nak", stream, "g", ids[0], "--delay", "soon", "--yes")
 	// nak: the entry stays pending (Redis: XCLAIM with a long idle).
 	if r := decode[cli.ResultRow](t, e.ok("nak", stream, "g", ids[0], "--yes", "--json")); r.Done != 1 {
 		t.Errorf("nak: %+v", r)

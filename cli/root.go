@@ -47,7 +47,41 @@ type Options struct {
 	DemoContexts []string
 	// Console runs the interactive console when no subcommand is given.
 	Console func(ctx context.Context, env ConsoleEnv) int
+	// Serve runs `mqscope serve` (the console over SSH); nil leaves the
+	// command out (as for the commands an SSH user runs).
+	Serve func(ctx context.Context, env ServeEnv) int
+	// Remote, when set, runs the command for an SSH user of mqscope serve
+	// (see Remote).
+	Remote *Remote
 }
+
+// Remote is what an SSH user's command runs on: the server's config and
+// log, and the contexts and role the user's key allows. Flags that would
+// name the server's files or other brokers are refused.
+type Remote struct {
+	Config *config.Config
+	Logger *slog.Logger
+	// Initial is the context a command uses without --context.
+	Initial string
+	// Open gives the user's view of a context's shared client (read-only
+	// for a viewer, or when readOnly) and the function that releases it; it
+	// refuses a context the key may not open.
+	Open func(ctx context.Context, name string, readOnly bool) (*core.Operator, func(), error)
+}
+
+// ServeEnv is what mqscope serve gets from the command line: the console's
+// surroundings and the [serve] settings with the flags applied.
+type ServeEnv struct {
+	ConsoleEnv
+	Serve config.Serve
+}
+
+// Serve defaults.
+const (
+	DefaultListen      = "127.0.0.1:2222"
+	DefaultMaxSessions = 32
+	DefaultIdleTimeout = 30 * time.Minute
+)
 
 // ConsoleEnv is what the console gets from the command line.
 type ConsoleEnv struct {
@@ -75,6 +109,10 @@ func usageErr(format string, a ...any) error {
 // to ask on, or the operator said no.
 var errNotConfirmed = errors.New("not confirmed")
 
+// ErrNotAllowed: the SSH user's key may not do this (open that context);
+// exit code 3 like read-only.
+var ErrNotAllowed = errors.New("not allowed")
+
 // partialError: some items failed; their errors were printed.
 type partialError struct{ r core.Result }
 
@@ -94,7 +132,7 @@ func codeOf(err error) int {
 	case errors.As(err, &pe):
 		return ExitPartial
 	case errors.Is(err, core.ErrReadOnly), errors.Is(err, core.ErrUnsupported),
-		errors.Is(err, core.ErrNeedsConfirmation), errors.Is(err, errNotConfirmed):
+		errors.Is(err, core.ErrNeedsConfirmation), errors.Is(err, errNotConfirmed), errors.Is(err, ErrNotAllowed):
 		return ExitRefused
 	case errors.Is(err, core.ErrInvalidTopic):
 		return ExitUsage
@@ -118,6 +156,9 @@ type app struct {
 	closeLog func()
 	conn     *config.Conn
 	ctxName  string
+	// release gives back a Remote operator
+	release func()
+	op      *core.Operator
 }
 
 // Run parses args and runs the command; it returns the exit code.
@@ -241,6 +282,9 @@ password_file/token_file, or in MQSCOPE_NATS_URL/MQSCOPE_REDIS_URL.`,
 	a.addReadCommands(root)
 	a.addMutatingCommands(root)
 	root.AddCommand(a.pubCommand())
+	if a.o.Serve != nil {
+		root.AddCommand(a.serveCommand())
+	}
 	root.SetHelpCommandGroupID("")
 	root.SetCompletionCommandGroupID("")
 	return root
@@ -284,6 +328,24 @@ func (a *app) load() (*config.Config, error) {
 	if a.cfg != nil {
 		return a.cfg, nil
 	}
+	if r := a.o.Remote; r != nil {
+		fl := a.flags
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"--config", fl.ConfigFile != ""}, {"--nats", fl.NATSURL != ""}, {"--redis", fl.RedisURL != ""}, {"--log-file", fl.LogFile != ""}, {"--demo", fl.Demo}} {
+			if f.set {
+				return nil, usageErr("%s: over SSH the server's config decides; name one of its contexts with --context", f.name)
+			}
+		}
+		cfg := *r.Config
+		cfg.Initial = r.Initial
+		if fl.Context != "" {
+			cfg.Initial = fl.Context
+		}
+		a.cfg = &cfg
+		return a.cfg, nil
+	}
 	cfg, err := config.Load(config.LoadOptions{Flags: a.flags, DemoContexts: a.o.DemoContexts})
 	if err != nil {
 		return nil, &exitError{ExitUsage, err}
@@ -295,6 +357,10 @@ func (a *app) load() (*config.Config, error) {
 // openLog opens the log file; the audit of mutating commands goes there.
 func (a *app) openLog() error {
 	if a.logger != nil {
+		return nil
+	}
+	if a.o.Remote != nil {
+		a.logger = a.o.Remote.Logger // the server's; its globals stay as they are
 		return nil
 	}
 	logger, closeLog, err := OpenLog(a.cfg.LogFile, a.cfg.LogLevel)
@@ -319,9 +385,20 @@ func (a *app) operator(ctx context.Context) (*core.Operator, error) {
 	if a.conn != nil {
 		return a.conn.Client.Operator(), nil
 	}
+	if a.op != nil {
+		return a.op, nil
+	}
 	cfg, err := a.load()
 	if err != nil {
 		return nil, err
+	}
+	if r := a.o.Remote; r != nil {
+		op, release, err := r.Open(ctx, cfg.Initial, a.flags.ReadOnly)
+		if err != nil {
+			return nil, err
+		}
+		a.op, a.release, a.ctxName = op, release, cfg.Initial
+		return op, nil
 	}
 	x, ok := cfg.Lookup(cfg.Initial)
 	if !ok {
@@ -368,6 +445,9 @@ func (a *app) callTimeout(ctx context.Context) (context.Context, context.CancelF
 }
 
 func (a *app) close() {
+	if a.release != nil {
+		a.release()
+	}
 	if a.conn != nil {
 		if err := a.conn.Close(); err != nil && a.logger != nil {
 			a.logger.Warn("close", "err", err)

@@ -41,6 +41,16 @@ func newOperator(c *Client, b OperatorBackend, s StuckThresholds) *Operator {
 	return &Operator{c: c, b: b, logger: c.logger, stuck: s, readOnly: c.cfg.ReadOnly, rates: map[string]rateSample{}}
 }
 
+// With returns a view of the same broker client for one actor: its audit
+// and log lines carry attrs (slog key/value pairs, e.g. the SSH user and
+// key), and it is read-only when readOnly is true or o is. Views share the
+// client and its connection; closing the client closes them all. Publish
+// rates are computed per view, from that view's own previous calls.
+func (o *Operator) With(readOnly bool, attrs ...any) *Operator {
+	return &Operator{c: o.c, b: o.b, logger: o.logger.With(attrs...), stuck: o.stuck,
+		readOnly: o.readOnly || readOnly, rates: map[string]rateSample{}}
+}
+
 // ReadOnly reports whether mutating calls are refused.
 func (o *Operator) ReadOnly() bool { return o.readOnly }
 
@@ -374,6 +384,12 @@ func action[T any](ctx context.Context, o *Operator, op Op, r ActionRequest, fn 
 		}
 		if len(r.IDs) == 0 {
 			return Result{}, fmt.Errorf("mq: %s: no message ids given", op)
+		}
+		if r.Delay < 0 {
+			return Result{}, fmt.Errorf("mq: %s: delay %s is negative", op, r.Delay)
+		}
+		if r.Delay > 0 && op != OpNak {
+			return Result{}, fmt.Errorf("mq: %s: a delay applies to nak only", op)
 		}
 		if op == OpClaim && r.Consumer == "" {
 			return Result{}, fmt.Errorf("mq: claim: the consumer to claim to is required")

@@ -132,6 +132,19 @@ if T capture-pane -p -t shots >/dev/null && redis-cli -n 15 ping >/dev/null 2>&1
 	shot redis
 fi
 
+# 8. A group with its history: the stuck billing consumer's backlog and rates over the last 2
+# minutes (a sample per refresh: the console has to run that long to have them).
+start 120 36
+wait_for "demo-jetstream" "connected" "orders"
+keys g j Enter
+wait_for "! billing"
+sleep 100
+keys 2 g h
+wait_for "History · orders / billing" "basis:"
+keys - - # 10m → 5m → 2m
+wait_for "range (2m)"
+shot history
+
 # 7. 80x24: the layout degrades to one pane at a time.
 start 80 24
 wait_for "demo-jetstream" "connected" "orders"

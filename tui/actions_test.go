@@ -126,3 +126,26 @@ func TestCopyAsJSON(t *testing.T) {
 		t.Errorf("copied envelope gives %+v (%v), want %+v", back, err, rec)
 	}
 }
+
+// TestStatusClearedOnPaneChange: a status belongs to the pane it was said
+// in; moving the cursor keeps it, moving to another pane clears it, and E
+// still has the last error.
+func TestStatusClearedOnPaneChange(t *testing.T) {
+	m := viewModel(t, false)
+	m.focus = paneTopics
+	m.setErr(fmt.Errorf("ack: boom"))
+	m.Update(tea.KeyPressMsg{Code: 'j', Text: "j"})
+	if m.status != "ack: boom" {
+		t.Fatalf("a cursor move cleared the status: %q", m.status)
+	}
+	m.Update(tea.KeyPressMsg{Code: '2', Text: "2"})
+	if m.focus != paneGroups {
+		t.Fatalf("focus %v after 2", m.focus)
+	}
+	if m.status != "" || m.statusErr {
+		t.Errorf("status %q kept after moving to another pane", m.status)
+	}
+	if m.lastErr != "ack: boom" {
+		t.Errorf("E lost the last error: %q", m.lastErr)
+	}
+}

@@ -66,6 +66,10 @@ func (m *Model) command(line string) tea.Cmd {
 		}
 		m.showInSlot3(m.messages)
 		return m.messages.setTopic(dlqOf(m.com, topic), true)
+	case "query":
+		return m.savedQueryCommand(arg)
+	case "save-query":
+		return m.saveQueryCommand(arg)
 	case "publish", "pub":
 		return dispatch(m.com, opens(m.com.Keys.Publish, needNothing, func() dialog { return newPublishDialog(m.com, arg, nil, nil) }), nil)
 	}
@@ -92,4 +96,52 @@ func (m *Model) tailCommand(arg string) tea.Cmd {
 	m.customTail = true
 	m.focus = paneTail
 	return m.tail.startFrom(pattern, from)
+}
+
+// savedQueryCommand is :query NAME (apply a saved filter to the focused
+// pane) and :query (list them).
+func (m *Model) savedQueryCommand(name string) tea.Cmd {
+	names := m.com.queryNames()
+	if name == "" {
+		if len(names) == 0 {
+			m.setStatus("no saved queries: [contexts.X.queries] in the config, or :save-query NAME")
+			return nil
+		}
+		m.setStatus("saved queries: " + strings.Join(names, ", ") + " (:query NAME, or / then tab)")
+		return nil
+	}
+	text, ok := m.com.Queries[name]
+	if !ok {
+		m.setErr(fmt.Errorf("no saved query %q (have %s)", name, strings.Join(names, ", ")))
+		return nil
+	}
+	f, err := ParseFilter(text)
+	if err != nil {
+		m.setErr(fmt.Errorf("saved query %s: %w", name, err))
+		return nil
+	}
+	m.setStatus("query " + name + ": " + text)
+	return m.setFilter(f, true)
+}
+
+// saveQueryCommand is :save-query NAME: the focused pane's filter, kept
+// for this context.
+func (m *Model) saveQueryCommand(name string) tea.Cmd {
+	f := m.panes[m.focus].Filter()
+	switch {
+	case !validQueryName(name):
+		m.setErr(errors.New(":save-query needs a NAME (one word) and saves the focused pane's filter"))
+		return nil
+	case f.Empty():
+		m.setErr(errors.New(":save-query: the focused pane has no filter to save (/ sets one)"))
+		return nil
+	case m.ctxName == "":
+		m.setErr(errors.New(":save-query: not connected"))
+		return nil
+	}
+	if m.com.Queries == nil {
+		m.com.Queries = map[string]string{}
+	}
+	m.com.Queries[name] = f.Raw
+	return saveQuery(m.o.QueriesFile, m.ctxName, name, f.Raw)
 }

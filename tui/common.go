@@ -11,6 +11,7 @@ import (
 
 	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/core/decode"
+	"github.com/mqscope/mqscope/core/history"
 )
 
 // Common is what every pane and dialog shares: styles, keys, the operator
@@ -38,6 +39,20 @@ type Common struct {
 	// filters, queries and diff (decode.JSONOrText unless the context sets
 	// one).
 	Decoder decode.Decoder
+	// Mark is the message marked for a diff (m), nil when none; it stays
+	// across panes, a context switch drops it (diff.go).
+	Mark *msgRef
+	// Context is the name of the connected context: the key of its
+	// samples in History.
+	Context string
+	// History is the process's sample store (shared by sessions); Trends
+	// the thresholds of the connected context; Spark how far back the
+	// sparklines reach.
+	History *history.Store
+	Trends  history.Thresholds
+	Spark   time.Duration
+	// Queries are the context's saved filters by name (config and console).
+	Queries map[string]string
 }
 
 func newCommon(o Options) *Common {
@@ -53,6 +68,18 @@ func newCommon(o Options) *Common {
 	if ps <= 0 {
 		ps = defaultPageSize
 	}
+	hist := o.History
+	if hist == nil {
+		refresh := o.Refresh
+		if refresh <= 0 {
+			refresh = 2 * time.Second
+		}
+		hist = history.New(history.Config{MinGap: refresh * 3 / 4})
+	}
+	spark := o.Spark
+	if spark <= 0 {
+		spark = defaultSpark
+	}
 	return &Common{
 		PageSize:  ps,
 		Styles:    Theme(o.Theme, o.NoColor, o.ASCII),
@@ -64,6 +91,10 @@ func newCommon(o Options) *Common {
 		Ctx:       context.Background(),
 		Now:       time.Now,
 		Decoder:   decode.JSONOrText,
+		Context:   o.Initial,
+		History:   hist,
+		Trends:    o.Trends,
+		Spark:     spark,
 	}
 }
 

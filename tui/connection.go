@@ -47,7 +47,7 @@ func (m *Model) connect(name string) tea.Cmd {
 		if err != nil {
 			return connectedMsg{gen: gen, name: name, err: err}
 		}
-		op := t.Client.Operator()
+		op := t.operator()
 		caps := op.Capabilities(ctx)
 		info, ierr := op.ServerInfo(ctx)
 		if ierr != nil {
@@ -86,14 +86,19 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 	}
 	old := m.target
 	m.target = msg.target
-	m.com.Op = msg.target.Client.Operator()
+	m.com.Op = msg.target.operator()
 	m.com.Caps = msg.caps
 	m.com.DLQSuffix = m.com.Op.DLQSuffix()
 	m.com.Decoder = decode.JSONOrText
 	if msg.target.Decoder != nil {
 		m.com.Decoder = msg.target.Decoder
 	}
+	m.com.Queries = map[string]string{}
+	for n, q := range msg.target.Queries {
+		m.com.Queries[n] = q
+	}
 	m.com.ReadOnly = m.o.ReadOnly || m.com.Op.ReadOnly()
+	m.com.Context = msg.name
 	m.info, m.infoErr = msg.info, nil
 	m.infoFlight = false // a poll of the old context may never be answered here
 	m.applyTargetSettings()
@@ -119,8 +124,15 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 // refresh is read by refreshTick), or the console's when it sets none.
 func (m *Model) applyTargetSettings() {
 	m.com.Timeout = m.baseTimeout
+	m.com.Trends = m.o.Trends
 	buffer := m.o.TailBuffer
 	if t := m.target; t != nil {
+		if t.Trends.Window > 0 {
+			m.com.Trends.Window = t.Trends.Window
+		}
+		if t.Trends.Stalled > 0 {
+			m.com.Trends.Stalled = t.Trends.Stalled
+		}
 		if t.Timeout > 0 {
 			m.com.Timeout = t.Timeout
 		}
@@ -138,6 +150,8 @@ func (m *Model) resetPanes() {
 	m.customTail = false
 	m.stuckFlight, m.stuckAt, m.stuckSkipped = false, time.Time{}, 0
 	m.closeInspector()
+	m.layers.remove(layerDiff)
+	m.com.Mark = nil
 }
 
 // contextErr names the context in a failed open, unless the error does

@@ -81,6 +81,7 @@ const (
 	fieldPayload  fieldKey = "payload"
 	fieldConsumer fieldKey = "consumer"
 	fieldMinIdle  fieldKey = "min-idle"
+	fieldDelay    fieldKey = "delay"
 	fieldDLQ      fieldKey = "dlq"
 	fieldReason   fieldKey = "reason"
 	fieldFrom     fieldKey = "from"

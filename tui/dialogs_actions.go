@@ -196,17 +196,47 @@ func ackDialog(c *Common, op core.Op, topic, group string, ids []string) dialog 
 			lines = append(lines, wrapLines(SanitizeString("nak here: "+why), dialogWidth(80))...)
 		}
 	}
-	return newConfirm(c, title, lines, runAction(c, strings.ToLower(string(op)), len(ids),
-		func(ctx context.Context, o *core.Operator, progress func(int, int)) (core.Result, error) {
-			req := core.ActionRequest{Topic: topic, Group: group, IDs: ids, Progress: progress}
-			switch op {
-			case core.OpNak:
-				return o.Nak(ctx, req)
-			case core.OpTerm:
-				return o.Term(ctx, req)
+	run := func(delay time.Duration) tea.Cmd {
+		return runAction(c, strings.ToLower(string(op)), len(ids),
+			func(ctx context.Context, o *core.Operator, progress func(int, int)) (core.Result, error) {
+				req := core.ActionRequest{Topic: topic, Group: group, IDs: ids, Progress: progress, Delay: delay}
+				switch op {
+				case core.OpNak:
+					return o.Nak(ctx, req)
+				case core.OpTerm:
+					return o.Term(ctx, req)
+				}
+				return o.Ack(ctx, req)
+			}, nil)
+	}
+	if op == core.OpNak && c.Caps.Driver == core.DriverJetStream {
+		// JetStream can hold the redelivery back (nak with delay).
+		d := newForm(c, title, lines, func(d *formDialog) (tea.Cmd, error) {
+			delay, err := parseDelay(d.val(fieldDelay))
+			if err != nil {
+				return nil, err
 			}
-			return o.Ack(ctx, req)
-		}, nil))
+			return run(delay), nil
+		})
+		d.addInput(fieldDelay, "redeliver after (empty: now)", "", "30s")
+		return d
+	}
+	return newConfirm(c, title, lines, run(0))
+}
+
+// parseDelay reads the nak dialog's delay: empty is now.
+func parseDelay(s string) (time.Duration, error) {
+	if s = strings.TrimSpace(s); s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("delay %q: not a duration (30s, 5m, 1h)", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("delay %q: must not be negative", s)
+	}
+	return d, nil
 }
 
 // newClaimDialog asks where to claim the selection to. The target

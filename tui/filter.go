@@ -9,18 +9,24 @@ import (
 
 	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/core/decode"
+	"github.com/mqscope/mqscope/core/query"
 )
 
 // Filter is what `/` typed: a substring (case-insensitive), a regular
-// expression (`re:EXPR` or `/EXPR/`), or `field=value` matched against a
-// JSON payload (dotted paths: `customer.id=42`). The empty filter matches
-// everything.
+// expression (`re:EXPR` or `/EXPR/`), `field=value` matched against a
+// JSON payload (dotted paths: `customer.id=42`), or a jq query
+// (`jq:EXPR`, see core/query). The empty filter matches everything.
+//
+// A jq query is never run by the Match methods (they would run it on the
+// UI loop): the tail, messages and pending panes evaluate it off the loop
+// (queryRun), and the other panes refuse it.
 type Filter struct {
 	Raw   string
 	sub   string
 	re    *regexp.Regexp
 	field string
 	value string
+	q     *query.Query
 }
 
 // ParseFilter reads a filter expression.
@@ -28,6 +34,12 @@ func ParseFilter(s string) (Filter, error) {
 	f := Filter{Raw: s}
 	switch {
 	case s == "":
+	case strings.HasPrefix(s, query.Prefix):
+		q, err := query.Compile(s[len(query.Prefix):])
+		if err != nil {
+			return Filter{}, err
+		}
+		f.q = q
 	case strings.HasPrefix(s, "re:"):
 		re, err := regexp.Compile(s[3:])
 		if err != nil {
@@ -65,12 +77,17 @@ func isFieldFilter(s string) bool {
 // Empty reports the match-everything filter.
 func (f Filter) Empty() bool { return f.Raw == "" }
 
+// Query is the filter's jq query (nil for the other kinds).
+func (f Filter) Query() *query.Query { return f.q }
+
 // MatchText matches a list row's text. A field filter matches rows
 // containing its raw text.
 func (f Filter) MatchText(s string) bool {
 	switch {
 	case f.Empty():
 		return true
+	case f.q != nil:
+		return false // evaluated off the UI loop, never here
 	case f.re != nil:
 		return f.re.MatchString(s)
 	case f.field != "":
@@ -107,6 +124,9 @@ func (f Filter) MatchRecord(r core.Record) bool {
 func (f Filter) MatchDecoded(d decode.Decoder, r core.Record) bool {
 	if f.Empty() {
 		return true
+	}
+	if f.q != nil {
+		return false // evaluated off the UI loop, never here
 	}
 	if f.field != "" {
 		res, ok := decodeRecord(d, r, decodeLimit)

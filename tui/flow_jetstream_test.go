@@ -77,8 +77,13 @@ func TestFlowJetStream(t *testing.T) {
 	var nakID string
 	f.probe(func(m *Model) { nakID = m.pending.list.selectedKey() })
 	f.key("n")
-	f.waitScreen("nak confirm", "Nak (redeliver) 1 message in "+topic+" / billing?")
-	f.key("y")
+	f.waitScreen("nak dialog", "Nak (redeliver) 1 message in "+topic+" / billing?", "redeliver after (empty: now)")
+	f.typ("soon")
+	f.key("ctrl+s")
+	f.waitScreen("bad delay refused in the dialog", `delay "soon": not a duration`)
+	f.key("ctrl+u")
+	f.typ("1h")
+	f.key("ctrl+s")
 	f.waitStatus("nak done", "nak: 1/1 done")
 	if ids := pendingIDs(t, op, topic, "billing"); !hasKey(ids, nakID) {
 		t.Errorf("after nak %s is no longer pending (a nak is not an ack): %v", nakID, ids)

@@ -13,6 +13,9 @@ import (
 // focusedActor is what gets action keys: the inspector when open, else
 // the focused pane.
 func (m *Model) focusedActor() actor {
+	if d := m.diffShown(); d != nil {
+		return d
+	}
 	if in := m.inspecting(); in != nil {
 		return in
 	}
@@ -87,8 +90,11 @@ func (m *Model) helpLines() []string {
 	ls = append(ls, "", st.ColHeader.Render("Commands"),
 		st.Dim.Render("  :ctx NAME  :topic NAME  :dlq [TOPIC]  :publish [TOPIC]  :q"),
 		st.Dim.Render("  :tail PATTERN [FROM]   FROM: last:50, -5m, all, id:ID"),
+		st.Dim.Render("  :query [NAME]  :save-query NAME   saved filters of this context"),
 		st.Dim.Render("Filter (/)"),
 		st.Dim.Render("  text  re:REGEX  /REGEX/  field=value (JSON payloads, dotted paths)"),
+		st.Dim.Render("  jq:EXPR   . payload, $headers, $meta; tail, messages, pending"),
+		st.Dim.Render("  tab / S-tab cycles saved queries; S in Messages searches history"),
 		"", st.Dim.Render("j/k pgup/pgdn g/G scroll this help; any other key closes it"))
 	return ls
 }

@@ -276,6 +276,13 @@ func TestFlowHostileNames(t *testing.T) {
 	f.key("b")
 	f.waitModel("messages", func(m *Model) bool { return len(m.messages.recs) == 2 })
 	checkScreen("messages")
+	f.key("m")
+	f.key("j")
+	f.key("=")
+	f.waitModel("diff of the two", func(m *Model) bool { return m.diffShown() != nil })
+	f.waitScreen("diff of the two", "PAYLOAD text ↔ text · line diff", "- second ", "+ first ")
+	checkScreen("diff")
+	f.key("esc")
 
 	// Delete the group: its dialog, then the job's label in the status line
 	f.key("2")

@@ -4,6 +4,8 @@ package tui
 // inspector, global navigation, then the focused pane.
 
 import (
+	"fmt"
+
 	tea "charm.land/bubbletea/v2"
 )
 
@@ -22,6 +24,16 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.inputKey(msg)
 	case layerHelp:
 		m.helpKey(msg)
+		return nil
+	case layerDiff:
+		if msg.String() == "ctrl+c" {
+			return m.quit()
+		}
+		if matches(msg, m.com.Keys.Help) {
+			m.openHelp()
+		} else if t.diff.key(msg) {
+			m.layers.remove(layerDiff)
+		}
 		return nil
 	}
 	k := m.com.Keys
@@ -67,6 +79,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case matches(msg, k.Refresh):
 		m.setStatus("refreshing…")
 		return m.refreshAll()
+	case matches(msg, k.Back) && m.messages.searching():
+		return m.messages.stopSearch() // wherever the focus is: the status line said esc
+	case matches(msg, k.Back) && m.focus == panePending && m.panes[m.focus] == m.messages && m.messages.search != nil:
+		return m.messages.leaveSearch()
 	case matches(msg, k.Back):
 		if f := m.panes[m.focus].Filter(); !f.Empty() {
 			m.panes[m.focus].SetFilter(Filter{})
@@ -93,7 +109,10 @@ func (m *Model) startInput(mode inputMode, value string) tea.Cmd {
 	m.mode = mode
 	m.input.Reset()
 	m.input.Prompt = "/"
-	m.input.Placeholder = "text, re:REGEX, /REGEX/ or field=value"
+	m.input.Placeholder = "text, re:REGEX, /REGEX/, field=value or jq:EXPR"
+	if mode == inputFilter && len(m.com.Queries) > 0 {
+		m.input.Placeholder += " · tab: saved queries"
+	}
 	if mode == inputCommand {
 		m.input.Prompt = ":"
 		m.input.Placeholder = "ctx NAME | topic NAME | tail PATTERN [last:N|-5m] | dlq | publish | q"
@@ -108,6 +127,22 @@ func (m *Model) inputKey(msg tea.KeyPressMsg) tea.Cmd {
 	case "esc", "ctrl+c":
 		m.closeInput()
 		return nil
+	case "tab", "shift+tab":
+		if m.mode != inputFilter {
+			break
+		}
+		name, text, ok := m.com.nextSavedQuery(m.input.Value(), msg.String() == "shift+tab")
+		if !ok {
+			m.setStatus("no saved queries: [contexts.X.queries] in the config, or :save-query NAME")
+			return nil
+		}
+		m.input.SetValue(text)
+		m.input.CursorEnd()
+		m.setStatus("saved query " + name + " (tab: next, enter: apply)")
+		if f, err := ParseFilter(text); err == nil {
+			return m.setFilter(f, false)
+		}
+		return nil
 	case "enter":
 		v := m.input.Value()
 		mode := m.mode
@@ -118,8 +153,7 @@ func (m *Model) inputKey(msg tea.KeyPressMsg) tea.Cmd {
 				m.setErr(err)
 				return nil
 			}
-			m.panes[m.focus].SetFilter(f)
-			return nil
+			return m.setFilter(f, true)
 		}
 		return m.command(v)
 	}
@@ -128,10 +162,29 @@ func (m *Model) inputKey(msg tea.KeyPressMsg) tea.Cmd {
 	if m.mode == inputFilter {
 		// filter as you type when the expression is complete
 		if f, err := ParseFilter(m.input.Value()); err == nil {
-			m.panes[m.focus].SetFilter(f)
+			cmd = tea.Batch(cmd, m.setFilter(f, false))
 		}
 	}
 	return cmd
+}
+
+// setFilter applies f to the focused pane; a jq query starts evaluating
+// off the UI loop, and only the message panes take one (say tells why
+// another pane does not, when the operator pressed enter).
+func (m *Model) setFilter(f Filter, say bool) tea.Cmd {
+	p := m.panes[m.focus]
+	qp, ok := p.(queryPane)
+	if f.Query() != nil && !ok {
+		if say {
+			m.setErr(fmt.Errorf("jq queries filter messages (the tail, messages and pending panes); here use text, re:REGEX or field=value"))
+		}
+		return nil
+	}
+	p.SetFilter(f)
+	if ok {
+		return qp.queryNext()
+	}
+	return nil
 }
 
 // command runs a `:` command.

@@ -51,7 +51,7 @@ func (in *inspector) total() int {
 }
 
 func (in *inspector) Title() string {
-	return "Message " + SanitizeString(in.rec.ID) + in.com.Styles.Dot + SanitizeString(orStr(in.rec.Subject, in.rec.Topic))
+	return "Message " + SanitizeString(in.rec.ID) + in.com.Styles.Dot + SanitizeString(orStr(in.rec.Subject, in.rec.Topic)) + markNote(in.com)
 }
 
 func (in *inspector) SetSize(w, h int) {
@@ -91,6 +91,7 @@ func (in *inspector) Actions() []action {
 		s.topic = r.Topic
 	}
 	as = append(as, messageActions(in.com, s, func() []string { return []string{r.ID} }, func() core.Record { return r })...)
+	as = append(as, diffActions(in.com, func() (msgRef, bool) { return refOf(r), true })...)
 	return append(as, act(k.ViewRaw, needNothing, func() tea.Cmd {
 		in.raw = !in.raw
 		in.lines = in.build()

@@ -58,6 +58,9 @@ type KeyMap struct {
 	ViewRaw                                                        Binding
 	NextPage, FirstPage                                            Binding
 	LastErrors                                                     Binding
+	Mark, Diff                                                     Binding
+	History                                                        Binding
+	Search                                                         Binding
 }
 
 // DefaultKeyMap is the console's key map.
@@ -112,14 +115,19 @@ func DefaultKeyMap() KeyMap {
 		TailSave:   bind([]string{"s"}, "s", "save .jsonl"),
 
 		LastErrors: bind([]string{"E"}, "E", "errors: last action, refreshes, notice"),
+		History:    bind([]string{"h"}, "h", "history: backlog, rates, trend"),
 
 		NextPage:  bind([]string{"]"}, "]", "next page"),
+		Search:    bind([]string{"S"}, "S", "search history with the jq filter").op(core.OpBrowse),
 		FirstPage: bind([]string{"["}, "[", "first page"),
 
 		CopyPayload: bind([]string{"y"}, "y", "copy payload"),
 		CopyID:      bind([]string{"Y"}, "Y", "copy id"),
 		CopyJSON:    bind([]string{"J"}, "J", "copy as JSON"),
 		ViewRaw:     bind([]string{"v"}, "v", "hex/decoded"),
+
+		Mark: bind([]string{"m"}, "m", "mark for diff"),
+		Diff: bind([]string{"="}, "=", "diff with marked"),
 	}
 }
 

@@ -64,8 +64,8 @@ func KeysMarkdown() string {
 		}
 	}
 	sb.WriteString("\nThe inspector also offers every action of the pane it was opened from (Pending, Messages, DLQ, Tail) on its one message.\n")
-	sb.WriteString("Commands: `:ctx NAME`, `:topic NAME`, `:tail PATTERN [FROM]` (FROM: `last:50`, `-5m`, `all`, `id:…`), `:dlq [TOPIC]`, `:publish [TOPIC]`, `:q`.\n")
-	sb.WriteString("Filters (`/`): text, `re:REGEX` or `/REGEX/`, `field=value` on JSON payloads (dotted paths).\n")
+	sb.WriteString("Commands: `:ctx NAME`, `:topic NAME`, `:tail PATTERN [FROM]` (FROM: `last:50`, `-5m`, `all`, `id:…`), `:dlq [TOPIC]`, `:publish [TOPIC]`, `:query [NAME]` (apply a saved query; alone: list them), `:save-query NAME` (save the focused pane's filter for this context), `:q`.\n")
+	sb.WriteString("Filters (`/`): text, `re:REGEX` or `/REGEX/`, `field=value` on JSON payloads (dotted paths), `jq:EXPR` on the tail, messages and pending panes (the decoded payload as `.`, `$headers`, `$meta`; evaluated off the UI loop with a 50ms budget a message). In the filter line `tab`/`shift+tab` cycle the context's saved queries. In Messages/DLQ, `S` searches the topic's history with the jq filter (newest first, up to 10 000 messages; `esc` stops, `esc` again leaves the results).\n")
 	sb.WriteString("Dialogs: `tab` next field, `enter` next/OK, `ctrl+s` submit, `ctrl+e` payload in `$VISUAL`/`$EDITOR`, `esc` cancel; confirmations `y`/`n`.\n")
 	return sb.String()
 }

@@ -63,12 +63,14 @@ type Model struct {
 
 	layers     overlays // dialogs, help, the input line and the inspector
 	inspectReq uint64   // only the last Enter's message opens
+	diffReq    uint64   // only the last = opens its comparison
 	helpOff    int      // first help line shown (help scrolls on small screens)
 
 	mode  inputMode
 	input textinput.Model
 
 	status    string
+	statusSeq uint64 // counts setStatusLine calls
 	statusErr bool
 	jobs      []*job
 	// the per-item errors of the last action that had any (E shows them)
@@ -119,13 +121,25 @@ func Run(ctx context.Context, o Options) error {
 	if os.Getenv("NO_COLOR") != "" {
 		o.NoColor = true
 	}
+	return RunWith(ctx, o, nil)
+}
+
+// RunWith runs the console with extra program options — another terminal's
+// input, output, environment and size (mqscope serve runs one per SSH
+// session) — until the operator quits or ctx ends. started, when not nil,
+// gets the program before it runs (to send it window sizes).
+func RunWith(ctx context.Context, o Options, started func(*tea.Program), extra ...tea.ProgramOption) error {
 	m := NewModel(o).WithContext(ctx)
-	opts := []tea.ProgramOption{tea.WithContext(ctx)}
+	opts := append([]tea.ProgramOption{tea.WithContext(ctx)}, extra...)
 	if o.NoColor {
 		// no colour at all; bold/reverse still mark focus and selection
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
-	final, err := tea.NewProgram(m, opts...).Run()
+	p := tea.NewProgram(m, opts...)
+	if started != nil {
+		started(p)
+	}
+	final, err := p.Run()
 	if fm, ok := final.(*Model); ok {
 		fm.Shutdown()
 	} else {
@@ -188,6 +202,7 @@ func (m *Model) setStatus(s string) { m.setStatusLine(s, false) }
 
 func (m *Model) setStatusLine(s string, isErr bool) {
 	m.status, m.statusErr = SanitizeString(s), isErr
+	m.statusSeq++
 }
 
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -199,7 +214,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tickMsg:
 		m.ticks++
 		m.tail.drain(m.com.Now())
-		return m, m.tickCmd()
+		return m, tea.Batch(m.tickCmd(), m.tail.queryNext())
 	case refreshMsg:
 		if msg.gen != m.com.Gen {
 			return m, nil // a refresh loop of an old context ends here
@@ -263,6 +278,29 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, m.messages.Update(msg)
+	case searchProgressMsg:
+		if m.messages.searching() {
+			m.setStatus(m.messages.search.progress())
+		}
+		return m, nil
+	case searchPageMsg:
+		if msg.gen != m.com.Gen {
+			return m, nil
+		}
+		return m, m.messages.Update(msg)
+	case queryBatchMsg:
+		if msg.gen != m.com.Gen {
+			return m, nil
+		}
+		switch msg.to {
+		case queryToTail:
+			return m, m.tail.Update(msg)
+		case queryToMessages:
+			return m, m.messages.Update(msg)
+		case queryToPending:
+			return m, m.pending.Update(msg)
+		}
+		return m, nil
 	case tailStartedMsg:
 		if msg.gen != m.com.Gen {
 			if msg.tail != nil {
@@ -298,6 +336,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case actionDoneMsg:
 		return m, m.actionDone(msg)
+	case queriesSavedMsg:
+		if msg.err != nil {
+			m.setErr(msg.err)
+		} else {
+			m.setStatus(fmt.Sprintf("saved query %s to %s", msg.name, msg.path))
+		}
+		return m, nil
 	case savedMsg:
 		if msg.err != nil {
 			m.setErr(msg.err)
@@ -331,6 +376,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			r, err := op.Get(ctx, msg.topic, msg.id)
 			return recordMsg{gen: gen, req: req, rec: r, meta: msg.meta, err: err}
 		})
+	case diffMsg:
+		return m, m.startDiff(msg.ref)
+	case diffReadyMsg:
+		m.diffReady(msg)
+		return m, nil
 	case pushDialogMsg:
 		m.pushDialog(msg.d)
 		return m, nil
@@ -338,7 +388,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.focus = msg.pane
 		return m, nil
 	case tea.KeyPressMsg:
-		return m, m.key(msg)
+		// A status belongs to the pane it was said in: moving to another
+		// pane clears it unless the key said something new (E keeps the
+		// last error).
+		seq, focus := m.statusSeq, m.focus
+		cmd := m.key(msg)
+		if m.focus != focus && m.statusSeq == seq {
+			m.status, m.statusErr = "", false
+		}
+		return m, cmd
 	case tea.MouseWheelMsg:
 		// optional mouse: the wheel scrolls what has focus
 		k := tea.KeyPressMsg{Code: tea.KeyDown}

@@ -101,7 +101,7 @@ func (l *msgList) titleTail() string {
 	if !l.filter.Empty() {
 		t += " /" + SanitizeString(l.filter.Raw)
 	}
-	return t + l.stale()
+	return t + markNote(l.com) + l.stale()
 }
 
 // placeholder is what shows instead of rows (nil when rows show).
@@ -134,6 +134,7 @@ func (l *msgList) table(focused bool, cols []column, shown []int, cells func(idx
 			rows[i] = row(cols, cells(idx))
 		}
 	}
+	l.list.diffMark = markedHere(l.com, l.topic)
 	return append(lines, l.list.renderRows(st, rows, l.w, focused, func(int) *lipglossStyle { return nil })...)
 }
 

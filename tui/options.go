@@ -9,6 +9,7 @@ import (
 
 	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/core/decode"
+	"github.com/mqscope/mqscope/core/history"
 )
 
 // Options is everything main.go hands the console.
@@ -31,6 +32,19 @@ type Options struct {
 	PageSize   int           // pending entries / stored messages per page (default 200)
 	Theme      string        // "dark" (default), "light"
 	Logger     *slog.Logger  // never the terminal; main.go points it at a file
+
+	// History keeps the samples of every context's refreshes for the
+	// sparklines, the group history view and the trend signals. One store
+	// per process, shared by every console session (mqscope serve): it is
+	// keyed by context name and drops a sample closer than its MinGap to
+	// the previous one. nil: the console makes its own, in memory.
+	History *history.Store
+	// Trends are the signal thresholds (a context's own override them).
+	Trends history.Thresholds
+	// Spark is how far back the sparklines reach (default 10m).
+	Spark time.Duration
+	// QueriesFile is where :save-query keeps queries ("" = nowhere).
+	QueriesFile string
 }
 
 // Target is one connected context.
@@ -42,8 +56,13 @@ type Target struct {
 	// Notice says what opening the context did that the operator did not
 	// ask for (a JetStream URL opened as NATS Core); shown on connect.
 	Notice string
+	// Operator, when set, is the view of Client the console acts through
+	// (a shared client's per-session view: its own audit attrs and
+	// read-only flag); nil means Client.Operator().
+	Operator *core.Operator
 	// Close releases the client and anything the context started (demo
-	// workloads); nil means Client.Close.
+	// workloads); nil means Client.Close. For a shared client it only
+	// releases this console's reference.
 	Close func() error
 	// The context's own console settings, applied while it is open; zero
 	// means the console's (Options).
@@ -53,4 +72,18 @@ type Target struct {
 	// Decoder decodes this context's payloads; nil means
 	// decode.JSONOrText.
 	Decoder decode.Decoder
+	// Trends are this context's signal thresholds; zero fields mean the
+	// console's (Options.Trends).
+	Trends history.Thresholds
+	// Queries are the context's saved filters by name (the config's and
+	// those saved from the console, LoadSavedQueries).
+	Queries map[string]string
+}
+
+// operator is the view the console acts through.
+func (t *Target) operator() *core.Operator {
+	if t.Operator != nil {
+		return t.Operator
+	}
+	return t.Client.Operator()
 }

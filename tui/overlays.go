@@ -20,6 +20,7 @@ const (
 	layerHelp
 	layerInput // the / filter or : command line (Model.input, Model.mode)
 	layerDialog
+	layerDiff // the comparison of two messages (diff.go)
 )
 
 type layer struct {
@@ -27,6 +28,7 @@ type layer struct {
 	kind      layerKind
 	dialog    dialog     // layerDialog
 	inspector *inspector // layerInspector
+	diff      *diffView  // layerDiff
 }
 
 type overlays struct {

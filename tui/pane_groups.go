@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/core/history"
 )
 
 // isMQScopeTail: mqscope's own tails are shown dimmed as "tail (mqscope)",
@@ -31,6 +32,8 @@ type groupsPane struct {
 	topic  string
 	groups []core.GroupInfo
 	rows   []groupRow
+	// signals are the groups' trends (by name) as of the last refresh
+	signals map[string]history.Signal
 
 	refreshState
 }
@@ -73,6 +76,7 @@ func (p *groupsPane) Actions() []action {
 			return d
 		}),
 		shown(k.Up), shown(k.Down),
+		opens(k.History, needRow, func() dialog { return newHistoryDialog(p.com, p.topic, g.Name) }),
 		opens(k.Rewind, needRow, func() dialog { return newRewindDialog(p.com, p.topic, g.Name) }),
 		opens(k.DeleteGroup, needRow, func() dialog { return deleteGroupDialog(p.com, p.topic, g) }),
 		act(k.DeleteConsumer, needRow, func() tea.Cmd {
@@ -126,8 +130,12 @@ func (p *groupsPane) refresh() tea.Cmd {
 	p.inflight = true
 	p.req++
 	req, gen, topic := p.req, p.com.Gen, p.topic
+	rec := recorder(p.com)
 	return p.com.call(func(ctx context.Context, op *core.Operator) tea.Msg {
 		gs, err := op.Groups(ctx, topic)
+		if err == nil {
+			rec.groups(topic, gs)
+		}
 		return groupsMsg{gen: gen, req: req, groups: gs, err: err}
 	})
 }
@@ -135,11 +143,19 @@ func (p *groupsPane) refresh() tea.Cmd {
 func (p *groupsPane) setGroups(gs []core.GroupInfo) {
 	// stuck first (core sorts so; keep it even if a backend did not), then
 	// durable groups, then ephemeral consumers, then mqscope's own tails.
+	p.signals = make(map[string]history.Signal, len(gs))
+	for _, g := range gs {
+		if !isMQScopeTail(g) {
+			if sig := groupSignal(p.com, p.topic, g.Name); sig.Kind != history.SignalNone {
+				p.signals[g.Name] = sig
+			}
+		}
+	}
 	rank := func(g core.GroupInfo) int {
 		switch {
 		case isMQScopeTail(g):
 			return 3
-		case len(g.Stuck) > 0:
+		case len(g.Stuck) > 0, p.signals[g.Name].Kind.Alert():
 			return 0
 		case g.Kind == core.GroupEphemeral:
 			return 2
@@ -157,7 +173,7 @@ func (p *groupsPane) rebuild() {
 	var keys []string
 	for gi, g := range p.groups {
 		// Each name and reason on its own, so that re:…$ anchors on a name.
-		fields := append([]string{g.Name}, g.Stuck...)
+		fields := append([]string{g.Name, p.signals[g.Name].Text}, g.Stuck...)
 		for _, c := range g.Consumers {
 			fields = append(fields, c.Name)
 		}
@@ -239,17 +255,19 @@ func (p *groupsPane) columns() []column {
 		{title: "PEND", width: 6, right: true},
 		{title: "LAG", width: 6, right: true, drop: 2},
 		{title: "OLDEST", width: 6, right: true, drop: 1},
+		// the backlog's last minutes: after the ids, before the reason
+		{title: "TREND", width: sparkWidth, drop: 3},
 		{title: "STATUS", min: 30}, // the stuck reason: wider than the ids that drop for it
 	}
 	// redeliveries are counted by JetStream only: a column of "?" explains
 	// nothing, so it shows when some group has the figure
 	for _, g := range p.groups {
 		if g.Redelivered >= 0 {
-			cols = append(cols, column{title: "REDLV", width: 5, right: true, drop: 3})
+			cols = append(cols, column{title: "REDLV", width: 5, right: true, drop: 4})
 			break
 		}
 	}
-	cols = append(cols, column{title: "DELIVERED", width: 13, drop: 4}, column{title: "ACKFLOOR", width: 13, drop: 5})
+	cols = append(cols, column{title: "DELIVERED", width: 13, drop: 5}, column{title: "ACKFLOOR", width: 13, drop: 6})
 	return layoutColumns(cols, p.w-2)
 }
 
@@ -284,12 +302,25 @@ func (p *groupsPane) View(focused bool) []string {
 			if isMQScopeTail(g) {
 				name, status = "tail (mqscope)", "watch only, "+g.Name
 			}
-			if len(g.Stuck) > 0 {
+			trend := ""
+			if !isMQScopeTail(g) {
+				trend = groupSpark(p.com, p.topic, g.Name)
+			}
+			sig := p.signals[g.Name]
+			switch {
+			case len(g.Stuck) > 0:
 				status = "STUCK: " + strings.Join(g.Stuck, "; ")
 				name = "! " + name
 				stuck[i] = true
+			case sig.Kind.Alert():
+				status = strings.ToUpper(sig.Kind.String()) + ": " + sig.Text + p.com.Styles.Dot + sig.Basis
+				name = "! " + name
+				stuck[i] = true
+			case sig.Kind == history.SignalDraining:
+				status = sig.Text + p.com.Styles.Dot + sig.Basis
 			}
 			rows[i] = row(cols, map[string]string{
+				"TREND":     trend,
 				"NAME":      name,
 				"PEND":      strconv.FormatInt(g.Pending, 10),
 				"LAG":       unknownIfNeg(g.Lag),

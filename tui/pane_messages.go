@@ -17,9 +17,15 @@ type messagesPane struct {
 	recs  []core.Record
 	shown []int                // shown indices into recs
 	pg    pager[core.Position] // older pages start at pg.next
+	// a jq filter's verdicts by record id (evaluated off the UI loop)
+	qv queryVerdicts
+	// search: a history search's rows show instead of a page (nil: none)
+	search *search
 }
 
-func newMessagesPane(c *Common) *messagesPane { return &messagesPane{msgList: msgList{com: c}} }
+func newMessagesPane(c *Common) *messagesPane {
+	return &messagesPane{msgList: msgList{com: c}, qv: queryVerdicts{queryRun: queryRun{to: queryToMessages}}}
+}
 
 func (p *messagesPane) Title() string {
 	t := "3 Messages"
@@ -34,12 +40,38 @@ func (p *messagesPane) Title() string {
 		}
 		t += ")" + p.pg.title()
 	}
-	return t + p.titleTail()
+	t += p.titleTail()
+	if p.search != nil {
+		t += " [" + p.search.progress() + "]"
+	} else if p.filter.Query() != nil {
+		t += p.qv.note(p.qv.unjudged(p.ids()))
+	}
+	return t
 }
 
 func (p *messagesPane) SetFilter(f Filter) {
+	if p.search != nil {
+		// the search was for the old filter; the next refresh browses
+		p.stopSearch()
+		p.search, p.recs = nil, nil
+	}
 	p.filter = f
+	p.qv.reset()
 	p.rebuild()
+}
+
+func (p *messagesPane) ids() []string {
+	ids := make([]string, len(p.recs))
+	for i, r := range p.recs {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+// queryNext evaluates the jq filter on the rows it has not judged.
+func (p *messagesPane) queryNext() tea.Cmd {
+	q := p.filter.Query()
+	return p.qv.next(p.com, q, p.ids(), matchRecordFunc(p.com, q, p.recs))
 }
 
 func (p *messagesPane) scope() msgScope {
@@ -55,7 +87,12 @@ func (p *messagesPane) Actions() []action {
 	rows := messageActions(p.com, p.scope(), p.selectedIDs, rec)
 	enter := func() tea.Msg { return inspectMsg{rec: rec(), meta: inspectMeta{Scope: p.scope()}} }
 	next, first := pageMoves(&p.msgList, &p.pg, "browse: this is the last (oldest) page", p.refresh)
-	return p.listActions(enter, rows, p.topicActions(), next, first)
+	extra := append(p.topicActions(), act(p.com.Keys.Search, needTopic, p.startSearch))
+	as := p.listActions(enter, rows, extra, next, first)
+	return append(as, diffActions(p.com, func() (msgRef, bool) {
+		r, ok := p.recordByID(cur)
+		return refOf(r), ok
+	})...)
 }
 
 func (p *messagesPane) has(n need) bool {
@@ -71,6 +108,9 @@ func (p *messagesPane) reset() {
 func (p *messagesPane) clear() {
 	p.forget()
 	p.recs, p.shown, p.pg = nil, nil, pager[core.Position]{}
+	p.qv.reset()
+	p.stopSearch()
+	p.search = nil
 }
 
 // setTopic shows the messages stored in topic (a DLQ when dlq).
@@ -81,7 +121,7 @@ func (p *messagesPane) setTopic(topic string, dlq bool) tea.Cmd {
 }
 
 func (p *messagesPane) refresh() tea.Cmd {
-	req, gen, ok := p.begin(true)
+	req, gen, ok := p.begin(p.search == nil) // a search's rows stay until esc
 	if !ok {
 		return nil
 	}
@@ -99,7 +139,11 @@ func (p *messagesPane) refresh() tea.Cmd {
 }
 
 func (p *messagesPane) rebuild() {
-	p.shown = filterRows(&p.msgList, p.recs, func(r core.Record) bool { return p.filter.MatchDecoded(p.com.Decoder, r) }, func(r core.Record) string { return r.ID })
+	match := func(r core.Record) bool { return p.filter.MatchDecoded(p.com.Decoder, r) }
+	if p.filter.Query() != nil {
+		match = func(r core.Record) bool { return p.qv.matched(r.ID) }
+	}
+	p.shown = filterRows(&p.msgList, p.recs, match, func(r core.Record) string { return r.ID })
 }
 
 func (p *messagesPane) Update(msg tea.Msg) tea.Cmd {
@@ -120,7 +164,20 @@ func (p *messagesPane) Update(msg tea.Msg) tea.Cmd {
 		if msg.page.More {
 			p.pg.next = msg.page.Next
 		}
+		if p.filter.Query() != nil {
+			p.qv.rowsChanged(p.ids())
+		}
 		p.rebuild()
+		return p.queryNext()
+	case searchPageMsg:
+		return p.searchPage(msg)
+	case queryBatchMsg:
+		fresh, status := p.qv.take(msg)
+		if !fresh {
+			return status
+		}
+		p.rebuild()
+		return tea.Batch(status, p.queryNext())
 	case keyMsg:
 		p.list.handleNav(p.com.Keys, msg)
 	}
@@ -141,8 +198,17 @@ func (p *messagesPane) View(focused bool) []string {
 		return ph
 	}
 	empty := "no messages"
-	if p.err != nil {
+	switch {
+	case p.err != nil:
 		empty = SanitizeString(p.err.Error())
+	case p.searching():
+		empty = "searching…"
+	case p.search == nil && p.filter.Query() != nil && p.qv.unjudged(p.ids()) > 0:
+		empty = "jq: evaluating…"
+	case p.search != nil:
+		empty = "the search found nothing · esc goes back to browsing"
+	case len(p.recs) > 0:
+		empty = "nothing matches the filter · esc clears it"
 	}
 	return p.table(focused, []column{
 		{title: "ID", width: 16},

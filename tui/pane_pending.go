@@ -22,9 +22,14 @@ type pendingPane struct {
 	page    core.PendingPage
 	pg      pager[string] // core.PendingPage cursors
 	entries []int         // shown indices into page.Entries
+	// a jq filter's verdicts by entry id: each entry's message is read
+	// (Get, without side effects) and judged off the UI loop
+	qv queryVerdicts
 }
 
-func newPendingPane(c *Common) *pendingPane { return &pendingPane{msgList: msgList{com: c}} }
+func newPendingPane(c *Common) *pendingPane {
+	return &pendingPane{msgList: msgList{com: c}, qv: queryVerdicts{queryRun: queryRun{to: queryToPending}}}
+}
 
 func (p *pendingPane) Title() string {
 	t := "3 Pending"
@@ -37,12 +42,46 @@ func (p *pendingPane) Title() string {
 	if p.loaded {
 		t += fmt.Sprintf(" (%d of %d)", len(p.entries), p.page.Total) + p.pg.title()
 	}
-	return t + p.titleTail()
+	t += p.titleTail()
+	if p.filter.Query() != nil {
+		t += p.qv.note(p.qv.unjudged(p.ids()))
+	}
+	return t
 }
 
 func (p *pendingPane) SetFilter(f Filter) {
 	p.filter = f
+	p.qv.reset()
 	p.rebuild()
+}
+
+func (p *pendingPane) ids() []string {
+	ids := make([]string, len(p.page.Entries))
+	for i, e := range p.page.Entries {
+		ids[i] = e.ID
+	}
+	return ids
+}
+
+// queryNext judges the entries the jq filter has not seen: each one's
+// message is read with Get (read-only), decoded and matched, with the
+// entry's deliveries, consumer and idle time in $meta.
+func (p *pendingPane) queryNext() tea.Cmd {
+	q, op := p.filter.Query(), p.com.Op
+	if q == nil || op == nil {
+		return nil
+	}
+	topic, entries, dec, timeout := p.topic, p.page.Entries, p.com.Decoder, p.com.Timeout
+	return p.qv.next(p.com, q, p.ids(), func(ctx context.Context, i int) (bool, error) {
+		e := entries[i]
+		gctx, cancel := context.WithTimeout(ctx, timeout)
+		rec, err := op.Get(gctx, topic, e.ID)
+		cancel()
+		if err != nil {
+			return false, fmt.Errorf("read %s %s: %w", topic, e.ID, err)
+		}
+		return q.MatchRecordWith(ctx, dec, rec, e.Deliveries, map[string]any{"consumer": e.Consumer, "idle_ms": e.Idle.Milliseconds()})
+	})
 }
 
 func (p *pendingPane) Actions() []action {
@@ -52,7 +91,8 @@ func (p *pendingPane) Actions() []action {
 	rows = append(rows, send(k.DLQ, needTopic, func() tea.Msg { return browseTopicMsg{topic: dlqOf(p.com, p.topic), dlq: true} }))
 	next, first := pageMoves(&p.msgList, &p.pg, "pending: this is the last page", p.refresh)
 	as := p.listActions(func() tea.Msg { return p.inspect(cur) }, rows, nil, next, first)
-	return append(as, p.topicActions()...)
+	as = append(as, p.topicActions()...)
+	return append(as, diffActions(p.com, func() (msgRef, bool) { return msgRef{topic: p.topic, id: cur}, cur != "" })...)
 }
 
 func (p *pendingPane) has(n need) bool {
@@ -84,6 +124,7 @@ func (p *pendingPane) clear() {
 	p.forget()
 	p.group, p.consumer, p.info = "", "", core.GroupInfo{}
 	p.page, p.pg, p.entries = core.PendingPage{}, pager[string]{}, nil
+	p.qv.reset()
 }
 
 // setGroup shows the pending entries of a group (or of one consumer).
@@ -120,8 +161,11 @@ func (p *pendingPane) refresh() tea.Cmd {
 
 func (p *pendingPane) rebuild() {
 	p.pg.next = p.page.Next
-	p.entries = filterRows(&p.msgList, p.page.Entries,
-		func(e core.PendingEntry) bool { return p.filter.MatchAny(e.ID, e.Consumer, e.Subject) },
+	match := func(e core.PendingEntry) bool { return p.filter.MatchAny(e.ID, e.Consumer, e.Subject) }
+	if p.filter.Query() != nil {
+		match = func(e core.PendingEntry) bool { return p.qv.matched(e.ID) }
+	}
+	p.entries = filterRows(&p.msgList, p.page.Entries, match,
 		func(e core.PendingEntry) string { return e.ID })
 }
 
@@ -137,7 +181,18 @@ func (p *pendingPane) Update(msg tea.Msg) tea.Cmd {
 		}
 		p.page = msg.page
 		p.succeeded()
+		if p.filter.Query() != nil {
+			p.qv.rowsChanged(p.ids())
+		}
 		p.rebuild()
+		return p.queryNext()
+	case queryBatchMsg:
+		fresh, status := p.qv.take(msg)
+		if !fresh {
+			return status
+		}
+		p.rebuild()
+		return tea.Batch(status, p.queryNext())
 	case keyMsg:
 		p.list.handleNav(p.com.Keys, msg)
 	}

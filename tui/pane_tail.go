@@ -43,6 +43,13 @@ type tailPane struct {
 	base     int   // absolute index of recs[0]
 	matches  []int // absolute indices of records passing the filter
 
+	// a jq filter: qNext is the absolute index of the first record not
+	// yet handed to it; qSkipped counts records that left the buffer
+	// before it could judge them
+	qr       queryRun
+	qNext    int
+	qSkipped int
+
 	cursor int // absolute index of the selected record (-1: follow the end)
 	follow bool
 	paused bool
@@ -66,7 +73,7 @@ func newTailPane(c *Common, capacity int) *tailPane {
 	if capacity <= 0 {
 		capacity = 10000
 	}
-	return &tailPane{com: c, cap: capacity, follow: true, stamps: true, cursor: -1}
+	return &tailPane{com: c, cap: capacity, follow: true, stamps: true, cursor: -1, qr: queryRun{to: queryToTail}}
 }
 
 func (p *tailPane) Title() string {
@@ -92,7 +99,13 @@ func (p *tailPane) Title() string {
 	if !p.filter.Empty() {
 		t += " /" + SanitizeString(p.filter.Raw)
 	}
-	return t
+	if p.filter.Query() != nil {
+		t += p.qr.note(p.base + len(p.recs) - max(p.qNext, p.base))
+		if p.qSkipped > 0 {
+			t += fmt.Sprintf(" [jq: %d left the buffer unjudged]", p.qSkipped)
+		}
+	}
+	return t + markNote(p.com)
 }
 
 func (p *tailPane) SetSize(w, h int) { p.w, p.h = w, h }
@@ -100,6 +113,11 @@ func (p *tailPane) Filter() Filter   { return p.filter }
 func (p *tailPane) SetFilter(f Filter) {
 	p.filter = f
 	p.matches = p.matches[:0]
+	p.qr.reset()
+	p.qNext, p.qSkipped = p.base, 0
+	if f.Query() != nil {
+		return // queryNext evaluates it, off the UI loop
+	}
 	for i, r := range p.recs {
 		if f.MatchDecoded(p.com.Decoder, r) {
 			p.matches = append(p.matches, p.base+i)
@@ -139,7 +157,8 @@ func (p *tailPane) Actions() []action {
 			return msgCmd(pushDialogMsg{d: newSaveDialog(p.com, p.snapshot(), defaultSavePath(p.pattern, p.com.Now()))})
 		}),
 	}
-	return append(as, messageActions(p.com, msgScope{kind: scopeTail}, nil, func() core.Record { return r })...)
+	as = append(as, messageActions(p.com, msgScope{kind: scopeTail}, nil, func() core.Record { return r })...)
+	return append(as, diffActions(p.com, func() (msgRef, bool) { r, ok := p.selectedRecord(); return refOf(r), ok })...)
 }
 
 func (p *tailPane) has(n need) bool {
@@ -189,6 +208,8 @@ func (p *tailPane) reset() {
 func (p *tailPane) clear() {
 	p.recs, p.previews, p.matches = nil, nil, nil
 	p.base = 0
+	p.qr.reset()
+	p.qNext, p.qSkipped = 0, 0
 	p.cursor = -1
 	p.follow, p.paused = true, false
 	if p.tail != nil {
@@ -264,7 +285,7 @@ func (p *tailPane) appendRecords(rs []core.Record) {
 		if w := ansi.StringWidth(SanitizeString(recordSubject(r))); w > p.subjW {
 			p.subjW = min(w, maxSubjectWidth)
 		}
-		if p.filter.MatchDecoded(p.com.Decoder, r) {
+		if p.filter.Query() == nil && p.filter.MatchDecoded(p.com.Decoder, r) {
 			p.matches = append(p.matches, abs)
 		}
 	}
@@ -305,10 +326,46 @@ func (p *tailPane) Update(msg tea.Msg) tea.Cmd {
 		}
 		p.tail = msg.tail
 		p.lastAt = time.Time{}
+	case queryBatchMsg:
+		return p.queryDone(msg)
 	case keyMsg:
 		return p.key(msg)
 	}
 	return nil
+}
+
+// queryNext hands the records the jq filter has not seen to a batch off
+// the UI loop (one batch at a time; the tick and each answer call it).
+func (p *tailPane) queryNext() tea.Cmd {
+	q := p.filter.Query()
+	if q == nil || p.qr.busy {
+		return nil
+	}
+	if p.qNext < p.base {
+		p.qSkipped += p.base - p.qNext
+		p.qNext = p.base
+	}
+	n := min(p.base+len(p.recs)-p.qNext, queryBatchMax)
+	if n <= 0 {
+		return nil
+	}
+	from := p.qNext
+	recs := append([]core.Record(nil), p.recs[from-p.base:from-p.base+n]...)
+	return p.qr.start(p.com, q, from, n, matchRecordFunc(p.com, q, recs))
+}
+
+func (p *tailPane) queryDone(msg queryBatchMsg) tea.Cmd {
+	fresh, status := p.qr.done(msg)
+	if !fresh {
+		return nil
+	}
+	for i, ok := range msg.ok {
+		if abs := msg.from + i; ok && abs >= p.base {
+			p.matches = append(p.matches, abs)
+		}
+	}
+	p.qNext = msg.from + len(msg.ok)
+	return tea.Batch(status, p.queryNext())
 }
 
 // visible returns the matches that may be shown (paused hides newer ones).
@@ -400,6 +457,9 @@ func (p *tailPane) snapshot() []core.Record {
 func (p *tailPane) line(abs int) string {
 	r := p.recs[abs-p.base]
 	var sb strings.Builder
+	if mk := p.com.Mark; mk != nil && mk.same(refOf(r)) {
+		sb.WriteString("= ") // marked for a diff
+	}
 	if p.stamps {
 		sb.WriteString(stamp(r.Time))
 		sb.WriteByte(' ')
@@ -456,8 +516,13 @@ func (p *tailPane) View(focused bool) []string {
 	vis := p.visible()
 	if len(vis) == 0 {
 		msg := "waiting for messages…"
-		if p.starting {
+		switch {
+		case p.starting:
 			msg = "starting tail…"
+		case p.filter.Query() != nil && p.qNext < p.base+len(p.recs):
+			msg = "jq: evaluating…"
+		case !p.filter.Empty() && len(p.recs) > 0:
+			msg = fmt.Sprintf("nothing in the buffer matches the filter (%s) · esc clears it", plural(len(p.recs), "message"))
 		}
 		return []string{st.Dim.Render(msg)}
 	}

@@ -78,6 +78,7 @@ func (p *topicsPane) refreshVisible() tea.Cmd {
 	}
 	p.visFlight = true
 	req, gen := p.req, p.com.Gen
+	rec := recorder(p.com)
 	return p.com.call(func(ctx context.Context, op *core.Operator) tea.Msg {
 		var ts []core.TopicInfo
 		for _, n := range names {
@@ -87,6 +88,7 @@ func (p *topicsPane) refreshVisible() tea.Cmd {
 			}
 			ts = append(ts, t)
 		}
+		rec.topics(ts)
 		return topicsVisibleMsg{gen: gen, req: req, topics: ts}
 	})
 }
@@ -169,8 +171,18 @@ func (p *topicsPane) refresh() tea.Cmd {
 	p.req++
 	p.sentAt = p.com.Now()
 	req, gen := p.req, p.com.Gen
+	rec := recorder(p.com)
+	visible := map[string]bool{}
+	for i, idx := range p.shown {
+		if p.list.visible(i) {
+			visible[p.all[idx].Name] = true
+		}
+	}
 	return p.com.call(func(ctx context.Context, op *core.Operator) tea.Msg {
 		ts, err := op.Topics(ctx)
+		if err == nil {
+			rec.topics(sampledTopics(ts, visible))
+		}
 		return topicsMsg{gen: gen, req: req, topics: ts, err: err}
 	})
 }
@@ -279,8 +291,9 @@ func (p *topicsPane) columns() []column {
 		{title: "RATE/s", width: 7, right: true},
 		{title: "BYTES", width: 7, right: true, drop: 2},
 		{title: "GRPS", width: 4, right: true, drop: 1},
-		{title: "LAST", width: 5, right: true, drop: 3},
-		{title: "SUBJECTS", drop: 4},
+		{title: "TREND", width: sparkWidth, drop: 3}, // the rate's last minutes
+		{title: "LAST", width: 5, right: true, drop: 4},
+		{title: "SUBJECTS", drop: 5},
 	}, p.w-2)
 }
 
@@ -318,6 +331,7 @@ func (p *topicsPane) View(focused bool) []string {
 			"RATE/s":   fmtRate(t.Rate),
 			"BYTES":    humanBytes(t.Bytes),
 			"GRPS":     strconv.Itoa(t.Groups),
+			"TREND":    topicSpark(p.com, t.Name),
 			"LAST":     last,
 			"SUBJECTS": SanitizeString(strings.Join(t.Subjects, ",")),
 		})
@@ -397,4 +411,22 @@ func clampInt(v, lo, hi int) int {
 		v = lo
 	}
 	return v
+}
+
+// topicsSampleAll: up to this many topics, a full refresh samples them all
+// into the history; beyond, only the rows on screen (the history keeps a
+// bounded number of series, and thousands of topics would churn it).
+const topicsSampleAll = 200
+
+func sampledTopics(ts []core.TopicInfo, visible map[string]bool) []core.TopicInfo {
+	if len(ts) <= topicsSampleAll {
+		return ts
+	}
+	out := make([]core.TopicInfo, 0, len(visible))
+	for _, t := range ts {
+		if visible[t.Name] {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -166,6 +166,7 @@ type listState struct {
 	cursor, offset, height int
 	keys                   []string
 	marked                 map[string]bool
+	diffMark               string // the key marked for a diff, shown "= " (diff.go)
 }
 
 func (l *listState) selectedKey() string {
@@ -321,7 +322,8 @@ func (l *listState) visible(i int) bool { return i >= l.offset && i < l.offset+l
 // renderRows styles the visible rows: cursor, marks. rows holds formatted
 // text only for the visible indices.
 func (l *listState) renderRows(st Styles, rows []string, width int, focused bool, styleOf func(i int) *lipglossStyle) []string {
-	out := make([]string, 0, l.height)
+	// a terminal a few rows high leaves a pane no room for rows
+	out := make([]string, 0, max(l.height, 0))
 	end := l.offset + l.height
 	if end > len(rows) {
 		end = len(rows)
@@ -333,6 +335,8 @@ func (l *listState) renderRows(st Styles, rows []string, width int, focused bool
 		mark := "  "
 		if l.marked[l.keys[i]] {
 			mark = st.Mark
+		} else if l.diffMark != "" && l.keys[i] == l.diffMark {
+			mark = "= " // marked for a diff
 		} else if i == l.cursor && !focused {
 			mark = "> " // where the selection is, in a pane without focus
 		}

@@ -53,6 +53,7 @@ func (m *Model) maybeScanStuck() tea.Cmd {
 	m.stuckFlight, m.stuckAt = true, now
 	gen := m.com.Gen
 	op, base, timeout := m.com.Op, m.com.Ctx, m.com.Timeout
+	rec := recorder(m.com) // the scan samples every topic's groups, not only the one shown
 	return func() tea.Msg {
 		out := stuckScanMsg{gen: gen, stuck: map[string]int{}, skipped: skipped}
 		for _, t := range topics {
@@ -63,6 +64,7 @@ func (m *Model) maybeScanStuck() tea.Cmd {
 				out.err = err // the marks of this scan are partial; the next one retries
 				continue
 			}
+			rec.groups(t, gs)
 			for _, g := range gs {
 				if len(g.Stuck) > 0 && !isMQScopeTail(g) {
 					out.stuck[t]++

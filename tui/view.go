@@ -46,6 +46,11 @@ func (m *Model) layout() {
 	if in := m.inspecting(); in != nil {
 		in.SetSize(m.w-2, bh-2)
 	}
+	for _, l := range m.layers.stack {
+		if l.kind == layerDiff {
+			l.diff.SetSize(m.w-2, bh-2)
+		}
+	}
 }
 
 func (m *Model) View() tea.View {
@@ -86,11 +91,16 @@ func (m *Model) body() []string {
 		kind = drawn.kind
 	}
 	switch {
+	case kind == layerDialog && isBoxed(drawn.dialog):
+		b := drawn.dialog.(boxedDialog)
+		out = strings.Split(box(st, b.Title(), b.Lines(m.w-2, bh-2), m.w, bh, true), "\n")
 	case kind == layerDialog:
 		d := drawn.dialog.View(m.w)
 		out = strings.Split(lipgloss.Place(m.w, bh, lipgloss.Center, lipgloss.Center, d), "\n")
 	case kind == layerHelp:
 		out = strings.Split(box(st, "Help"+st.Dot+m.focusedTitle(), m.helpView(bh-2), m.w, bh, true), "\n")
+	case kind == layerDiff:
+		out = strings.Split(box(st, drawn.diff.Title(), drawn.diff.View(), m.w, bh, true), "\n")
 	case kind == layerInspector:
 		out = strings.Split(box(st, drawn.inspector.Title(), drawn.inspector.View(), m.w, bh, true), "\n")
 	case m.wide():
@@ -111,6 +121,9 @@ func (m *Model) body() []string {
 }
 
 func (m *Model) focusedTitle() string {
+	if d := m.diffShown(); d != nil {
+		return d.Title()
+	}
 	if m.inspecting() != nil {
 		return "Inspector"
 	}
@@ -294,3 +307,13 @@ func (m *Model) serverAddress() string {
 	}
 	return m.target.Address
 }
+
+// boxedDialog is a dialog drawn over the whole body in a box, like help,
+// because it needs the height (the group history view).
+type boxedDialog interface {
+	dialog
+	Title() string
+	Lines(w, h int) []string
+}
+
+func isBoxed(d dialog) bool { _, ok := d.(boxedDialog); return ok }

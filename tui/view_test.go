@@ -43,6 +43,7 @@ func viewModel(t *testing.T, readOnly bool) *Model {
 	m.info = core.ServerInfo{Driver: core.DriverRedisStream, Version: "7.0.15", State: core.ConnConnected}
 	m.target = &Target{Name: "prod-eu", Address: "redis://10.0.0.5:6379/0"}
 
+	seedHistory(m.com)
 	m.topics.setTopics([]core.TopicInfo{
 		{Name: "orders", Messages: 18234, Bytes: 4 << 20, Rate: 41.5, Groups: 3, LastTime: fixedNow.Add(-2 * time.Second),
 			FirstID: "1764100000000-0", LastID: "1764125999999-3", Extra: map[string]string{"length": "18234", "max_len": "~100000"}},
@@ -153,6 +154,19 @@ func TestGoldenPanes(t *testing.T) {
 				gs = append(gs, core.GroupInfo{Topic: "orders", Name: "adhoc", Kind: core.GroupEphemeral, Redelivered: -1})
 				m.groups.setGroups(gs)
 			}},
+			{"groups_history", func(m *Model) {
+				m.focus = paneGroups
+				m.groups.setGroups(append(m.groups.groups, core.GroupInfo{Topic: "orders", Name: "audit", Pending: 10, Lag: 600, Redelivered: -1}))
+			}},
+			{"history_view", func(m *Model) {
+				m.focus = paneGroups
+				pressAndRun(m, tea.KeyPressMsg{Code: 'h', Text: "h"})
+			}},
+			{"history_view_ascii", func(m *Model) {
+				m.com.Styles = Theme("dark", true, true)
+				m.focus = paneGroups
+				pressAndRun(m, tea.KeyPressMsg{Code: 'h', Text: "h"})
+			}},
 			{"errors_dialog", func(m *Model) {
 				m.pushDialog(newReportDialog(m.com, []errSection{{title: "Errors of redrive from orders.dlq: 1/3 done, 2 failed", numbered: true, items: []string{
 					`redis stream "orders.dlq": redrive 1764125100000-0: origin header missing: the entry was not moved here by mqscope`,
@@ -167,6 +181,13 @@ func TestGoldenPanes(t *testing.T) {
 			{"purge_dialog", func(m *Model) {
 				t, _ := m.topics.selected()
 				m.pushDialog(newPurgeDialog(m.com, t))
+			}},
+			{"diff", func(m *Model) { openTestDiff(m, goldenDiffA, goldenDiffB) }},
+			{"diff_text_nocolor", func(m *Model) {
+				m.com.Styles = Theme("dark", true, false)
+				a, b := goldenDiffA, goldenDiffB
+				a.Data, b.Data = []byte("one\ntwo\nthree\x1b[2J\n"), []byte("one\n2\nthree\x1b[2J\nfour\n")
+				openTestDiff(m, a, b)
 			}},
 			{"filter_tail", func(m *Model) {
 				m.focus = paneTail
@@ -190,7 +211,7 @@ func TestGoldenPanes(t *testing.T) {
 
 // TestSmallTerminals: nothing overlaps or overflows at awkward sizes.
 func TestSmallTerminals(t *testing.T) {
-	for _, s := range [][2]int{{40, 12}, {80, 24}, {99, 29}, {100, 30}, {132, 43}} {
+	for _, s := range [][2]int{{80, 3}, {80, 5}, {40, 12}, {80, 24}, {99, 29}, {100, 30}, {132, 43}} {
 		m := viewModel(t, false)
 		for f := 0; f < numPanes; f++ {
 			m.focus = f

@@ -709,6 +709,9 @@ const nakReason = "XCLAIM to the same owner with IDLE (default 24h; delivery cou
 // owner's idle in XINFO CONSUMERS (see nakReason).
 func (b *Backend) Nak(ctx context.Context, r core.ActionRequest) (core.Result, error) {
 	res := core.Result{Requested: len(r.IDs)}
+	if r.Delay > 0 {
+		return res, fmt.Errorf("%w: nak with a delay: Redis Streams has no delayed redelivery (an entry stays pending until claimed); nak without a delay", core.ErrUnsupported)
+	}
 	if err := validIDs(r.IDs); err != nil {
 		return res, err
 	}

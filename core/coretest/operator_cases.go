@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -1055,12 +1056,30 @@ func testReadOnly(t *testing.T, h *Harness) {
 		}
 	}
 	calls["publish"] = func() error { _, err := op.Publish(ctx, topic, []byte("x"), nil); return err }
-	for name, call := range calls {
-		// Read-only is checked before the capability: an operation the
-		// backend lacks is refused as read-only too.
-		if err := call(); !errors.Is(err, core.ErrReadOnly) || errors.Is(err, core.ErrUnsupported) {
-			t.Errorf("read-only %s: %v, want ErrReadOnly (and not ErrUnsupported)", name, err)
+	refusedAsReadOnly(t, "read-only", calls)
+
+	// A read-only view (Operator.With) of a read-write client refuses the
+	// same calls, and its audit lines name the actor; the client's own
+	// operator is unchanged, and a view never makes a read-only client
+	// writable.
+	var audit strings.Builder
+	logged := h.client(t, core.Config{}, core.WithLogger(slog.New(slog.NewTextHandler(&audit, nil))))
+	view := logged.Operator().With(true, "ssh_user", "alice")
+	if !view.ReadOnly() || logged.Operator().ReadOnly() {
+		t.Errorf("With(true): view read-only %v, client's operator read-only %v; want true, false", view.ReadOnly(), logged.Operator().ReadOnly())
+	}
+	if ro.Operator().With(false).ReadOnly() != true {
+		t.Errorf("With(false) made a read-only client's view writable")
+	}
+	vcalls := opCalls(ctx, view, topic)
+	for o := range vcalls {
+		if !o.Mutating() {
+			delete(vcalls, o)
 		}
+	}
+	refusedAsReadOnly(t, "read-only view", vcalls)
+	if !strings.Contains(audit.String(), "ssh_user=alice") || !strings.Contains(audit.String(), "audit: refused in read-only mode") {
+		t.Errorf("the view's audit lines do not name the actor:\n%s", audit.String())
 	}
 	// The application API is not affected, and nothing was purged.
 	if err := ro.Publish(ctx, topic, []byte("ro-app")); err != nil {
@@ -1072,6 +1091,17 @@ func testReadOnly(t *testing.T, h *Harness) {
 			t.Fatalf("Browse: %v", err)
 		}
 		checkRecords(t, "topic after refused purge", p.Records, []string{"ro-000", "ro-001", "ro-app"})
+	}
+}
+
+// refusedAsReadOnly: read-only is checked before the capability, so an
+// operation the backend lacks is refused as read-only too.
+func refusedAsReadOnly(t *testing.T, what string, calls map[core.Op]func() error) {
+	t.Helper()
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, core.ErrReadOnly) || errors.Is(err, core.ErrUnsupported) {
+			t.Errorf("%s %s: %v, want ErrReadOnly (and not ErrUnsupported)", what, name, err)
+		}
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/core/decode"
+	"github.com/mqscope/mqscope/core/history"
 )
 
 // Built-in defaults for the console settings.
@@ -99,6 +100,9 @@ type Context struct {
 	TailBuffer int
 	Theme      string
 	Stuck      core.StuckThresholds
+	Trends     history.Thresholds
+	// Queries are the context's saved filters by name (`[contexts.X.queries]`).
+	Queries map[string]string
 	// Source says where the context came from, for error messages.
 	Source string
 	// FallbackToCore: a JetStream context whose backend was implied (--nats,
@@ -141,11 +145,35 @@ type Config struct {
 	Mouse    bool
 	LogFile  string
 	LogLevel slog.Level
+	// QueriesFile keeps the queries saved from the console, by context
+	// ($XDG_STATE_HOME/mqscope/queries.json).
+	QueriesFile string
+	// Serve is the [serve] table (mqscope serve); paths are expanded.
+	Serve Serve
+
 	// Console settings of the initial context (or the file's top level).
 	Refresh    time.Duration
 	Timeout    time.Duration
 	TailBuffer int
 	Theme      string
+	// Trends are the file's top-level thresholds (a context's own are in
+	// Context.Trends).
+	Trends history.Thresholds
+	// History is what the console keeps of its samples ([history]).
+	History HistoryConfig
+}
+
+// HistoryConfig is the resolved [history] table.
+type HistoryConfig struct {
+	Persist   bool
+	Retention time.Duration
+	Dir       string // where persisted files go (resolved, absolute)
+	Spark     time.Duration
+}
+
+// DefaultHistoryDir is $XDG_STATE_HOME/mqscope/history.
+func DefaultHistoryDir(getenv func(string) string) string {
+	return filepath.Join(stateHome(getenv), "mqscope", "history")
 }
 
 // Lookup finds a context by name.
@@ -165,6 +193,22 @@ func (c *Config) Names() []string {
 		out = append(out, x.Name)
 	}
 	return out
+}
+
+// Serve configures mqscope serve; zero values mean "not given" (the
+// command's flags and defaults apply).
+type Serve struct {
+	Listen         string
+	AuthorizedKeys string
+	HostKey        string // default DefaultHostKey
+	MaxSessions    int
+	IdleTimeout    time.Duration
+}
+
+// DefaultHostKey is $XDG_STATE_HOME/mqscope/ssh_host_ed25519_key, where
+// mqscope serve keeps the host key it generated.
+func DefaultHostKey(getenv func(string) string) string {
+	return filepath.Join(stateHome(getenv), "mqscope", "ssh_host_ed25519_key")
 }
 
 // DefaultPath is $XDG_CONFIG_HOME/mqscope/config.toml.
@@ -400,7 +444,22 @@ func Load(o LoadOptions) (*Config, error) {
 	cfg.NoColor = getenv("NO_COLOR") != ""
 	cfg.DemoRedisPrefix = getenv("MQSCOPE_DEMO_PREFIX")
 	cfg.Mouse = f.Mouse
+	cfg.History = HistoryConfig{
+		Persist:   f.History.Persist,
+		Retention: time.Duration(f.History.Retention),
+		Dir:       firstNonEmpty(expandPath(f.History.Dir, filepath.Dir(path), getenv), DefaultHistoryDir(getenv)),
+		Spark:     time.Duration(f.History.Spark),
+	}
 	cfg.LogFile = firstNonEmpty(fl.LogFile, ev.logFile, expandPath(f.LogFile, filepath.Dir(path), getenv), DefaultLogFile(getenv))
+	dir := filepath.Dir(path)
+	cfg.Serve = Serve{
+		Listen:         f.Serve.Listen,
+		AuthorizedKeys: expandPath(f.Serve.AuthorizedKeys, dir, getenv),
+		HostKey:        firstNonEmpty(expandPath(f.Serve.HostKey, dir, getenv), DefaultHostKey(getenv)),
+		MaxSessions:    f.Serve.MaxSessions,
+		IdleTimeout:    time.Duration(f.Serve.IdleTimeout),
+	}
+	cfg.QueriesFile = filepath.Join(stateHome(getenv), "mqscope", "queries.json")
 	if f.LogLevel.set {
 		cfg.LogLevel = f.LogLevel.Level
 	}
@@ -457,6 +516,7 @@ func Load(o LoadOptions) (*Config, error) {
 		top = c
 	}
 	cfg.Refresh, cfg.Timeout, cfg.TailBuffer, cfg.Theme = top.Refresh, top.Timeout, top.TailBuffer, top.Theme
+	cfg.Trends = history.Thresholds{Window: time.Duration(f.Trends.Window), Stalled: time.Duration(f.Trends.Stalled)}
 	if ev.refresh > 0 {
 		cfg.Refresh = ev.refresh
 	}
@@ -490,6 +550,10 @@ func applySettings(c *Context, top, ctxS Settings) {
 	c.Stuck = core.StuckThresholds{
 		PendingIdle:  firstDuration(ctxS.Stuck.PendingIdle, top.Stuck.PendingIdle, 0),
 		ConsumerIdle: firstDuration(ctxS.Stuck.ConsumerIdle, top.Stuck.ConsumerIdle, 0),
+	}
+	c.Trends = history.Thresholds{
+		Window:  firstDuration(ctxS.Trends.Window, top.Trends.Window, 0),
+		Stalled: firstDuration(ctxS.Trends.Stalled, top.Trends.Stalled, 0),
 	}
 }
 

@@ -234,6 +234,9 @@ refresh = "7s"
 consumer_idle = "90s"
 [contexts.b.tls]
 ca = "~/ca.pem"
+[contexts.b.queries]
+big-eur = 'jq:.amount > 100 and .currency == "EUR"'
+retried = "jq:$meta.deliveries > 3"
 
 [contexts.r]
 backend = "redis_stream"
@@ -255,8 +258,9 @@ tail_buffer = 7
 		TLS:          TLS{CA: filepath.Join(s.home, "ca.pem")},
 		ReadOnly:     true, CreateStreams: true, Consumer: "me", DLQSuffix: ".dead",
 		Refresh: 7 * time.Second, Timeout: DefaultTimeout, TailBuffer: 500, Theme: "light",
-		Stuck:  core.StuckThresholds{PendingIdle: 45 * time.Second, ConsumerIdle: 90 * time.Second},
-		Source: path,
+		Stuck:   core.StuckThresholds{PendingIdle: 45 * time.Second, ConsumerIdle: 90 * time.Second},
+		Queries: map[string]string{"big-eur": `jq:.amount > 100 and .currency == "EUR"`, "retried": "jq:$meta.deliveries > 3"},
+		Source:  path,
 	}
 	if !reflect.DeepEqual(b, want) {
 		t.Errorf("context b:\n got %+v\nwant %+v", b, want)
@@ -430,6 +434,7 @@ func TestFileErrors(t *testing.T) {
 		{"huge tail buffer", "tail_buffer = 99999999999\n", []string{`1:tail_buffer:from 1 to 1000000`}},
 		{"refresh too fast", "refresh = \"1ms\"\n", []string{`1:refresh:too fast`}},
 		{"dlq suffix with wildcard", "dlq_suffix = \".>\"\n", []string{`1:dlq_suffix:wildcards`}},
+		{"bad saved query", "[contexts.a]\nbackend = \"nats_core\"\n[contexts.a.queries]\nbig = \"jq:.amount > )\"\n", []string{`4:contexts.a.queries.big:jq: unexpected token ")" at column 11`}},
 		{"undefined default context", "default_context = \"nope\"\n[contexts.a]\nbackend = \"nats_core\"\n", []string{`1:default_context:context "nope" is not defined; known contexts: a`}},
 		{"several errors at once", "colour = 1\n[contexts.a]\nbackend = \"nats_core\"\nurll = \"x\"\n[contexts.b]\n", []string{
 			`1:colour:unknown key`, `4:contexts.a.urll:unknown key (did you mean "url"?)`, `5:contexts.b:backend is required`}},
@@ -650,5 +655,74 @@ func TestEmptyURL(t *testing.T) {
 	c := s.mustLoad(Flags{ConfigFile: p})
 	if x, _ := c.Lookup("x"); x.URL != core.DefaultRedisURL {
 		t.Errorf("no url: %q, want the default", x.URL)
+	}
+}
+
+func TestServeSection(t *testing.T) {
+	s := newSandbox(t)
+	c := s.mustLoad(Flags{})
+	if want := filepath.Join(s.home, ".local", "state", "mqscope", "ssh_host_ed25519_key"); c.Serve.HostKey != want {
+		t.Fatalf("default host key %q, want %q", c.Serve.HostKey, want)
+	}
+	s.write(".config/mqscope/config.toml", `[serve]
+listen = "0.0.0.0:2200"
+authorized_keys = "team_keys"
+host_key = "~/hk"
+max_sessions = 7
+idle_timeout = "15m"
+`)
+	c = s.mustLoad(Flags{})
+	want := Serve{Listen: "0.0.0.0:2200", AuthorizedKeys: filepath.Join(s.home, ".config", "mqscope", "team_keys"),
+		HostKey: filepath.Join(s.home, "hk"), MaxSessions: 7, IdleTimeout: 15 * time.Minute}
+	if c.Serve != want {
+		t.Fatalf("serve = %+v, want %+v", c.Serve, want)
+	}
+	s.write(".config/mqscope/config.toml", "[serve]\nmax_sessions = -1\nidle = \"1m\"\n")
+	_, err := s.load(Flags{})
+	if err == nil || !strings.Contains(err.Error(), "serve.max_sessions") || !strings.Contains(err.Error(), "serve.idle") {
+		t.Fatalf("want errors naming serve.max_sessions and serve.idle, got %v", err)
+	}
+}
+
+func TestHistoryAndTrends(t *testing.T) {
+	s := newSandbox(t)
+	path := s.write("conf/mq.toml", `
+[trends]
+window = "3m"
+[history]
+persist = true
+retention = "30m"
+dir = "hist"
+spark = "5m"
+
+[contexts.a]
+backend = "redis_stream"
+[contexts.a.trends]
+stalled = "90s"
+
+[contexts.b]
+backend = "redis_stream"
+`)
+	c := s.mustLoad(Flags{ConfigFile: path})
+	if c.History != (HistoryConfig{Persist: true, Retention: 30 * time.Minute, Dir: filepath.Join(s.home, "conf", "hist"), Spark: 5 * time.Minute}) {
+		t.Errorf("history %+v", c.History)
+	}
+	if c.Trends.Window != 3*time.Minute || c.Trends.Stalled != 0 {
+		t.Errorf("top-level trends %+v", c.Trends)
+	}
+	a, _ := c.Lookup("a")
+	b, _ := c.Lookup("b")
+	if a.Trends.Window != 3*time.Minute || a.Trends.Stalled != 90*time.Second {
+		t.Errorf("context a trends %+v, want window from the top, stalled its own", a.Trends)
+	}
+	if b.Trends.Window != 3*time.Minute || b.Trends.Stalled != 0 {
+		t.Errorf("context b trends %+v", b.Trends)
+	}
+
+	// no [history]: in memory, the default directory named for when it is turned on
+	s2 := newSandbox(t)
+	c2 := s2.mustLoad(Flags{ConfigFile: s2.write("c.toml", "[contexts.x]\nbackend = \"redis_stream\"\n")})
+	if c2.History.Persist || c2.History.Dir != filepath.Join(s2.home, ".local", "state", "mqscope", "history") {
+		t.Errorf("default history %+v", c2.History)
 	}
 }

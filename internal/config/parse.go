@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/core/query"
 )
 
 // Error is one problem in a config file: where it is and which key.
@@ -79,6 +80,9 @@ func parseFile(path string, src []byte, getenv func(string) string) (*file, []Co
 	}
 
 	validateSettings(toml.Key{}, f.Settings, add)
+	if f.Serve.MaxSessions < 0 {
+		add(toml.Key{"serve", "max_sessions"}, "must be 0 (no limit) or more, not %d", f.Serve.MaxSessions)
+	}
 	dir := filepath.Dir(path)
 
 	// Contexts in file order.
@@ -114,6 +118,7 @@ func parseFile(path string, src []byte, getenv func(string) string) (*file, []Co
 			CreateStreams: fc.CreateStreams,
 			Cluster:       fc.Cluster,
 			Consumer:      fc.Consumer,
+			Queries:       fc.Queries,
 			Source:        path,
 			TLS: TLS{
 				CA: expandPath(fc.TLS.CA, dir, getenv), Cert: expandPath(fc.TLS.Cert, dir, getenv),
@@ -124,6 +129,16 @@ func parseFile(path string, src []byte, getenv func(string) string) (*file, []Co
 		applySettings(&c, f.Settings, fc.Settings)
 		c.Decode = parseDecode(md, base, fc.Decode, dir, getenv, add)
 		validateSettings(base, fc.Settings, add)
+		for qn, qs := range fc.Queries {
+			if strings.TrimSpace(qn) == "" || strings.ContainsAny(qn, " \t") {
+				add(key("queries", qn), "query names must not be empty or contain spaces")
+			}
+			if e, ok := strings.CutPrefix(qs, query.Prefix); ok {
+				if _, err := query.Compile(e); err != nil {
+					add(key("queries", qn), "%v", err)
+				}
+			}
+		}
 
 		if fc.Password != "" {
 			add(key("password"), "secrets are not read from the config file: use password_env (an environment variable) or password_file")
@@ -234,9 +249,10 @@ func durationString(d Duration) string { return fmt.Sprint(timeDuration(d)) }
 func suggest(k toml.Key) string {
 	known := []string{"default_context", "read_only", "ascii", "mouse", "log_file", "log_level", "natscli_contexts",
 		"dlq_suffix", "refresh", "timeout", "tail_buffer", "theme", "stuck", "pending_idle", "consumer_idle",
+		"trends", "window", "stalled", "history", "persist", "retention", "dir", "spark",
 		"contexts", "description", "backend", "url", "user", "password_env", "password_file", "token_env",
 		"token_file", "creds_file", "nkey_file", "tls", "ca", "cert", "key", "server_name",
-		"insecure_skip_verify", "handshake_first", "create_streams", "cluster", "consumer", "decode"}
+		"insecure_skip_verify", "handshake_first", "create_streams", "cluster", "consumer", "decode", "queries"}
 	last := k[len(k)-1]
 	best, bestD := "", 3
 	for _, c := range known {

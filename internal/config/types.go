@@ -88,6 +88,30 @@ type Stuck struct {
 	ConsumerIdle Duration `toml:"consumer_idle"`
 }
 
+// Trends are the thresholds of the trend signals (see core/history).
+type Trends struct {
+	// Window: the stretch of recent samples a signal's rates are measured
+	// over (default 2m).
+	Window Duration `toml:"window"`
+	// Stalled: how long the backlog must grow with nothing acked to call
+	// the group stalled (default 5m).
+	Stalled Duration `toml:"stalled"`
+}
+
+// History is the [history] table: what the console keeps of its samples.
+type History struct {
+	// Persist keeps each context's samples in a file under Dir, so that a
+	// restart keeps the last Retention of them.
+	Persist bool `toml:"persist"`
+	// Retention is how far back the history reaches (default 1h).
+	Retention Duration `toml:"retention"`
+	// Dir is where persisted files go (default $XDG_STATE_HOME/mqscope/history).
+	Dir string `toml:"dir"`
+	// Spark is how far back the sparklines of Topics and Groups reach
+	// (default 10m).
+	Spark Duration `toml:"spark"`
+}
+
 // Settings can be given at the top of the file (defaults for every context)
 // and inside a context (overriding them).
 type Settings struct {
@@ -97,6 +121,7 @@ type Settings struct {
 	TailBuffer int      `toml:"tail_buffer"`
 	Theme      Theme    `toml:"theme"`
 	Stuck      Stuck    `toml:"stuck"`
+	Trends     Trends   `toml:"trends"`
 }
 
 // TLS configures a TLS connection; paths may start with ~/ and relative
@@ -135,6 +160,9 @@ type fileContext struct {
 	// Decode maps topic globs to payload formats, with the protobuf schema
 	// sources (see decode.go).
 	Decode map[string]any `toml:"decode"`
+	// Queries are saved filters by name ("jq:.amount > 100", or any
+	// filter the console's / takes).
+	Queries map[string]string `toml:"queries"`
 	Settings
 
 	// Inline secrets are refused (decoded only to say so precisely).
@@ -144,13 +172,24 @@ type fileContext struct {
 
 // file is the whole config file as written.
 type file struct {
-	DefaultContext  string `toml:"default_context"`
-	ReadOnly        bool   `toml:"read_only"`
-	ASCII           bool   `toml:"ascii"`
-	Mouse           bool   `toml:"mouse"`
-	LogFile         string `toml:"log_file"`
-	LogLevel        Level  `toml:"log_level"`
-	NATSCLIContexts *bool  `toml:"natscli_contexts"`
+	DefaultContext  string  `toml:"default_context"`
+	ReadOnly        bool    `toml:"read_only"`
+	ASCII           bool    `toml:"ascii"`
+	Mouse           bool    `toml:"mouse"`
+	LogFile         string  `toml:"log_file"`
+	LogLevel        Level   `toml:"log_level"`
+	NATSCLIContexts *bool   `toml:"natscli_contexts"`
+	History         History `toml:"history"`
 	Settings
 	Contexts map[string]*fileContext `toml:"contexts"`
+	Serve    fileServe               `toml:"serve"`
+}
+
+// fileServe is the [serve] table as written (mqscope serve).
+type fileServe struct {
+	Listen         string   `toml:"listen"`
+	AuthorizedKeys string   `toml:"authorized_keys"`
+	HostKey        string   `toml:"host_key"`
+	MaxSessions    int      `toml:"max_sessions"`
+	IdleTimeout    Duration `toml:"idle_timeout"`
 }
