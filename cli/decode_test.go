@@ -124,6 +124,12 @@ func TestJetStreamPubEncodesAndTailDecodes(t *testing.T) {
 		t.Errorf("get table:\n%s", out)
 	}
 
+	// --where queries see the decoded payloads: all four match (without
+	// the decoders only the JSON one would).
+	if envs := lines[core.Envelope](t, e.ok("browse", name, "--where", `.customer == "ada" and .currency == "EUR"`, "-o", "jsonl")); len(envs) != 4 {
+		t.Errorf("--where on decoded payloads matched %d, want 4", len(envs))
+	}
+
 	// tail → file → pub --from: the decoded field is ignored, the bytes kept.
 	dst := testbroker.Name(t, "dst")
 	jsStream(t, js, dst)
