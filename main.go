@@ -27,6 +27,7 @@ import (
 
 	_ "github.com/mqscope/mqscope/backends"
 	"github.com/mqscope/mqscope/cli"
+	"github.com/mqscope/mqscope/core/decode"
 	"github.com/mqscope/mqscope/core/history"
 	"github.com/mqscope/mqscope/internal/config"
 	"github.com/mqscope/mqscope/internal/demo"
@@ -161,7 +162,7 @@ func openContexts(ctx context.Context, cfg *config.Config, logger *slog.Logger, 
 				return nil, err
 			}
 			return &tui.Target{Name: name, Client: c.Client, Address: c.Address, Demo: true, Close: c.Close,
-				Queries: savedQueries(cfg.QueriesFile, name, nil, logger)}, nil
+				Queries: savedQueries(cfg.QueriesFile, name, nil, logger), Decoder: &decode.Set{}}, nil
 		}
 		x, ok := cfg.Lookup(name)
 		if !ok {
@@ -173,7 +174,7 @@ func openContexts(ctx context.Context, cfg *config.Config, logger *slog.Logger, 
 		}
 		return &tui.Target{Name: name, Client: c.Client, Address: c.Address, Close: c.Close, Notice: c.Notice,
 			Refresh: x.Refresh, Timeout: x.Timeout, TailBuffer: x.TailBuffer, Trends: x.Trends,
-			Queries: savedQueries(cfg.QueriesFile, name, x.Queries, logger)}, nil
+			Queries: savedQueries(cfg.QueriesFile, name, x.Queries, logger), Decoder: x.Decoder()}, nil
 	}
 	return cs, 0
 }

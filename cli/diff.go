@@ -86,7 +86,7 @@ func (a *app) diff(cmd *cobra.Command, args []string) error {
 	}
 	// the context's decoder once contexts configure one (issue 12); JSON
 	// or text until then
-	rep := diff.Messages(recs[0], recs[1], decode.JSONOrText)
+	rep := diff.Messages(recs[0], recs[1], a.decoder())
 	return a.writeOne(diffOutput(recs[0], recs[1], rep), func(w io.Writer) { writeDiffTable(w, recs[0], recs[1], rep) })
 }
 

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/core/decode"
 )
 
 // writeList prints items as a table (header, then one row each), a JSON
@@ -132,10 +133,11 @@ type streamWriter struct {
 	w    *bufio.Writer
 	json bool
 	buf  []byte
+	dec  *decode.Set
 }
 
 func (a *app) newStreamWriter() *streamWriter {
-	return &streamWriter{w: bufio.NewWriterSize(a.o.Stdout, 64<<10), json: a.output != "table"}
+	return &streamWriter{w: bufio.NewWriterSize(a.o.Stdout, 64<<10), json: a.output != "table", dec: a.decoder()}
 }
 
 func (s *streamWriter) header() {
@@ -146,7 +148,7 @@ func (s *streamWriter) header() {
 
 func (s *streamWriter) write(rec core.Record) error {
 	if s.json {
-		s.buf = append(core.EnvelopeOf(rec).AppendJSON(s.buf[:0]), '\n')
+		s.buf = append(envelope(s.dec, rec).AppendJSON(s.buf[:0]), '\n')
 		_, err := s.w.Write(s.buf)
 		return err
 	}
@@ -162,7 +164,7 @@ func (s *streamWriter) write(rec core.Record) error {
 	if subject == "" {
 		subject = rec.Topic
 	}
-	_, err := fmt.Fprintf(s.w, "%-30s  %-20s  %-24s  %6d  %s\n", timeCell(rec.Time), cell(id), cell(subject), size, payloadCell(rec.Data, 120))
+	_, err := fmt.Fprintf(s.w, "%-30s  %-20s  %-24s  %6d  %s\n", timeCell(rec.Time), cell(id), cell(subject), size, decodedCell(s.dec, rec, 120))
 	return err
 }
 

@@ -29,13 +29,16 @@ type PubRow struct {
 	// ORDERS", "duplicate of seq 3 …, not stored", "not stored: …"), and
 	// the id or sequence it is stored under.
 	Result string `json:"result,omitempty"`
+	// Format is what a single message's DATA was encoded as ("msgpack",
+	// "protobuf:shop.v1.Order"; "text" when published as given).
+	Format string `json:"format,omitempty"`
 	ID     string `json:"id,omitempty"`
 	Seq    uint64 `json:"seq,omitempty"`
 }
 
 func (a *app) pubCommand() *cobra.Command {
 	var headers []string
-	var msgID, from, to, rate, speed string
+	var msgID, from, to, rate, speed, encode string
 	var createStream bool
 	cmd := &cobra.Command{
 		Use: "pub TOPIC [DATA|-] | pub --from FILE.jsonl [--to TOPIC] [--rate N/s | --speed xN]", GroupID: "act",
@@ -49,8 +52,13 @@ save; - is stdin) to its own subject, or to --to TOPIC, keeping payloads byte fo
 headers. --rate N/s paces the replay; --speed x2 keeps the recorded gaps, twice as fast
 (x1: as recorded). By default it publishes as fast as the broker takes it.
 
+DATA is published encoded with the context's decoder for TOPIC ([contexts.NAME.decode], or a
+-H Content-Type header): for msgpack, CBOR or protobuf, write DATA as JSON. --encode FORMAT
+chooses the format; --encode raw publishes DATA as given. --from publishes payloads as recorded.
+
 Refused in read-only mode; it publishes without asking, like nats pub and redis-cli XADD.`,
 		Example: `  echo '{"id":1}' | mqscope pub orders - -H trace=abc
+  mqscope pub orders.eu '{"id":"o-1","currency":"EUR"}' --encode protobuf:shop.v1.Order
   mqscope --context staging pub --from orders.jsonl --to orders --speed x1`,
 		ValidArgsFunction: a.completeTopicGroup,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
@@ -76,13 +84,13 @@ Refused in read-only mode; it publishes without asking, like nats pub and redis-
 				if to != "" || pace != nil {
 					return usageErr("pub: --to, --rate and --speed go with --from")
 				}
-				return a.pubOne(cmd, args, h, createStream)
+				return a.pubOne(cmd, args, h, createStream, encode)
 			}
 			if len(args) > 0 {
 				return usageErr("pub --from: publishes the recording's messages; use --to TOPIC, not an argument")
 			}
-			if len(h) > 0 {
-				return usageErr("pub --from: -H and --msg-id apply to a single message")
+			if len(h) > 0 || encode != "" {
+				return usageErr("pub --from: -H, --msg-id and --encode apply to a single message")
 			}
 			return a.pubFrom(cmd, from, to, pace, createStream)
 		}),
@@ -94,11 +102,12 @@ Refused in read-only mode; it publishes without asking, like nats pub and redis-
 	f.StringVar(&to, "to", "", "with --from: publish every message to `TOPIC`")
 	f.StringVar(&rate, "rate", "", "with --from: at most `N/s` messages per second")
 	f.StringVar(&speed, "speed", "", "with --from: keep the recorded gaps, `xN` times as fast")
+	f.StringVar(&encode, "encode", "", "encode DATA, written as JSON, as `FORMAT`: json, msgpack, cbor, protobuf:<message type>, text or raw (default: the context's decode rule for TOPIC or a Content-Type header; else as given)")
 	f.BoolVar(&createStream, "create-stream", false, "JetStream: create a stream for the topic when none stores it")
 	return cmd
 }
 
-func (a *app) pubOne(cmd *cobra.Command, args []string, h core.Header, create bool) error {
+func (a *app) pubOne(cmd *cobra.Command, args []string, h core.Header, create bool, encode string) error {
 	var data []byte
 	if len(args) == 2 && args[1] != "-" {
 		data = []byte(args[1])
@@ -113,13 +122,22 @@ func (a *app) pubOne(cmd *cobra.Command, args []string, h core.Header, create bo
 	if err != nil {
 		return err
 	}
+	format := encode
+	if encode != "" {
+		data, err = a.decoder().EncodeAs(encode, data)
+	} else {
+		data, format, err = a.decoder().Encode(core.Record{Topic: args[0], Subject: args[0], Header: h}, data)
+	}
+	if err != nil {
+		return usageErr("pub %s: %v", args[0], err)
+	}
 	ctx, cancel := a.callTimeout(cmd.Context())
 	defer cancel()
 	res, err := a.publish(ctx, op, args[0], data, h, create)
 	if err != nil {
 		return err
 	}
-	row := PubRow{Published: 1, Topic: args[0], Result: res.String(), ID: res.ID, Seq: res.Seq}
+	row := PubRow{Published: 1, Topic: args[0], Result: res.String(), ID: res.ID, Seq: res.Seq, Format: format}
 	if res.Duplicate {
 		row.Duplicates = 1
 	}

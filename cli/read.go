@@ -540,7 +540,8 @@ func (a *app) get(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return fmt.Errorf("get %s %s: %w", args[0], args[1], err)
 	}
-	return a.writeOne(core.EnvelopeOf(rec), func(w io.Writer) {
+	dec := a.decoder()
+	return a.writeOne(envelope(dec, rec), func(w io.Writer) {
 		fmt.Fprintf(w, "Topic:    %s\n", cell(rec.Topic))
 		if rec.Subject != "" {
 			fmt.Fprintf(w, "Subject:  %s\n", cell(rec.Subject))
@@ -557,7 +558,7 @@ func (a *app) get(cmd *cobra.Command, args []string) error {
 			}
 		}
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, payloadCell(rec.Data, 1<<20))
+		fmt.Fprintln(w, decodedCell(dec, rec, 1<<20))
 	})
 }
 

@@ -46,10 +46,6 @@ func (a *app) compileWhere(expr string) (*where, error) {
 	return &where{q: q, dec: a.decoder(), stats: query.Stats{Budget: q.Budget()}}, nil
 }
 
-// decoder is how payloads are decoded for queries: the seam other
-// decoders plug into (decode.JSONOrText until a context sets one).
-func (a *app) decoder() decode.Decoder { return decode.JSONOrText }
-
 // keep reports whether rec matches (deliveries where known, else 0).
 func (w *where) keep(ctx context.Context, rec core.Record, deliveries int) bool {
 	ok, err := w.q.MatchRecord(ctx, w.dec, rec, deliveries)

@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -27,6 +28,13 @@ type Envelope struct {
 	Deliveries int    `json:"deliveries,omitempty"`
 	Data       string `json:"data"`
 	Encoding   string `json:"encoding,omitempty"`
+	// Format, Decoded and DecodeError are for readers only (pub --from
+	// ignores them): the format the context's decoder read the payload as
+	// when that is not the raw text itself (msgpack, cbor, protobuf…), the
+	// payload decoded, as compact JSON, or why decoding failed.
+	Format      string          `json:"format,omitempty"`
+	Decoded     json.RawMessage `json:"decoded,omitempty"`
+	DecodeError string          `json:"decode_error,omitempty"`
 	// Size is the payload's full size; it differs from the length of Data
 	// only when the payload was truncated for display (Truncated is set).
 	Size      int  `json:"size"`

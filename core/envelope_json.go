@@ -67,6 +67,20 @@ func (e Envelope) AppendJSON(b []byte) []byte {
 		b = append(b, `,"encoding":`...)
 		b = appendJSONString(b, e.Encoding)
 	}
+	if e.Format != "" {
+		b = append(b, `,"format":`...)
+		b = appendJSONString(b, e.Format)
+	}
+	if len(e.Decoded) > 0 {
+		// Decoded is compact JSON already (decode.CompactJSON); json.Marshal
+		// would compact and HTML-escape it, which that has done.
+		b = append(b, `,"decoded":`...)
+		b = append(b, e.Decoded...)
+	}
+	if e.DecodeError != "" {
+		b = append(b, `,"decode_error":`...)
+		b = appendJSONString(b, e.DecodeError)
+	}
 	b = append(b, `,"size":`...)
 	b = strconv.AppendInt(b, int64(e.Size), 10)
 	if e.Truncated {

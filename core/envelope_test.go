@@ -72,6 +72,8 @@ func TestEnvelopeAppendJSONIsEncodingJSON(t *testing.T) {
 			Header: core.Header{"b": {"\x00\x1f\x7f", "é"}, "a": {}, "z\\": nil}, Data: []byte("\x1b[2J\b\f\n\r\t\"\\<>&\u2028日本"), Size: 40}),
 		core.EnvelopeOf(core.Record{Topic: "bin", Data: []byte{0xff, 0, 1}, Size: 99}),
 		{Topic: "bad\xffutf8", Data: "x\xc3", Deliveries: 3, Size: 2},
+		{Topic: "mp", Data: "gqFh", Encoding: core.EncodingBase64, Format: "msgpack", Decoded: json.RawMessage(`{"a":"\u003c\u0026\u003e","n":[1,2.5,null]}`), Size: 3},
+		{Topic: "pb", Data: "CP8=", Encoding: core.EncodingBase64, Format: "protobuf:x.Y", DecodeError: "protobuf x.Y: <bad> \x00", Size: 2},
 	}
 	for i := 0; i < 256; i++ {
 		envs = append(envs, core.Envelope{Topic: string(rune(i)) + string([]byte{byte(i)}), Data: string([]byte{byte(i), 'a', byte(255 - i)})})

@@ -51,7 +51,25 @@ func formatHeaders(h core.Header) string {
 }
 
 func newPublishDialog(c *Common, topic string, h core.Header, payload []byte) dialog {
+	return newPublishDialogFrom(c, topic, h, payload, nil)
+}
+
+// newPublishDialogFrom is the publish dialog; orig, when set, is the
+// message being edited and resent. The payload is written as JSON and
+// published encoded with the topic's decoder (msgpack, CBOR, protobuf); a
+// resent message its decoder reads as one of those opens as its decoded
+// JSON, and goes out as its original bytes when nothing was changed.
+func newPublishDialogFrom(c *Common, topic string, h core.Header, payload []byte, orig *core.Record) dialog {
 	title := "Publish"
+	label := "payload"
+	var origText string
+	if orig != nil {
+		if text, format, ok := editableDecoded(c.Decoder, *orig); ok {
+			payload, origText = text, string(text)
+			label = "payload (" + SanitizeString(format) + " as JSON)"
+		}
+	}
+	origHeaders := formatHeaders(h)
 	d := newForm(c, title, nil, func(d *formDialog) (tea.Cmd, error) {
 		topic := d.val(fieldTopic)
 		if topic == "" {
@@ -63,8 +81,23 @@ func newPublishDialog(c *Common, topic string, h core.Header, payload []byte) di
 		}
 		f := d.field(fieldPayload)
 		data := []byte(f.value())
-		if f.raw != nil && f.value() == "" {
-			data = f.raw
+		switch {
+		case f.raw != nil && f.value() == "":
+			data = f.raw // a binary payload kept as is
+		case origText != "" && f.value() == origText && topic == orStr(orig.Subject, orig.Topic) && d.val(fieldHeaders) == strings.TrimSpace(origHeaders):
+			// unchanged: the very bytes (re-encoding need not give them
+			// back: unknown protobuf fields, other encoders' choices)
+			data = orig.Data
+		default:
+			rec := core.Record{Topic: topic, Subject: topic, Header: hs}
+			if orig != nil {
+				rec.Data, rec.Size = orig.Data, orig.Size // auto keeps the original's encoding
+			}
+			enc, _, err := encodePayload(c.Decoder, rec, data)
+			if err != nil {
+				return nil, err
+			}
+			data = enc
 		}
 		return publishCmd(c, topic, data, hs, func(err error) dialog {
 			// a failed publish brings this very dialog back, with what was
@@ -82,7 +115,7 @@ func newPublishDialog(c *Common, topic string, h core.Header, payload []byte) di
 	}
 	d.addInput(fieldTopic, "topic", topic, "orders.created")
 	d.addInput(fieldHeaders, "headers (k=v; k2=v2)", hs, "")
-	d.addArea(fieldPayload, "payload", payload)
+	d.addArea(fieldPayload, label, payload)
 	if topic != "" {
 		d.setFocus(2)
 	}
@@ -133,7 +166,7 @@ func published(r core.PublishResult, err error) (core.Result, error) {
 
 // resendDialog is publish prefilled from an existing message.
 func resendDialog(c *Common, r core.Record) dialog {
-	d := newPublishDialog(c, orStr(r.Subject, r.Topic), r.Header, r.Data).(*formDialog)
+	d := newPublishDialogFrom(c, orStr(r.Subject, r.Topic), r.Header, r.Data, &r).(*formDialog)
 	d.title = "Edit & resend " + r.ID
 	return d
 }
@@ -581,7 +614,7 @@ func newSaveDialog(c *Common, recs []core.Record, path string) dialog {
 			if p == "" {
 				return nil, errors.New("file is required")
 			}
-			return saveJSONL(p, recs), nil
+			return saveJSONL(p, recs, c.Decoder), nil
 		}).addInput(fieldFile, "file", path, "")
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/core/decode"
 	"github.com/mqscope/mqscope/core/query"
 )
 
@@ -110,9 +111,17 @@ func (f Filter) MatchAny(fields ...string) bool {
 	return false
 }
 
-// MatchRecord matches a message: text filters look at the payload, id and
-// subject; a field filter at the JSON payload.
+// MatchRecord matches a message as MatchDecoded does with the JSON-or-text
+// decoder.
 func (f Filter) MatchRecord(r core.Record) bool {
+	return f.MatchDecoded(decode.JSONOrText, r)
+}
+
+// MatchDecoded matches a message: text filters look at the id, subject and
+// payload, and, for a payload the decoder reads as something other than
+// JSON or text (msgpack, CBOR, protobuf), at its one-line JSON too; a field
+// filter at the decoded document.
+func (f Filter) MatchDecoded(d decode.Decoder, r core.Record) bool {
 	if f.Empty() {
 		return true
 	}
@@ -120,9 +129,19 @@ func (f Filter) MatchRecord(r core.Record) bool {
 		return false // evaluated off the UI loop, never here
 	}
 	if f.field != "" {
-		return jsonFieldEquals(r.Data, f.field, f.value)
+		res, ok := decodeRecord(d, r, decodeLimit)
+		if !ok || !res.Structured() {
+			return jsonFieldEquals(r.Data, f.field, f.value)
+		}
+		return valueFieldEquals(res.Value, f.field, f.value)
 	}
-	return f.MatchText(r.ID + " " + r.Subject + " " + r.Topic + " " + string(r.Data))
+	if f.MatchText(r.ID + " " + r.Subject + " " + r.Topic + " " + string(r.Data)) {
+		return true
+	}
+	if res, ok := decodeRecord(d, r, decodeLimit); ok && res.Structured() && res.Format != decode.FormatJSON {
+		return f.MatchText(decode.CompactJSON(res.Value))
+	}
+	return false
 }
 
 func jsonFieldEquals(data []byte, path, want string) bool {
@@ -130,6 +149,12 @@ func jsonFieldEquals(data []byte, path, want string) bool {
 	if json.Unmarshal(data, &v) != nil {
 		return false
 	}
+	return valueFieldEquals(v, path, want)
+}
+
+// valueFieldEquals: the value at a dotted path of a decoded document,
+// written as JSON (strings bare), is want.
+func valueFieldEquals(v any, path, want string) bool {
 	for _, p := range strings.Split(path, ".") {
 		switch x := v.(type) {
 		case map[string]any:

@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/core/decode"
 )
 
 // inspector shows one message: metadata, headers and the payload (pretty
@@ -26,6 +27,9 @@ type inspector struct {
 	// body is a large payload, paged: only the lines on screen are
 	// formatted (nil: the payload is in lines)
 	body *pagedPayload
+	// raw shows the payload as a hex dump rather than decoded (the
+	// ViewRaw key toggles it).
+	raw bool
 }
 
 // lazyPayload is the size from which the inspector pages the payload
@@ -75,8 +79,9 @@ func (in *inspector) Actions() []action {
 			return tea.Batch(tea.SetClipboard(r.ID), msgCmd(statusMsg{text: "copied id " + r.ID}))
 		}),
 		act(k.CopyJSON, needNothing, func() tea.Cmd {
-			// The envelope `mqscope pub --from` replays, byte for byte.
-			env := core.EnvelopeOf(r).AppendJSON(nil)
+			// The envelope `mqscope pub --from` replays, byte for byte
+			// (with format and decoded, which it ignores).
+			env := decode.Envelope(in.com.Decoder, r).AppendJSON(nil)
 			return tea.Batch(tea.SetClipboard(string(env)),
 				msgCmd(statusMsg{text: fmt.Sprintf("copied the message as JSON (%d bytes) to the clipboard", len(env))}))
 		}),
@@ -86,7 +91,13 @@ func (in *inspector) Actions() []action {
 		s.topic = r.Topic
 	}
 	as = append(as, messageActions(in.com, s, func() []string { return []string{r.ID} }, func() core.Record { return r })...)
-	return append(as, diffActions(in.com, func() (msgRef, bool) { return refOf(r), true })...)
+	as = append(as, diffActions(in.com, func() (msgRef, bool) { return refOf(r), true })...)
+	return append(as, act(k.ViewRaw, needNothing, func() tea.Cmd {
+		in.raw = !in.raw
+		in.lines = in.build()
+		in.clamp()
+		return nil
+	}))
 }
 
 // has: the inspector's one message is its row and its selection.
@@ -149,11 +160,20 @@ func (in *inspector) build() []string {
 		size = len(r.Data)
 	}
 	var kind string
+	var decoded []string
 	if len(r.Data) > lazyPayload {
 		in.body = newPagedPayload(r.Data, in.w)
 		kind = in.body.kind()
 	} else {
 		kind = payloadKind(r.Data)
+		if res, ok := decodeRecord(in.com.Decoder, r, lazyPayload); ok {
+			if lines, k, ok := decodedLines(res, r.Data); ok {
+				decoded, kind = lines, k
+			}
+		}
+		if in.raw && len(r.Data) > 0 {
+			decoded, kind = nil, strings.TrimSuffix(kind, ", shown as JSON")+"; raw: hex"
+		}
 	}
 	kv("size", fmt.Sprintf("%d bytes (%s)", size, kind))
 	if size > len(r.Data) {
@@ -176,6 +196,12 @@ func (in *inspector) build() []string {
 	ls = append(ls, "", st.ColHeader.Render("PAYLOAD"))
 	if in.body != nil {
 		return ls
+	}
+	if decoded != nil {
+		return append(ls, decoded...)
+	}
+	if in.raw && len(r.Data) > 0 {
+		kind = "binary"
 	}
 	switch kind {
 	case "empty":

@@ -55,6 +55,7 @@ type KeyMap struct {
 
 	TailPause, TailFollow, TailWrap, TailTime, TailClear, TailSave Binding
 	CopyPayload, CopyID, CopyJSON                                  Binding
+	ViewRaw                                                        Binding
 	NextPage, FirstPage                                            Binding
 	LastErrors                                                     Binding
 	Mark, Diff                                                     Binding
@@ -123,6 +124,7 @@ func DefaultKeyMap() KeyMap {
 		CopyPayload: bind([]string{"y"}, "y", "copy payload"),
 		CopyID:      bind([]string{"Y"}, "Y", "copy id"),
 		CopyJSON:    bind([]string{"J"}, "J", "copy as JSON"),
+		ViewRaw:     bind([]string{"v"}, "v", "hex/decoded"),
 
 		Mark: bind([]string{"m"}, "m", "mark for diff"),
 		Diff: bind([]string{"="}, "=", "diff with marked"),

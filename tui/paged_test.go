@@ -86,6 +86,7 @@ func TestTailPreviewBounded(t *testing.T) {
 	p.SetSize(120, 10)
 	p.pattern = "orders"
 	p.appendRecords([]core.Record{{Topic: "orders", ID: "1-0", Data: bigText(10 << 20)}})
+	p.line(p.base)
 	if n := len(p.previews[0]); n > previewBytes+32 {
 		t.Errorf("preview of a 10 MB payload is %d bytes", n)
 	}

@@ -139,7 +139,7 @@ func (p *messagesPane) refresh() tea.Cmd {
 }
 
 func (p *messagesPane) rebuild() {
-	match := p.filter.MatchRecord
+	match := func(r core.Record) bool { return p.filter.MatchDecoded(p.com.Decoder, r) }
 	if p.filter.Query() != nil {
 		match = func(r core.Record) bool { return p.qv.matched(r.ID) }
 	}
@@ -225,7 +225,7 @@ func (p *messagesPane) View(focused bool) []string {
 			"ID":      SanitizeString(r.ID),
 			"TIME":    clock(r.Time),
 			"SIZE":    humanSize(uint64(size)),
-			"PAYLOAD": payloadPreview(r.Data),
+			"PAYLOAD": decodedPreview(p.com.Decoder, r),
 		}
 	}, empty)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/core/decode"
 )
 
 // drainMax bounds how many messages one tick takes from the ring buffer,
@@ -36,8 +37,8 @@ type tailPane struct {
 
 	cap  int
 	recs []core.Record // bounded to cap
-	// previews[i] is recs[i]'s payload preview, made once on arrival: a
-	// frame never reads a whole payload again
+	// previews[i] is recs[i]'s payload preview, made once, when first
+	// drawn ("" until then): a frame never reads a whole payload again
 	previews []string
 	base     int   // absolute index of recs[0]
 	matches  []int // absolute indices of records passing the filter
@@ -118,7 +119,7 @@ func (p *tailPane) SetFilter(f Filter) {
 		return // queryNext evaluates it, off the UI loop
 	}
 	for i, r := range p.recs {
-		if f.MatchRecord(r) {
+		if f.MatchDecoded(p.com.Decoder, r) {
 			p.matches = append(p.matches, p.base+i)
 		}
 	}
@@ -280,11 +281,11 @@ func (p *tailPane) appendRecords(rs []core.Record) {
 		p.received++
 		abs := p.base + len(p.recs)
 		p.recs = append(p.recs, r)
-		p.previews = append(p.previews, payloadPreview(r.Data))
+		p.previews = append(p.previews, "") // made when first drawn (line)
 		if w := ansi.StringWidth(SanitizeString(recordSubject(r))); w > p.subjW {
 			p.subjW = min(w, maxSubjectWidth)
 		}
-		if p.filter.Query() == nil && p.filter.MatchRecord(r) {
+		if p.filter.Query() == nil && p.filter.MatchDecoded(p.com.Decoder, r) {
 			p.matches = append(p.matches, abs)
 		}
 	}
@@ -473,7 +474,15 @@ func (p *tailPane) line(abs int) string {
 		sb.WriteString(SanitizeString(r.ID))
 	}
 	sb.WriteString("  ")
-	sb.WriteString(p.previews[abs-p.base])
+	pv := p.previews[abs-p.base]
+	if pv == "" && len(r.Data) > 0 {
+		// Made when first drawn, not on arrival: on a firehose most
+		// records are never on screen, and decoding them (protobuf,
+		// msgpack) would cost the UI loop for nothing.
+		pv = decodedPreview(p.com.Decoder, r)
+		p.previews[abs-p.base] = pv
+	}
+	sb.WriteString(pv)
 	return sb.String()
 }
 
@@ -573,10 +582,11 @@ func defaultSavePath(pattern string, now time.Time) string {
 	return fmt.Sprintf("mqscope-tail-%s-%s.jsonl", safe, now.UTC().Format("20060102-150405"))
 }
 
-// saveJSONL writes records as JSON lines, one core.Envelope each (the shape
+// saveJSONL writes records as JSON lines, one core.Envelope each, with
+// format and decoded where dec reads them (decode.Envelope: the shape
 // `mqscope tail -o jsonl` writes and `mqscope pub --from` replays; a
 // command's work, never Update's).
-func saveJSONL(path string, recs []core.Record) tea.Cmd {
+func saveJSONL(path string, recs []core.Record, dec decode.Decoder) tea.Cmd {
 	return func() tea.Msg {
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err != nil {
@@ -585,7 +595,7 @@ func saveJSONL(path string, recs []core.Record) tea.Cmd {
 		w := bufio.NewWriter(f)
 		var line []byte
 		for _, r := range recs {
-			line = append(core.EnvelopeOf(r).AppendJSON(line[:0]), '\n')
+			line = append(decode.Envelope(dec, r).AppendJSON(line[:0]), '\n')
 			if _, err := w.Write(line); err != nil {
 				f.Close()
 				return savedMsg{path: path, err: fmt.Errorf("save tail to %s: %w", path, err)}

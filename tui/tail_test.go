@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/core/decode"
 )
 
 func tailWith(t *testing.T, ring, keep int) (*tailPane, *core.Tail) {
@@ -134,7 +135,7 @@ func TestTailSaveJSONL(t *testing.T) {
 	tl.Push(core.Record{Topic: "orders", ID: "bin", Data: []byte{0xff, 0x00, 0x1b}, Header: core.Header{"K": {"v"}}})
 	p.drain(fixedNow)
 	path := filepath.Join(t.TempDir(), "tail.jsonl")
-	msg := saveJSONL(path, p.snapshot())()
+	msg := saveJSONL(path, p.snapshot(), decode.JSONOrText)()
 	if sm := msg.(savedMsg); sm.err != nil || sm.n != 4 {
 		t.Fatalf("save: %+v", sm)
 	}
@@ -161,7 +162,7 @@ func TestTailSaveJSONL(t *testing.T) {
 		t.Errorf("saved %+v", got)
 	}
 	// saving never overwrites an existing file
-	if sm := saveJSONL(path, p.snapshot())().(savedMsg); sm.err == nil {
+	if sm := saveJSONL(path, p.snapshot(), decode.JSONOrText)().(savedMsg); sm.err == nil {
 		t.Error("save overwrote an existing file")
 	}
 }

@@ -7,8 +7,6 @@
 package decode
 
 import (
-	"bytes"
-	"encoding/json"
 	"unicode/utf8"
 
 	"github.com/mqscope/mqscope/core"
@@ -55,18 +53,4 @@ func (jsonOrText) Decode(rec core.Record) Result {
 		return Result{Format: "text", Value: string(rec.Data)}
 	}
 	return Result{Format: "binary"}
-}
-
-// parseJSON parses a whole JSON document into gojq-compatible values
-// (numbers as float64, or int when integral and exact).
-func parseJSON(b []byte) (any, bool) {
-	t := bytes.TrimSpace(b)
-	if len(t) == 0 || !json.Valid(t) {
-		return nil, false
-	}
-	var v any
-	if err := json.Unmarshal(t, &v); err != nil {
-		return nil, false
-	}
-	return v, true
 }

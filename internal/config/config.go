@@ -22,6 +22,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/mqscope/mqscope/core"
+	"github.com/mqscope/mqscope/core/decode"
 	"github.com/mqscope/mqscope/core/history"
 )
 
@@ -88,8 +89,11 @@ type Context struct {
 	CreateStreams bool
 	// Cluster: the Redis URL names seed nodes of a Redis Cluster
 	// (redis://host:port?addr=host2:port2&addr=…).
-	Cluster    bool
-	Consumer   string
+	Cluster  bool
+	Consumer string
+	// Decode is the context's payload decoders from [contexts.NAME.decode]
+	// (nil: none configured; Decoder() then gives auto).
+	Decode     *decode.Set
 	DLQSuffix  string
 	Refresh    time.Duration
 	Timeout    time.Duration

@@ -127,6 +127,7 @@ func parseFile(path string, src []byte, getenv func(string) string) (*file, []Co
 			},
 		}
 		applySettings(&c, f.Settings, fc.Settings)
+		c.Decode = parseDecode(md, base, fc.Decode, dir, getenv, add)
 		validateSettings(base, fc.Settings, add)
 		for qn, qs := range fc.Queries {
 			if strings.TrimSpace(qn) == "" || strings.ContainsAny(qn, " \t") {
@@ -251,7 +252,7 @@ func suggest(k toml.Key) string {
 		"trends", "window", "stalled", "history", "persist", "retention", "dir", "spark",
 		"contexts", "description", "backend", "url", "user", "password_env", "password_file", "token_env",
 		"token_file", "creds_file", "nkey_file", "tls", "ca", "cert", "key", "server_name",
-		"insecure_skip_verify", "handshake_first", "create_streams", "cluster", "consumer", "queries"}
+		"insecure_skip_verify", "handshake_first", "create_streams", "cluster", "consumer", "decode", "queries"}
 	last := k[len(k)-1]
 	best, bestD := "", 3
 	for _, c := range known {

@@ -157,6 +157,9 @@ type fileContext struct {
 	CreateStreams bool    `toml:"create_streams"`
 	Cluster       bool    `toml:"cluster"`
 	Consumer      string  `toml:"consumer"`
+	// Decode maps topic globs to payload formats, with the protobuf schema
+	// sources (see decode.go).
+	Decode map[string]any `toml:"decode"`
 	// Queries are saved filters by name ("jq:.amount > 100", or any
 	// filter the console's / takes).
 	Queries map[string]string `toml:"queries"`
