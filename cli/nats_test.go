@@ -113,6 +113,12 @@ func TestJetStreamCommands(t *testing.T) {
 	if ci.AckFloor.Stream < 1 {
 		t.Errorf("after ack of sequence 1 ConsumerInfo AckFloor = %d", ci.AckFloor.Stream)
 	}
+	// a nak's delay is in its audit line: "redeliver now" and "in an hour"
+	// are different actions
+	e.ok("nak", name, "g2", "2", "--delay", "1h", "--yes")
+	if audit := e.auditLog(); !strings.Contains(audit, "op=nak") || !strings.Contains(audit, "delay 1h0m0s") {
+		t.Errorf("the nak's audit line does not say its delay:\n%s", audit)
+	}
 	// pub says what the broker stored; the same --msg-id again is reported
 	// a duplicate, not stored (and the stream holds one more, not two).
 	first := decode[cli.PubRow](t, e.ok("pub", name+".o", "x", "--msg-id", "dup-1", "-o", "json"))

@@ -202,6 +202,9 @@ func TestRedisMutatingCommands(t *testing.T) {
 	if c := xpending(t, rdb, stream)[ids[3]]; c != "c2" {
 		t.Errorf("after claim XPENDING says %s holds %s", c, ids[3])
 	}
+	if audit := e.auditLog(); !strings.Contains(audit, "op=claim") || !strings.Contains(audit, "-> c2") {
+		t.Errorf("the claim's audit line does not name the consumer it claimed to:\n%s", audit)
+	}
 
 	// dlq move: a copy in the DLQ with origin headers, gone from pending.
 	e.ok("dlq", "move", stream, "g", ids[4], "--yes", "--reason", "poison")
