@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -94,7 +95,7 @@ func serveConsole(ctx context.Context, env cli.ServeEnv) int {
 		fmt.Fprintln(stderr, "mqscope:", err)
 		return 2
 	}
-	fmt.Fprintf(env.Stdout, "mqscope: serving the console over SSH on %s (ssh -p PORT HOST); audit in %s\n", srv.Addr(), cfg.LogFile)
+	fmt.Fprintf(env.Stdout, "mqscope: serving the console over SSH on %s (%s); audit in %s\n", srv.Addr(), sshHint(srv.Addr()), cfg.LogFile)
 	if err := srv.Serve(ctx); err != nil {
 		logger.Error("serve", "err", err)
 		fmt.Fprintln(stderr, "mqscope:", err)
@@ -255,4 +256,20 @@ func savedQueries(file, ctx string, fromConfig map[string]string, logger *slog.L
 		qs[n] = q
 	}
 	return qs
+}
+
+// sshHint is the ssh command that reaches a listening address (HOST when it
+// listens on every address).
+func sshHint(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "ssh -p PORT HOST"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "HOST"
+	}
+	if port == "22" {
+		return "ssh " + host
+	}
+	return "ssh -p " + port + " " + host
 }

@@ -104,3 +104,18 @@ func TestServeBadKeys(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 2 naming %s:2", code, errb.String(), keys)
 	}
 }
+
+// serve's start line says the ssh command to use, with the real port.
+func TestSSHHint(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:2299": "ssh -p 2299 127.0.0.1",
+		"0.0.0.0:2222":   "ssh -p 2222 HOST",
+		"[::]:2222":      "ssh -p 2222 HOST",
+		"[::1]:2200":     "ssh -p 2200 ::1",
+		"127.0.0.1:22":   "ssh 127.0.0.1",
+	} {
+		if got := sshHint(addr); got != want {
+			t.Errorf("sshHint(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}

@@ -62,6 +62,9 @@ func (a *app) mutate(cmd *cobra.Command, m mutation) error {
 		defer cancel()
 	}
 	res, err := m.run(ctx, op)
+	if errors.Is(err, core.ErrReadOnly) {
+		return err // core's refusal already names the action and its target
+	}
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", m.op, m.target, err)
 	}

@@ -72,7 +72,11 @@ func TestJetStreamCommands(t *testing.T) {
 	if len(ps) != 2 || ps[0].ID != "1" || ps[1].ID != "2" {
 		t.Fatalf("pending: %+v", ps)
 	}
-	tableRow(t, e.ok("pending", name, "g"), "2")
+	// JetStream knows no per-message idle time or delivery count: the table
+	// says "-", not "0ms" and "0"
+	if row := tableRow(t, e.ok("pending", name, "g"), "2"); len(row) < 4 || row[2] != "-" || row[3] != "-" {
+		t.Errorf("pending table row for seq 2: %q, want idle and deliveries shown unknown (-)", row)
+	}
 	if g := decode[core.Envelope](t, e.ok("get", name, "3", "--json")); g.Seq != 3 || g.Data != "m2" || g.Subject != name+".o" {
 		t.Errorf("get: %+v", g)
 	}
@@ -112,6 +116,12 @@ func TestJetStreamCommands(t *testing.T) {
 	}
 	if ci.AckFloor.Stream < 1 {
 		t.Errorf("after ack of sequence 1 ConsumerInfo AckFloor = %d", ci.AckFloor.Stream)
+	}
+	// a nak's delay is in its audit line: "redeliver now" and "in an hour"
+	// are different actions
+	e.ok("nak", name, "g2", "2", "--delay", "1h", "--yes")
+	if audit := e.auditLog(); !strings.Contains(audit, "op=nak") || !strings.Contains(audit, "delay 1h0m0s") {
+		t.Errorf("the nak's audit line does not say its delay:\n%s", audit)
 	}
 	// pub says what the broker stored; the same --msg-id again is reported
 	// a duplicate, not stored (and the stream holds one more, not two).

@@ -301,7 +301,15 @@ func (a *app) pendingCommand() *cobra.Command {
 				fmt.Fprintln(a.o.Stderr, "note:", note)
 			}
 			return writeList(a, rows, []string{"ID", "CONSUMER", "IDLE", "DLV"}, func(r PendingRow) []string {
-				return []string{r.ID, r.Consumer, core.HumanDuration(time.Duration(r.IdleMS) * time.Millisecond), strconv.Itoa(r.Deliveries)}
+				// unknown (JetStream keeps no per-message idle or count): "-"
+				idle, dlv := "-", "-"
+				if r.IdleMS > 0 {
+					idle = core.HumanDuration(time.Duration(r.IdleMS) * time.Millisecond)
+				}
+				if r.Deliveries > 0 {
+					dlv = strconv.Itoa(r.Deliveries)
+				}
+				return []string{r.ID, r.Consumer, idle, dlv}
 			})
 		}),
 	}

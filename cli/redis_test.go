@@ -161,7 +161,10 @@ func TestRedisMutatingCommands(t *testing.T) {
 		t.Errorf("asked %q", e.asked)
 	}
 	// Read-only (flag): refused even with --yes, and audited as refused.
-	e.want(cli.ExitRefused, "read-only", "ack", stream, "g", ids[0], "--yes", "--read-only")
+	r := e.want(cli.ExitRefused, "read-only", "ack", stream, "g", ids[0], "--yes", "--read-only")
+	if n := strings.Count(r.stderr, "ack "+stream+" group g"); n != 1 {
+		t.Errorf("the refusal names the action %d times, want once: %q", n, r.stderr)
+	}
 	if len(xpending(t, rdb, stream)) != 6 {
 		t.Fatalf("a refused ack changed the pending list")
 	}
@@ -198,6 +201,9 @@ func TestRedisMutatingCommands(t *testing.T) {
 	}
 	if c := xpending(t, rdb, stream)[ids[3]]; c != "c2" {
 		t.Errorf("after claim XPENDING says %s holds %s", c, ids[3])
+	}
+	if audit := e.auditLog(); !strings.Contains(audit, "op=claim") || !strings.Contains(audit, "-> c2") {
+		t.Errorf("the claim's audit line does not name the consumer it claimed to:\n%s", audit)
 	}
 
 	// dlq move: a copy in the DLQ with origin headers, gone from pending.

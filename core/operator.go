@@ -378,7 +378,14 @@ func target(topic, group string, ids []string) string {
 
 // action runs a bulk action on a group's pending messages.
 func action[T any](ctx context.Context, o *Operator, op Op, r ActionRequest, fn func(T, context.Context, ActionRequest) (Result, error)) (Result, error) {
-	return mutate(ctx, o, op, target(r.Topic, r.Group, r.IDs), func(b T) (Result, error) {
+	where := target(r.Topic, r.Group, r.IDs)
+	if op == OpClaim && r.Consumer != "" {
+		where += " -> " + r.Consumer // the audit line says where they went
+	}
+	if r.Delay > 0 {
+		where += " delay " + r.Delay.String() // now and in an hour are different actions
+	}
+	return mutate(ctx, o, op, where, func(b T) (Result, error) {
 		if r.Topic == "" || r.Group == "" {
 			return Result{}, fmt.Errorf("mq: %s: topic and group are required", op)
 		}

@@ -380,7 +380,7 @@ func (s *Server) command(sess ssh.Session, ss *session) int {
 		Prompt:   func(string) (bool, error) { return false, errors.New("no terminal over an SSH command") },
 		Console:  func(context.Context, cli.ConsoleEnv) int { return cli.ExitUsage },
 		Remote: &cli.Remote{
-			Config:  s.o.Config,
+			Config:  s.configFor(ss),
 			Logger:  ss.logger,
 			Initial: s.initial(ss),
 			Open: func(ctx context.Context, name string, readOnly bool) (*core.Operator, func(), error) {
@@ -389,6 +389,22 @@ func (s *Server) command(sess ssh.Session, ss *session) int {
 			},
 		},
 	})
+}
+
+// configFor is the server's config as the session's key sees it: only the
+// contexts it may open (the others' URLs are the server's business), each
+// read-only for a viewer, so `contexts` tells the user what they may do.
+func (s *Server) configFor(ss *session) *config.Config {
+	cfg := *s.o.Config
+	cfg.Contexts = nil
+	for _, x := range s.o.Config.Contexts {
+		if slices.Contains(ss.contexts, x.Name) {
+			x.ReadOnly = x.ReadOnly || ss.key.Role != Operator
+			cfg.Contexts = append(cfg.Contexts, x)
+		}
+	}
+	cfg.ReadOnly = cfg.ReadOnly || ss.key.Role != Operator
+	return &cfg
 }
 
 func envSet(env []string, name string) bool {

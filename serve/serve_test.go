@@ -390,3 +390,30 @@ func TestQuitWhileConnecting(t *testing.T) {
 		return f.nats.Server().NumClients() == base && f.srv.pool.clients() == 0
 	})
 }
+
+// `contexts` over SSH lists what the key may open, as the key may use it:
+// a viewer restricted to one context neither sees the others (their URLs
+// are the server's business) nor reads "read_only: false" for its own.
+func TestContextsCommandShowsTheKeysView(t *testing.T) {
+	t.Parallel()
+	bob := newUser(t, "bob")
+	f := newFixture(t, []string{`environment="MQSCOPE_CONTEXTS=nats-core" ` + bob.line}, nil)
+	if got := f.cfg.Names(); len(got) < 2 {
+		t.Fatalf("the fixture needs two contexts, has %v", got)
+	}
+	out, errOut, code := f.run(bob, "contexts -o json")
+	if code != 0 {
+		t.Fatalf("contexts -o json: exit %d: %s", code, errOut)
+	}
+	var rows []struct {
+		Name     string `json:"name"`
+		ReadOnly bool   `json:"read_only"`
+		Current  bool   `json:"current"`
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("contexts -o json is not JSON: %v\n%s", err, out)
+	}
+	if len(rows) != 1 || rows[0].Name != "nats-core" || !rows[0].ReadOnly || !rows[0].Current {
+		t.Errorf("a viewer of nats-core sees %+v, want only nats-core, read-only and current", rows)
+	}
+}

@@ -135,7 +135,11 @@ func newForm(c *Common, title string, lines []string, submit func(d *formDialog)
 func (d *formDialog) addInput(key fieldKey, label, value, placeholder string) *formDialog {
 	ti := textinput.New()
 	ti.Prompt = ""
-	ti.Placeholder = placeholder
+	if placeholder != "" {
+		// an example, said as one: without colour a bare placeholder reads
+		// as a typed value (an empty delay field showing "30s" means now)
+		ti.Placeholder = "e.g. " + placeholder
+	}
 	f := &formField{key: key, label: label}
 	if !editableText([]byte(value)) || strings.ContainsAny(value, "\n\t") {
 		f.rawInput, f.escapedInput = value, SanitizeString(value)

@@ -78,6 +78,9 @@ func TestFlowJetStream(t *testing.T) {
 	f.probe(func(m *Model) { nakID = m.pending.list.selectedKey() })
 	f.key("n")
 	f.waitScreen("nak dialog", "Nak (redeliver) 1 message in "+topic+" / billing?", "redeliver after (empty: now)")
+	// the empty field's example must not read as a typed delay (with
+	// NO_COLOR a placeholder looks like a value)
+	f.waitScreen("the delay's example marked as one", "e.g. 30s")
 	f.typ("soon")
 	f.key("ctrl+s")
 	f.waitScreen("bad delay refused in the dialog", `delay "soon": not a duration`)

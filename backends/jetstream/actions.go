@@ -294,7 +294,11 @@ func (o *operator) Nak(ctx context.Context, r core.ActionRequest) (core.Result, 
 	if r.Delay > 0 {
 		body = fmt.Appendf(nil, `-NAK {"delay": %d}`, r.Delay.Nanoseconds())
 	}
-	return o.settle(ctx, r, settlement{op: core.OpNak, verb: "naked", body: body})
+	res, err := o.settle(ctx, r, settlement{op: core.OpNak, verb: "nak'd", body: body})
+	if err == nil && r.Delay > 0 && res.Done > 0 {
+		res.Detail += fmt.Sprintf("; not redelivered before %s", r.Delay)
+	}
+	return res, err
 }
 
 func (o *operator) Term(ctx context.Context, r core.ActionRequest) (core.Result, error) {

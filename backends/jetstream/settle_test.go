@@ -87,6 +87,9 @@ func TestSettleBySequence(t *testing.T) {
 	if err != nil || res.Done != 1 {
 		t.Fatalf("Nak 2: %+v %v", res, err)
 	}
+	if !strings.Contains(res.Detail, "nak'd 1 of 1") || !strings.Contains(res.Detail, "not redelivered before 1.5s") {
+		t.Errorf("Nak 2's detail %q does not say what was done and the delay", res.Detail)
+	}
 	want("after nak 2", 2, 6, 4)
 	var got []string
 	for time.Since(naked) < delay+5*time.Second {

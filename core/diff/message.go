@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/core/decode"
@@ -70,5 +71,37 @@ func PayloadText(r decode.Result, data []byte) string {
 			return s
 		}
 	}
-	return hex.Dump(data[:min(len(data), HexLimit)])
+	return hexDump(data[:min(len(data), HexLimit)])
+}
+
+// hexDump is hexdump -C without the bars around the ASCII column: 76
+// columns a line, so with its diff mark it fits inside an 80-column
+// terminal's border rather than wrapping.
+func hexDump(data []byte) string {
+	var b strings.Builder
+	for off := 0; off < len(data); off += 16 {
+		row := data[off:min(off+16, len(data))]
+		fmt.Fprintf(&b, "%08x  ", off)
+		for i := range 16 {
+			switch {
+			case i < len(row):
+				b.WriteString(hex.EncodeToString(row[i : i+1]))
+				b.WriteByte(' ')
+			default:
+				b.WriteString("   ")
+			}
+			if i == 7 {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteByte(' ')
+		for _, c := range row {
+			if c < 0x20 || c > 0x7e {
+				c = '.'
+			}
+			b.WriteByte(c)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
 }

@@ -3,6 +3,7 @@ package diff
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/core/decode"
@@ -43,5 +44,28 @@ func TestMessages(t *testing.T) {
 	}
 	if r = Messages(rec("same", core.Header{"k": {"v"}}), rec("same", core.Header{"k": {"v"}}), decode.JSONOrText); !r.Equal() {
 		t.Fatalf("identical: %+v", r)
+	}
+}
+
+// A hex dump line with its diff mark ("- ", "+ ", "  ") fits the 78
+// columns inside an 80-column terminal's border: wrapped, every other
+// line of the dump would be two stray characters of its ASCII column.
+func TestHexDumpFitsEightyColumns(t *testing.T) {
+	data := make([]byte, 300)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	dump := PayloadText(decode.Result{Format: "binary"}, data)
+	lines := strings.Split(strings.TrimRight(dump, "\n"), "\n")
+	if len(lines) != 19 {
+		t.Fatalf("a 300-byte dump has %d lines, want 19 (16 bytes a line):\n%s", len(lines), dump)
+	}
+	for _, l := range lines {
+		if n := utf8.RuneCountInString("- " + l); n > 78 {
+			t.Errorf("%d columns with its mark, want at most 78: %q", n, l)
+		}
+	}
+	if !strings.HasPrefix(lines[1], "00000010  70 77 7e") {
+		t.Errorf("second line %q: want offset 00000010 then the bytes", lines[1])
 	}
 }

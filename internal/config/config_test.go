@@ -407,6 +407,8 @@ func TestFileErrors(t *testing.T) {
 		{"unknown top-level key", "read_only = true\nrefrsh = \"2s\"\n", []string{`2:refrsh:unknown key (did you mean "refresh"?)`}},
 		{"unknown context key", "[contexts.a]\nbackend = \"nats_core\"\n\n# c\npasword_env = \"X\"\n", []string{`5:contexts.a.pasword_env:unknown key (did you mean "password_env"?)`}},
 		{"unknown table reported once", "[contexts.a]\nbackend = \"nats_core\"\n[contexts.a.tlz]\nca = \"x\"\ncert = \"y\"\n", []string{`3:contexts.a.tlz:unknown key`}},
+		{"a top-level key in [serve]", "[serve]\nlog_file = \"/tmp/x.log\"\n", []string{`2:serve.log_file:unknown key (log_file is a top-level setting, not one of [serve])`}},
+		{"a misspelt serve key", "[serve]\nmax_session = 3\n", []string{`2:serve.max_session:unknown key (did you mean "max_sessions"?)`}},
 		{"unknown dotted key", "[contexts.a]\nbackend = \"nats_core\"\ntls.cafile = \"x\"\n", []string{`3:contexts.a.tls.cafile:unknown key`}},
 		{"bad backend", "[contexts.a]\nbackend = \"kafka\"\n", []string{`2:contexts.a.backend:unknown backend "kafka"`}},
 		{"bad duration", "[stuck]\npending_idle = \"soon\"\n", []string{`2:stuck.pending_idle:not a duration`}},

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -252,8 +253,16 @@ func suggest(k toml.Key) string {
 		"trends", "window", "stalled", "history", "persist", "retention", "dir", "spark",
 		"contexts", "description", "backend", "url", "user", "password_env", "password_file", "token_env",
 		"token_file", "creds_file", "nkey_file", "tls", "ca", "cert", "key", "server_name",
-		"insecure_skip_verify", "handshake_first", "create_streams", "cluster", "consumer", "decode", "queries"}
+		"insecure_skip_verify", "handshake_first", "create_streams", "cluster", "consumer", "decode", "queries",
+		"serve", "listen", "authorized_keys", "host_key", "max_sessions", "idle_timeout"}
 	last := k[len(k)-1]
+	if len(k) > 1 && slices.Contains(known, last) {
+		// a real setting in the wrong table: "did you mean" itself would not help
+		if slices.Contains([]string{"default_context", "log_file", "log_level", "natscli_contexts", "ascii", "mouse"}, last) {
+			return fmt.Sprintf(" (%s is a top-level setting, not one of [%s])", last, strings.Join(k[:len(k)-1], "."))
+		}
+		return fmt.Sprintf(" (%s is not a setting of [%s]; see config.example.toml)", last, strings.Join(k[:len(k)-1], "."))
+	}
 	best, bestD := "", 3
 	for _, c := range known {
 		if d := editDistance(last, c); d < bestD {
