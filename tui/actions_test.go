@@ -149,3 +149,21 @@ func TestStatusClearedOnPaneChange(t *testing.T) {
 		t.Errorf("E lost the last error: %q", m.lastErr)
 	}
 }
+
+// TestPendingTitleNeverSaysMoreOfFewer: JetStream lists the range between
+// the ack floor and the last delivered, so a message acked out of order is
+// still listed; the title says so instead of "(3 of 2)".
+func TestPendingTitleNeverSaysMoreOfFewer(t *testing.T) {
+	m := viewModel(t, false)
+	m.pending.page = core.PendingPage{Total: 2, Entries: []core.PendingEntry{{ID: "1"}, {ID: "2"}, {ID: "3"}}}
+	m.pending.loaded = true
+	m.pending.rebuild()
+	if got := m.pending.Title(); !strings.Contains(got, "(3 listed, 2 pending)") {
+		t.Errorf("title %q", got)
+	}
+	m.pending.page.Total = 5
+	m.pending.rebuild()
+	if got := m.pending.Title(); !strings.Contains(got, "(3 of 5)") {
+		t.Errorf("title %q", got)
+	}
+}

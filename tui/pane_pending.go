@@ -40,7 +40,13 @@ func (p *pendingPane) Title() string {
 		t += " @" + SanitizeString(p.consumer)
 	}
 	if p.loaded {
-		t += fmt.Sprintf(" (%d of %d)", len(p.entries), p.page.Total) + p.pg.title()
+		if n := int64(len(p.entries)); n > p.page.Total {
+			// JetStream lists the range between the ack floor and the
+			// last delivered: one acked out of order is still in it
+			t += fmt.Sprintf(" (%d listed, %d pending)", n, p.page.Total) + p.pg.title()
+		} else {
+			t += fmt.Sprintf(" (%d of %d)", n, p.page.Total) + p.pg.title()
+		}
 	}
 	t += p.titleTail()
 	if p.filter.Query() != nil {
