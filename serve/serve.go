@@ -263,7 +263,9 @@ func (s *Server) console(sess ssh.Session, ss *session) int {
 	pty, windows, _ := sess.Pty()
 	o := s.o.Console
 	o.Contexts, o.Initial, o.Logger = ss.contexts, s.initial(ss), ss.logger
-	o.ReadOnly = o.ReadOnly || ss.key.Role != Operator
+	if ss.key.Role != Operator && !o.ReadOnly {
+		o.ReadOnly, o.ReadOnlyReason = true, "read-only: your key's role is viewer"
+	}
 	o.NoColor = o.NoColor || envSet(env, "NO_COLOR")
 	o.ASCII = o.ASCII || pty.Term == "dumb"
 	// Every reference this console takes is given back when it ends: a

@@ -116,7 +116,7 @@ func TestViewerCannotAct(t *testing.T) {
 	tm := f.console(bob, 100, 30)
 	tm.waitFor("a viewer's console", "READ-ONLY", topic, "publish✗")
 	tm.send("?")
-	tm.waitFor("help with the reason", "read-only mode")
+	tm.waitFor("help with the reason", "your key's role is viewer")
 	tm.send("\x1b")
 	time.Sleep(300 * time.Millisecond) // ESC then q at once reads as alt+q
 	tm.send("q")

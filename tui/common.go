@@ -39,6 +39,9 @@ type Common struct {
 	// filters, queries and diff (decode.JSONOrText unless the context sets
 	// one).
 	Decoder decode.Decoder
+	// ReadOnlyWhy says why the console is read-only where it is more than
+	// the flag (mqscope serve: the key's role); "" means "read-only mode".
+	ReadOnlyWhy string
 	// Mark is the message marked for a diff (m), nil when none; it stays
 	// across panes, a context switch drops it (diff.go).
 	Mark *msgRef
@@ -81,20 +84,21 @@ func newCommon(o Options) *Common {
 		spark = defaultSpark
 	}
 	return &Common{
-		PageSize:  ps,
-		Styles:    Theme(o.Theme, o.NoColor, o.ASCII),
-		Keys:      DefaultKeyMap(),
-		Logger:    l,
-		ReadOnly:  o.ReadOnly,
-		DLQSuffix: core.DefaultDLQSuffix,
-		Timeout:   t,
-		Ctx:       context.Background(),
-		Now:       time.Now,
-		Decoder:   decode.JSONOrText,
-		Context:   o.Initial,
-		History:   hist,
-		Trends:    o.Trends,
-		Spark:     spark,
+		PageSize:    ps,
+		Styles:      Theme(o.Theme, o.NoColor, o.ASCII),
+		Keys:        DefaultKeyMap(),
+		Logger:      l,
+		ReadOnly:    o.ReadOnly,
+		DLQSuffix:   core.DefaultDLQSuffix,
+		Timeout:     t,
+		Ctx:         context.Background(),
+		Now:         time.Now,
+		Decoder:     decode.JSONOrText,
+		ReadOnlyWhy: o.ReadOnlyReason,
+		Context:     o.Initial,
+		History:     hist,
+		Trends:      o.Trends,
+		Spark:       spark,
 	}
 }
 
@@ -120,3 +124,10 @@ type statusMsg struct {
 }
 
 func msgCmd(m tea.Msg) tea.Cmd { return func() tea.Msg { return m } }
+
+func (c *Common) readOnlyWhy() string {
+	if c.ReadOnlyWhy != "" {
+		return c.ReadOnlyWhy
+	}
+	return "read-only mode"
+}

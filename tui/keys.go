@@ -26,11 +26,11 @@ func (b Binding) mut() Binding         { b.Mutating = true; return b }
 // Available reports whether the binding may run now and, if not, why.
 func (b Binding) Available(c *Common) (bool, string) {
 	if b.Mutating && c.ReadOnly {
-		return false, "read-only mode"
+		return false, c.readOnlyWhy()
 	}
 	if b.Op != "" {
 		if b.Op.Mutating() && c.ReadOnly {
-			return false, "read-only mode"
+			return false, c.readOnlyWhy()
 		}
 		if c.Caps.Ops == nil {
 			return false, "not connected"

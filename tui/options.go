@@ -22,16 +22,19 @@ type Options struct {
 	// the returned client until it switches away (then it calls Close).
 	Open func(ctx context.Context, name string) (*Target, error)
 
-	ReadOnly   bool          // refuse every mutating action (core enforces it too)
-	ASCII      bool          // plain-ASCII borders (--ascii, dumb TERM)
-	NoColor    bool          // NO_COLOR set
-	Mouse      bool          // enable mouse (off by default: keyboard first)
-	TailBuffer int           // tail ring buffer size (default 10000)
-	Refresh    time.Duration // polling interval of topics/groups/pending (default 2s)
-	Timeout    time.Duration // per broker call (default 5s)
-	PageSize   int           // pending entries / stored messages per page (default 200)
-	Theme      string        // "dark" (default), "light"
-	Logger     *slog.Logger  // never the terminal; main.go points it at a file
+	ReadOnly bool // refuse every mutating action (core enforces it too)
+	// ReadOnlyReason is why, where it is more than the flag (mqscope serve:
+	// "your key's role is viewer"); "" means "read-only mode".
+	ReadOnlyReason string
+	ASCII          bool          // plain-ASCII borders (--ascii, dumb TERM)
+	NoColor        bool          // NO_COLOR set
+	Mouse          bool          // enable mouse (off by default: keyboard first)
+	TailBuffer     int           // tail ring buffer size (default 10000)
+	Refresh        time.Duration // polling interval of topics/groups/pending (default 2s)
+	Timeout        time.Duration // per broker call (default 5s)
+	PageSize       int           // pending entries / stored messages per page (default 200)
+	Theme          string        // "dark" (default), "light"
+	Logger         *slog.Logger  // never the terminal; main.go points it at a file
 
 	// History keeps the samples of every context's refreshes for the
 	// sparklines, the group history view and the trend signals. One store
