@@ -197,6 +197,17 @@ func Assess(pts []GroupPoint, now time.Time, th Thresholds) Signal {
 	if len(w) < 3 || w[len(w)-1].At.Sub(w[0].At) < th.Window/4 {
 		return sig
 	}
+	// A burst being worked off: the window as a whole rose, but its last
+	// quarter falls clearly. Judge that stretch: over the whole window the
+	// burst counts as arrivals and it would read "never drains at current
+	// rates" while the group is emptying it.
+	if b, up := slope(w); up && b > 0 {
+		if r := since(w, now, th.Window/4); len(r) >= 3 {
+			if rb, down := slope(r); down && rb < 0 {
+				w = r
+			}
+		}
+	}
 	first, last := w[0], w[len(w)-1]
 	sig.Span = last.At.Sub(first.At)
 	var trend bool

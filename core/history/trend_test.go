@@ -190,3 +190,34 @@ func TestAssessSpanRoundsToNearest(t *testing.T) {
 		t.Fatalf("stalled: kind %v text %q basis %q", s.Kind, s.Text, s.Basis)
 	}
 }
+
+// A burst the group is working off: 900 arrive at once, then it acks
+// 6/s with nothing coming in. The window as a whole rose, but "never
+// drains at current rates" is false: the recent stretch says draining.
+func TestAssessBurstBeingWorkedOff(t *testing.T) {
+	t.Parallel()
+	pts := build(25, 5*time.Second, func(i int) GroupPoint {
+		if i < 12 {
+			return GroupPoint{Lag: 0, Delivered: 1000}
+		}
+		return GroupPoint{Lag: int64(900 - 30*(i-12)), Delivered: int64(1000 + 30*(i-12))}
+	})
+	s := Assess(pts, pts[24].At, Thresholds{})
+	if s.Kind != SignalDraining || s.Kind.Alert() {
+		t.Fatalf("kind %v (%s · %s), want draining", s.Kind, s.Text, s.Basis)
+	}
+	if s.Basis != "-6.0/s over last 30s (in 0.0/s, acked 6.0/s)" || s.Text != "draining, empty in ~2m" {
+		t.Fatalf("text %q basis %q", s.Text, s.Basis)
+	}
+	// steady growth with a dip at the end is still growing
+	pts = build(25, 5*time.Second, func(i int) GroupPoint {
+		lag := int64(50 * i)
+		if i == 24 {
+			lag -= 40
+		}
+		return GroupPoint{Lag: lag, Delivered: 1000}
+	})
+	if s := Assess(pts, pts[24].At, Thresholds{}); s.Kind != SignalGrowing {
+		t.Fatalf("a dip: kind %v (%s), want growing", s.Kind, s.Basis)
+	}
+}
