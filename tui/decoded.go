@@ -62,12 +62,19 @@ func oneLine(s string) string {
 }
 
 // decodedLines is the inspector's payload when its decoder read it as
-// something other than JSON or text: pretty JSON, or the error and a hex
-// dump. ok false: show the payload as before (JSON, text, hex).
-func decodedLines(res decode.Result, data []byte) (lines []string, kind string, ok bool) {
+// something other than JSON or text: pretty JSON, or the error (wrapped at
+// width when it is known, so the reason is never cut off) and a hex dump.
+// ok false: show the payload as before (JSON, text, hex).
+func decodedLines(res decode.Result, data []byte, width int) (lines []string, kind string, ok bool) {
 	switch {
 	case res.Err != nil:
-		lines = append(lines, SanitizeString(oneLine(fmt.Sprintf("cannot decode as %s: %v", res.Format, res.Err))), "")
+		msg := SanitizeString(oneLine(fmt.Sprintf("cannot decode as %s: %v", res.Format, res.Err)))
+		if width > 0 {
+			lines = append(lines, wrapLines(msg, width)...)
+		} else {
+			lines = append(lines, msg)
+		}
+		lines = append(lines, "")
 		lines = append(lines, strings.Split(strings.TrimRight(hex.Dump(data), "\n"), "\n")...)
 		return lines, res.Format + ": not decoded", true
 	case res.Structured() && res.Format != decode.FormatJSON:

@@ -156,3 +156,23 @@ func TestPublishDialogRefusesWhatCannotBeEncoded(t *testing.T) {
 		t.Errorf("plain text refused: %q", d.err)
 	}
 }
+
+// At 80 columns the inspector wraps a decode error instead of cutting off
+// its reason (the part an operator needs).
+func TestDecodeErrorWrapsAt80(t *testing.T) {
+	c := newCommon(Options{})
+	c.Decoder = testDecoders(t)
+	rec := core.Record{Topic: "orders.eu", ID: "1", Data: []byte{0xff, 0xff, 0xff, 0x01}, Size: 4}
+	in := newInspector(c, rec, inspectMeta{})
+	in.SetSize(78, 22)
+	view := in.View()
+	for _, l := range view {
+		if w := ansi.StringWidth(l); w > 78 {
+			t.Fatalf("line wider than the pane (%d): %q", w, l)
+		}
+	}
+	plain := strings.Join(strings.Fields(ansi.Strip(strings.Join(view, " "))), " ")
+	if !strings.Contains(plain, "cannot parse invalid wire-format data") {
+		t.Fatalf("the reason is cut off:\n%s", strings.Join(view, "\n"))
+	}
+}

@@ -199,3 +199,40 @@ func TestFlowOpenRetried(t *testing.T) {
 		return m.target == nil && len(m.topics.all) == 0 && !strings.Contains(m.headerLine(), "● connected")
 	})
 }
+
+// TestFlowBrowsePublishStartsFromTheSubject: `p` in a browsed JetStream
+// stream starts from the cursor row's subject, not the stream's name
+// (which the stream does not capture: publishing there failed and offered
+// to create another stream).
+func TestFlowBrowsePublishStartsFromTheSubject(t *testing.T) {
+	t.Parallel()
+	srv := testbroker.StartNATS(t)
+	cfg := core.Config{Driver: core.DriverJetStream, NATSURL: srv.URL(), CreateStreams: true}
+	cl := newClient(t, cfg)
+	subject := shortName(t, "shop") + ".orders.eu"
+	publishN(t, cl, subject, `{"n":1}`)
+
+	f := startFlow(t, Options{Contexts: []string{"local"}, Initial: "local", Open: openerFor(cfg)})
+	f.waitScreen("connected", "connected")
+	var stream string
+	f.waitModel("the stream is listed", func(m *Model) bool {
+		for _, ti := range m.topics.all {
+			if ti.PublishSubject == subject {
+				stream = ti.Name
+				return true
+			}
+		}
+		return false
+	})
+	if stream == subject {
+		t.Fatalf("the stream is named like its subject (%s): the test shows nothing", stream)
+	}
+	f.tm.Send(browseTopicMsg{topic: stream})
+	f.waitModel("browsing", func(m *Model) bool { return m.panes[panePending] == m.messages && len(m.messages.recs) == 1 })
+	f.key("3")
+	f.key("p")
+	f.waitModel("publish starts from the subject", func(m *Model) bool {
+		d, ok := m.topDialog().(*formDialog)
+		return ok && d.val(fieldTopic) == subject
+	})
+}

@@ -166,3 +166,36 @@ func (f *flow) refilter(expr string) {
 	f.typ(expr)
 	f.key("enter")
 }
+
+// TestFlowBadFilterKeepsThePrevious: the filter line applies what parses as
+// it is typed; an expression refused on enter goes back to the filter the
+// pane had, never to the last prefix that parsed (`jq:.n ` of `jq:.n >`,
+// which matches everything while the title claims a filter).
+func TestFlowBadFilterKeepsThePrevious(t *testing.T) {
+	t.Parallel()
+	srv := testbroker.StartNATS(t)
+	cfg := core.Config{Driver: core.DriverJetStream, NATSURL: srv.URL(), CreateStreams: true}
+	cl := newClient(t, cfg)
+	topic := shortName(t, "orders")
+	publishN(t, cl, topic, `{"n":1}`, `{"n":2}`, `{"n":4}`, `{"n":5}`)
+
+	f := startFlow(t, Options{Contexts: []string{"local"}, Initial: "local", Open: openerFor(cfg)})
+	f.waitScreen("connected", "connected", topic)
+	f.command("tail " + topic + " last:10")
+	f.waitModel("tail holds the history", func(m *Model) bool { return len(m.tail.recs) == 4 })
+	f.refilter(`jq:.n > 3`)
+	f.waitModel("jq filter on the tail", func(m *Model) bool { return len(m.tail.visible()) == 2 })
+
+	f.refilter(`jq:.n >`)
+	f.waitStatus("refused with where", "unexpected EOF")
+	f.waitModel("the previous filter is back", func(m *Model) bool {
+		return m.tail.Filter().Raw == `jq:.n > 3` && len(m.tail.visible()) == 2
+	})
+	f.waitScreen("the title names it", `/jq:.n > 3`)
+
+	// from no filter, a refused one leaves none
+	f.key("esc")
+	f.waitModel("no filter", func(m *Model) bool { return m.tail.Filter().Empty() })
+	f.refilter(`re:(a`)
+	f.waitModel("still none", func(m *Model) bool { return m.tail.Filter().Empty() && len(m.tail.visible()) == 4 })
+}

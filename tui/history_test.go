@@ -77,7 +77,7 @@ func TestGroupsShowTrendAndSignals(t *testing.T) {
 	m.groups.setGroups(gs)
 	m.focus = paneGroups
 	out := ansi.Strip(screen(t, m, 160, 48))
-	for _, want := range []string{"TREND", "draining, empty in ~2m", "▁▁▁▃▃▃▆▆▆█"} {
+	for _, want := range []string{"TREND", "draining, empty in ~3m", "▁▁▁▃▃▃▆▆▆█"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("groups at 160x48 lack %q:\n%s", want, out)
 		}

@@ -117,6 +117,9 @@ func (m *Model) startInput(mode inputMode, value string) tea.Cmd {
 		m.input.Prompt = ":"
 		m.input.Placeholder = "ctx NAME | topic NAME | tail PATTERN [last:N|-5m] | dlq | publish | q"
 	}
+	if mode == inputFilter {
+		m.filterBefore = m.panes[m.focus].Filter()
+	}
 	m.input.SetValue(value)
 	m.input.SetWidth(m.w - 4)
 	return m.input.Focus()
@@ -150,8 +153,9 @@ func (m *Model) inputKey(msg tea.KeyPressMsg) tea.Cmd {
 		if mode == inputFilter {
 			f, err := ParseFilter(v)
 			if err != nil {
+				cmd := m.setFilter(m.filterBefore, false)
 				m.setErr(err)
-				return nil
+				return cmd
 			}
 			return m.setFilter(f, true)
 		}

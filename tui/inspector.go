@@ -55,7 +55,12 @@ func (in *inspector) Title() string {
 }
 
 func (in *inspector) SetSize(w, h int) {
+	rebuild := w != in.w && in.body == nil
 	in.w, in.h = w, h
+	if rebuild {
+		// a decode error wraps at the width
+		in.lines = in.build()
+	}
 	if in.body != nil {
 		in.body.setWidth(w)
 	}
@@ -167,7 +172,7 @@ func (in *inspector) build() []string {
 	} else {
 		kind = payloadKind(r.Data)
 		if res, ok := decodeRecord(in.com.Decoder, r, lazyPayload); ok {
-			if lines, k, ok := decodedLines(res, r.Data); ok {
+			if lines, k, ok := decodedLines(res, r.Data, in.w); ok {
 				decoded, kind = lines, k
 			}
 		}

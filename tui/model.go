@@ -66,8 +66,13 @@ type Model struct {
 	diffReq    uint64   // only the last = opens its comparison
 	helpOff    int      // first help line shown (help scrolls on small screens)
 
-	mode  inputMode
-	input textinput.Model
+	mode inputMode
+	// filterBefore is the focused pane's filter when `/` opened: the
+	// filter line applies what parses as it is typed, and a refused
+	// expression on enter goes back to this one, not to the last prefix
+	// that happened to parse (`jq:.amount ` of `jq:.amount >`).
+	filterBefore Filter
+	input        textinput.Model
 
 	status    string
 	statusSeq uint64 // counts setStatusLine calls

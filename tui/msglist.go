@@ -183,12 +183,23 @@ func (l *msgList) listActions(enter func() tea.Msg, rows, extra []action, next, 
 	return append(as, act(k.NextPage, needNothing, next), act(k.FirstPage, needNothing, first))
 }
 
-// topicActions act on the topic rather than on rows.
-func (l *msgList) topicActions() []action {
+// topicActions act on the topic rather than on rows. rowSubject (may be
+// nil) is the cursor row's subject: publish starts from it, since a
+// JetStream stream's name is not a subject it captures (publishing to
+// "ORDERS" fails, then offers to create another stream for it).
+func (l *msgList) topicActions(rowSubject func() string) []action {
 	k := l.com.Keys
+	publishTo := func() string {
+		if rowSubject != nil {
+			if s := rowSubject(); s != "" {
+				return s
+			}
+		}
+		return l.topic
+	}
 	return []action{
 		opens(k.ReplayRange, needTopic, func() dialog { return newReplayDialog(l.com, l.topic, nil, true) }),
-		opens(k.Publish, needNothing, func() dialog { return newPublishDialog(l.com, l.topic, nil, nil) }),
+		opens(k.Publish, needNothing, func() dialog { return newPublishDialog(l.com, publishTo(), nil, nil) }),
 	}
 }
 

@@ -87,7 +87,7 @@ func (p *messagesPane) Actions() []action {
 	rows := messageActions(p.com, p.scope(), p.selectedIDs, rec)
 	enter := func() tea.Msg { return inspectMsg{rec: rec(), meta: inspectMeta{Scope: p.scope()}} }
 	next, first := pageMoves(&p.msgList, &p.pg, "browse: this is the last (oldest) page", p.refresh)
-	extra := append(p.topicActions(), act(p.com.Keys.Search, needTopic, p.startSearch))
+	extra := append(p.topicActions(func() string { return rec().Subject }), act(p.com.Keys.Search, needTopic, p.startSearch))
 	as := p.listActions(enter, rows, extra, next, first)
 	return append(as, diffActions(p.com, func() (msgRef, bool) {
 		r, ok := p.recordByID(cur)

@@ -97,7 +97,7 @@ func (p *pendingPane) Actions() []action {
 	rows = append(rows, send(k.DLQ, needTopic, func() tea.Msg { return browseTopicMsg{topic: dlqOf(p.com, p.topic), dlq: true} }))
 	next, first := pageMoves(&p.msgList, &p.pg, "pending: this is the last page", p.refresh)
 	as := p.listActions(func() tea.Msg { return p.inspect(cur) }, rows, nil, next, first)
-	as = append(as, p.topicActions()...)
+	as = append(as, p.topicActions(nil)...)
 	return append(as, diffActions(p.com, func() (msgRef, bool) { return msgRef{topic: p.topic, id: cur}, cur != "" })...)
 }
 

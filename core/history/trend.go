@@ -197,13 +197,24 @@ func Assess(pts []GroupPoint, now time.Time, th Thresholds) Signal {
 	if len(w) < 3 || w[len(w)-1].At.Sub(w[0].At) < th.Window/4 {
 		return sig
 	}
+	// A burst being worked off: the window as a whole rose, but its last
+	// quarter falls clearly. Judge that stretch: over the whole window the
+	// burst counts as arrivals and it would read "never drains at current
+	// rates" while the group is emptying it.
+	if b, up := slope(w); up && b > 0 {
+		if r := since(w, now, th.Window/4); len(r) >= 3 {
+			if rb, down := slope(r); down && rb < 0 {
+				w = r
+			}
+		}
+	}
 	first, last := w[0], w[len(w)-1]
 	sig.Span = last.At.Sub(first.At)
 	var trend bool
 	sig.Slope, trend = slope(w)
 	_, _, sig.AckRate = Rates(first, last)
 	sig.InRate, _, _ = Rates(first, last)
-	span := core.HumanDuration(sig.Span.Round(time.Second))
+	span := approx(sig.Span)
 	rates := ""
 	if sig.InRate >= 0 && sig.AckRate >= 0 {
 		rates = fmt.Sprintf(" (in %s/s, acked %s/s)", num(sig.InRate), num(sig.AckRate))
@@ -218,8 +229,8 @@ func Assess(pts []GroupPoint, now time.Time, th Thresholds) Signal {
 		if _, up := slope(s); okA && okB && bb == aa && up && b.Backlog()-a.Backlog() >= minRise {
 			d := b.At.Sub(a.At)
 			sig.Kind = SignalStalled
-			sig.Text = "growing for " + core.HumanDuration(d.Round(time.Second)) + " while ack rate is 0"
-			sig.Basis = fmt.Sprintf("backlog %d → %d over %s, nothing acked", a.Backlog(), b.Backlog(), core.HumanDuration(d.Round(time.Second)))
+			sig.Text = "growing for " + approx(d) + " while ack rate is 0"
+			sig.Basis = fmt.Sprintf("backlog %d → %d over %s, nothing acked", a.Backlog(), b.Backlog(), approx(d))
 			return sig
 		}
 	}
@@ -234,10 +245,20 @@ func Assess(pts []GroupPoint, now time.Time, th Thresholds) Signal {
 		sig.Kind = SignalDraining
 		secs := float64(last.Backlog()) / -sig.Slope
 		sig.ETA = time.Duration(math.Min(secs, 1e9) * float64(time.Second))
-		sig.Text = "draining, empty in ~" + core.HumanDuration(sig.ETA.Round(time.Second))
+		sig.Text = "draining, empty in ~" + approx(sig.ETA)
 		sig.Basis = fmt.Sprintf("-%s/s over last %s%s", num(-sig.Slope), span, rates)
 	}
 	return sig
+}
+
+// approx is a span for a person: to the nearest second under a minute,
+// else to the nearest minute (core.HumanDuration truncates: a 1m58s window
+// read "over last 1m").
+func approx(d time.Duration) string {
+	if d < time.Minute {
+		return core.HumanDuration(d.Round(time.Second))
+	}
+	return core.HumanDuration(d.Round(time.Minute))
 }
 
 // num formats a rate: one decimal below 100, none above.

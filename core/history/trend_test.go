@@ -163,3 +163,61 @@ func TestLookback(t *testing.T) {
 		t.Fatalf("lookback %v", got)
 	}
 }
+
+// Samples that do not line up with the window (a 7s refresh: the window
+// holds 1m52s of them) still read as the window, not as "1m": spans and
+// estimates round to the nearest minute.
+func TestAssessSpanRoundsToNearest(t *testing.T) {
+	t.Parallel()
+	pts := build(40, 7*time.Second, func(i int) GroupPoint {
+		in, acked := int64(70*i), int64(49*i)
+		return GroupPoint{Pending: 4, Lag: in - acked, Delivered: acked + 4}
+	})
+	s := Assess(pts, pts[len(pts)-1].At, Thresholds{})
+	if s.Kind != SignalGrowing || !strings.HasPrefix(s.Basis, "+3.0/s over last 2m ") {
+		t.Fatalf("kind %v basis %q (span %v)", s.Kind, s.Basis, s.Span)
+	}
+	// draining 12/s net, sampled every 7s; and 1m59s of stalling with a
+	// 2m threshold reads 2m, as configured, not 1m.
+	pts = build(40, 7*time.Second, func(i int) GroupPoint {
+		return GroupPoint{Pending: 10, Lag: int64(4500 - 84*i), Delivered: int64(1000 + 84*i)}
+	})
+	if s := Assess(pts, pts[len(pts)-1].At, Thresholds{}); s.Kind != SignalDraining || !strings.HasPrefix(s.Basis, "-12.0/s over last 2m ") {
+		t.Fatalf("draining: kind %v basis %q text %q", s.Kind, s.Basis, s.Text)
+	}
+	pts = build(40, 7*time.Second, func(i int) GroupPoint { return GroupPoint{Pending: 3, Lag: int64(14 * i), Delivered: 100} })
+	if s := Assess(pts[:18], pts[17].At, Thresholds{Stalled: 2 * time.Minute}); s.Kind != SignalStalled || s.Text != "growing for 2m while ack rate is 0" {
+		t.Fatalf("stalled: kind %v text %q basis %q", s.Kind, s.Text, s.Basis)
+	}
+}
+
+// A burst the group is working off: 900 arrive at once, then it acks
+// 6/s with nothing coming in. The window as a whole rose, but "never
+// drains at current rates" is false: the recent stretch says draining.
+func TestAssessBurstBeingWorkedOff(t *testing.T) {
+	t.Parallel()
+	pts := build(25, 5*time.Second, func(i int) GroupPoint {
+		if i < 12 {
+			return GroupPoint{Lag: 0, Delivered: 1000}
+		}
+		return GroupPoint{Lag: int64(900 - 30*(i-12)), Delivered: int64(1000 + 30*(i-12))}
+	})
+	s := Assess(pts, pts[24].At, Thresholds{})
+	if s.Kind != SignalDraining || s.Kind.Alert() {
+		t.Fatalf("kind %v (%s · %s), want draining", s.Kind, s.Text, s.Basis)
+	}
+	if s.Basis != "-6.0/s over last 30s (in 0.0/s, acked 6.0/s)" || s.Text != "draining, empty in ~2m" {
+		t.Fatalf("text %q basis %q", s.Text, s.Basis)
+	}
+	// steady growth with a dip at the end is still growing
+	pts = build(25, 5*time.Second, func(i int) GroupPoint {
+		lag := int64(50 * i)
+		if i == 24 {
+			lag -= 40
+		}
+		return GroupPoint{Lag: lag, Delivered: 1000}
+	})
+	if s := Assess(pts, pts[24].At, Thresholds{}); s.Kind != SignalGrowing {
+		t.Fatalf("a dip: kind %v (%s), want growing", s.Kind, s.Basis)
+	}
+}
