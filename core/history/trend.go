@@ -230,6 +230,11 @@ func Assess(pts []GroupPoint, now time.Time, th Thresholds) Signal {
 			d := b.At.Sub(a.At)
 			sig.Kind = SignalStalled
 			sig.Text = "growing for " + approx(d) + " while ack rate is 0"
+			// It stopped growing (the publisher paused): the alert stands
+			// (nothing acked, a backlog waits) but "growing" would not.
+			if r := since(s, now, th.Stalled/4); len(r) >= 2 && r[len(r)-1].Backlog() <= r[0].Backlog() {
+				sig.Text = "nothing acked for " + approx(d) + "; the backlog grew, flat for the last " + approx(r[len(r)-1].At.Sub(r[0].At))
+			}
 			sig.Basis = fmt.Sprintf("backlog %d → %d over %s, nothing acked", a.Backlog(), b.Backlog(), approx(d))
 			return sig
 		}

@@ -42,6 +42,24 @@ func TestAssessStalled(t *testing.T) {
 	}
 }
 
+// TestAssessStalledThenFlat: the publisher stopped a while ago and nothing
+// is acked: still an alert, but it no longer says "growing".
+func TestAssessStalledThenFlat(t *testing.T) {
+	t.Parallel()
+	// 2 msg/s for 4m, then nothing for 2m; delivered never moves.
+	pts := build(73, 5*time.Second, func(i int) GroupPoint {
+		return GroupPoint{Pending: 3, Lag: int64(2 * 5 * min(i, 48)), Delivered: 100}
+	})
+	now := pts[len(pts)-1].At
+	s := Assess(pts, now, Thresholds{})
+	if s.Kind != SignalStalled {
+		t.Fatalf("kind %v (%s), want stalled", s.Kind, s.Text)
+	}
+	if strings.Contains(s.Text, "growing") || !strings.Contains(s.Text, "nothing acked for 5m") || !strings.Contains(s.Text, "flat for the last 1m") {
+		t.Fatalf("text %q", s.Text)
+	}
+}
+
 func TestAssessGrowingWhileConsuming(t *testing.T) {
 	t.Parallel()
 	// 10/s in, 7/s acked: the backlog grows 3/s.
