@@ -2,11 +2,15 @@ package tui
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -165,5 +169,50 @@ func TestPendingTitleNeverSaysMoreOfFewer(t *testing.T) {
 	m.pending.rebuild()
 	if got := m.pending.Title(); !strings.Contains(got, "(3 of 5)") {
 		t.Errorf("title %q", got)
+	}
+}
+
+// TestShutdownClosesAContextStillOpening: a connect answered after the
+// console stopped closes what it opened (nobody else would: mqscope serve
+// runs many consoles in one process, and the broker connection would stay).
+func TestShutdownClosesAContextStillOpening(t *testing.T) {
+	gate, closed := make(chan struct{}), make(chan struct{})
+	m := NewModel(Options{Contexts: []string{"c"}, Initial: "c", Open: func(ctx context.Context, name string) (*Target, error) {
+		<-gate // the broker is slow to answer
+		return &Target{Name: name, Close: func() error { close(closed); return nil }}, nil
+	}})
+	cmd := m.connect("c")
+	done := make(chan tea.Msg, 1)
+	go func() { done <- cmd() }()
+	m.Shutdown()
+	close(gate)
+	if msg := <-done; msg != nil {
+		t.Errorf("a connect answered after shutdown reported %T", msg)
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the context opened after shutdown was never closed")
+	}
+}
+
+// TestTargetsCloseOnce: a target closed by its command is not closed again
+// by Shutdown, and one whose close command never ran is closed by it.
+func TestTargetsCloseOnce(t *testing.T) {
+	var ts targets
+	count := map[string]int{}
+	mk := func(n string) *Target { return &Target{Name: n, Close: func() error { count[n]++; return nil }} }
+	a, b := mk("a"), mk("b")
+	ts.add(a)
+	ts.add(b)
+	l := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ts.close(l, a)
+	ts.closeAll(l)
+	ts.close(l, b) // the command that never ran, running late
+	if count["a"] != 1 || count["b"] != 1 {
+		t.Errorf("closes %v, want each once", count)
+	}
+	if ts.add(mk("c")) {
+		t.Error("a target was kept after closeAll")
 	}
 }

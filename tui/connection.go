@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -15,6 +16,54 @@ import (
 	"github.com/mqscope/mqscope/core"
 	"github.com/mqscope/mqscope/core/decode"
 )
+
+// targets are the contexts this console opened and has not closed: a
+// close that was a command the stopped program never ran, or a connect
+// answered after it stopped, would otherwise leave a broker connection
+// open for good (mqscope serve runs many consoles in one process).
+// Shutdown closes every one.
+type targets struct {
+	mu    sync.Mutex
+	ended bool
+	open  map[*Target]bool
+}
+
+// add keeps t; false once the console has shut down (the caller closes t).
+func (ts *targets) add(t *Target) bool {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.ended {
+		return false
+	}
+	if ts.open == nil {
+		ts.open = map[*Target]bool{}
+	}
+	ts.open[t] = true
+	return true
+}
+
+// close closes t unless it was closed already.
+func (ts *targets) close(l interface{ Warn(string, ...any) }, t *Target) {
+	ts.mu.Lock()
+	kept := ts.open[t]
+	delete(ts.open, t)
+	ts.mu.Unlock()
+	if kept {
+		closeTarget(l, t)
+	}
+}
+
+// closeAll closes every target still open; later adds are refused.
+func (ts *targets) closeAll(l interface{ Warn(string, ...any) }) {
+	ts.mu.Lock()
+	ts.ended = true
+	open := ts.open
+	ts.open = nil
+	ts.mu.Unlock()
+	for t := range open {
+		closeTarget(l, t)
+	}
+}
 
 func closeTarget(l interface{ Warn(string, ...any) }, t *Target) {
 	var err error
@@ -40,12 +89,17 @@ func (m *Model) connect(name string) tea.Cmd {
 	m.connecting = true
 	m.ctxName = name
 	open, base, timeout := m.o.Open, m.com.Ctx, m.com.Timeout
+	owned, logger := m.owned, m.com.Logger
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, 2*timeout)
 		defer cancel()
 		t, err := open(ctx, name)
 		if err != nil {
 			return connectedMsg{gen: gen, name: name, err: err}
+		}
+		if !owned.add(t) { // the console stopped while this one opened
+			closeTarget(logger, t)
+			return nil
 		}
 		op := t.operator()
 		caps := op.Capabilities(ctx)
@@ -61,7 +115,7 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 	if msg.gen != m.com.Gen {
 		if msg.target != nil { // the operator switched again meanwhile
 			t := msg.target
-			return func() tea.Msg { closeTarget(m.com.Logger, t); return nil }
+			return func() tea.Msg { m.owned.close(m.com.Logger, t); return nil }
 		}
 		return nil
 	}
@@ -78,7 +132,7 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 			// must not stay on screen as if it were this one's
 			m.target, m.com.Op, m.com.Caps = nil, nil, core.Capabilities{}
 			m.resetPanes()
-			cmds = append(cmds, func() tea.Msg { closeTarget(m.com.Logger, old); return nil })
+			cmds = append(cmds, func() tea.Msg { m.owned.close(m.com.Logger, old); return nil })
 		}
 		// Topics says why it is empty instead of "loading…" forever
 		m.topics.connectFailed(err)
@@ -115,7 +169,7 @@ func (m *Model) connected(msg connectedMsg) tea.Cmd {
 	}
 	cmds := []tea.Cmd{m.topics.refresh(), m.refreshTick()}
 	if old != nil {
-		cmds = append(cmds, func() tea.Msg { closeTarget(m.com.Logger, old); return nil })
+		cmds = append(cmds, func() tea.Msg { m.owned.close(m.com.Logger, old); return nil })
 	}
 	return tea.Batch(cmds...)
 }

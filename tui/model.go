@@ -74,6 +74,7 @@ type Model struct {
 	filterBefore Filter
 	input        textinput.Model
 
+	owned     *targets // every context opened and not closed (Shutdown closes them)
 	status    string
 	statusSeq uint64 // counts setStatusLine calls
 	statusErr bool
@@ -106,7 +107,7 @@ func NewModel(o Options) *Model {
 		o.TailBuffer = 10000
 	}
 	c := newCommon(o)
-	m := &Model{o: o, com: c, ctxName: o.Initial, w: 80, h: 24, baseTimeout: c.Timeout}
+	m := &Model{o: o, com: c, ctxName: o.Initial, w: 80, h: 24, baseTimeout: c.Timeout, owned: &targets{}}
 	m.topics = newTopicsPane(c)
 	m.groups = newGroupsPane(c)
 	m.pending = newPendingPane(c)
@@ -159,10 +160,8 @@ func RunWith(ctx context.Context, o Options, started func(*tea.Program), extra .
 // Shutdown stops the tail and closes the connected context.
 func (m *Model) Shutdown() {
 	m.tail.stop()
-	if m.target != nil {
-		closeTarget(m.com.Logger, m.target)
-		m.target = nil
-	}
+	m.target = nil
+	m.owned.closeAll(m.com.Logger) // the current one and any still on its way
 }
 
 func (m *Model) Init() tea.Cmd {
