@@ -99,13 +99,8 @@ func (c protoCodec) protoScalar(fd protoreflect.FieldDescriptor, v protoreflect.
 // protoFloat is a float as protojson writes it: NaN and infinities as
 // strings, a float32 with its own shortest digits.
 func protoFloat(f float64, bits int) any {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return finite(f)
 	}
 	if bits == 32 {
 		g, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'g', -1, 32), 64)
