@@ -157,6 +157,11 @@ func TestFlowRewindShowsEffect(t *testing.T) {
 	confirm("all", "6 messages it already had will be DELIVERED AGAIN", "last delivered "+ids[5]+", 4 messages not yet delivered")
 	f.key("y")
 	f.waitStatus("rewound", "rewind workers to all")
+	f.probe(func(m *Model) {
+		if m.statusErr {
+			t.Errorf("the rewind failed: %s", m.status)
+		}
+	})
 	if got := lastDelivered(); got != "0-0" {
 		t.Fatalf("after rewind to all: last delivered %s, want 0-0", got)
 	}
