@@ -268,36 +268,13 @@ func (s *Server) console(sess ssh.Session, ss *session) int {
 	}
 	o.NoColor = o.NoColor || envSet(env, "NO_COLOR")
 	o.ASCII = o.ASCII || pty.Term == "dumb"
-	// Every reference this console takes is given back when it ends: a
-	// connect still in flight when the console quit is answered to a
-	// program that no longer runs, so the console never closes it.
-	var held struct {
-		sync.Mutex
-		ended    bool
-		releases []func()
-	}
-	defer func() {
-		held.Lock()
-		held.ended = true
-		rs := held.releases
-		held.Unlock()
-		for _, release := range rs {
-			release() // once-guarded: a no-op for those the console closed
-		}
-	}()
 	o.Open = func(ctx context.Context, name string) (*tui.Target, error) {
 		t, op, release, err := s.acquire(ctx, ss, name, false)
 		if err != nil {
 			return nil, err
 		}
-		held.Lock()
-		if held.ended {
-			held.Unlock()
-			release()
-			return nil, errors.New("the session has ended")
-		}
-		held.releases = append(held.releases, release)
-		held.Unlock()
+		// the console closes every target it opened, also one whose
+		// connect is answered after it quit (tui targets): release runs once
 		mine := *t // the shared target, with this session's view and release
 		mine.Operator = op
 		mine.Close = func() error { release(); return nil }
